@@ -1,0 +1,9 @@
+"""tabae: denoising autoencoders for tabular data, on fastai."""
+__version__ = '0.1.0'
+from .data import *
+from .noise import *
+from .model import *
+from .loss import *
+from .metrics import *
+from .precision import *
+from .learner import *

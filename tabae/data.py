@@ -1,0 +1,75 @@
+"""Data for tabular autoencoders: a `TabularPandas` whose batches are `(cats, conts, cats, conts)`."""
+from __future__ import annotations
+from fastai.tabular.all import *
+
+__all__ = ['ReadTabBatchIdentity', 'TabDataLoaderIdentity', 'TabularPandasIdentity', 'tab_tensors']
+
+def tab_tensors(to:Tabular) -> tuple[Tensor, Tensor]:
+    "The processed `cats` (int64) and `conts` (float32) of `to` as CPU tensors, built in one go."
+    n = len(to.items)
+    cats = torch.from_numpy(to.items[list(to.cat_names)].to_numpy(np.int64).reshape(n, -1).copy())
+    conts = torch.from_numpy(to.items[list(to.cont_names)].to_numpy(np.float32).reshape(n, -1).copy())
+    return cats, conts
+
+class ReadTabBatchIdentity(ItemTransform):
+    "Turn a batch of rows (tensors or a `Tabular`) into `(cats, conts, cats, conts)`; decodes back to a `Tabular`."
+    def __init__(self, to:Tabular): self.to = to.new_empty()  # procs and column names only: no rows are kept
+    def encodes(self, o):
+        cats, conts = tab_tensors(o) if isinstance(o, Tabular) else o[:2]
+        return cats, conts, cats, conts
+    def decodes(self, o):
+        cats, conts = (to_np(t) for t in o[:2])
+        df = pd.DataFrame(np.concatenate([cats.astype(np.float64), conts], axis=1), columns=list(self.to.x_names))
+        df[list(self.to.cat_names)] = df[list(self.to.cat_names)].astype(np.int64)
+        return self.to.new(df)
+
+@delegates()
+class TabDataLoaderIdentity(TabDataLoader):
+    "A `TabDataLoader` for autoencoders: batches are slices of tensors built once, shuffled by permutation."
+    n_inp = 2
+    def __init__(self, dataset, bs:int=1024, shuffle:bool=False, after_batch=None, num_workers:int=0, **kwargs):
+        if after_batch is None: after_batch = ReadTabBatchIdentity(dataset)
+        self.cats, self.conts = tab_tensors(dataset)
+        super().__init__(dataset, bs=bs, shuffle=shuffle, after_batch=after_batch, num_workers=0, **kwargs)
+
+    def _starts(self) -> range:
+        "First row of each batch; in training a trailing 1-row batch is dropped so BatchNorm never sees one."
+        n, bs = self.n, self.bs
+        stop = n - n % bs if self.drop_last and n >= bs else n
+        if self.shuffle and stop % bs == 1 and stop > 1: stop -= 1
+        return range(0, stop if stop > 1 or not self.shuffle else 0, bs)
+
+    def __len__(self) -> int: return len(self._starts())
+
+    def _on_device(self) -> tuple[Tensor, Tensor]:
+        "The full tensors on `self.device` (moved once and cached), or on the CPU when they would not fit there."
+        dev = self.device or torch.device('cpu')
+        if self.cats.device != dev:
+            nbytes = self.cats.nbytes + self.conts.nbytes
+            fits = dev.type != 'cuda' or nbytes < torch.cuda.mem_get_info(dev)[0] // 2
+            if fits: self.cats, self.conts = self.cats.to(dev), self.conts.to(dev)
+        return self.cats, self.conts
+
+    def create_batch(self, b): return tuple(t[tensor(b, device=t.device)] for t in self._on_device())
+
+    def __iter__(self):
+        self.randomize()
+        self.before_iter()
+        cats, conts = self._on_device()
+        g = torch.Generator().manual_seed(self.rng.randint(0, 2**62))
+        idx = torch.randperm(self.n, generator=g).to(cats.device) if self.shuffle else None
+        for i in self._starts():
+            sl = idx[i:i+self.bs] if self.shuffle else slice(i, i+self.bs)
+            b = (cats[sl], conts[sl])
+            if self.device is not None: b = to_device(b, self.device)
+            yield self.after_batch(b)
+        self.after_iter()
+
+class TabularPandasIdentity(TabularPandas):
+    "A `TabularPandas` whose `DataLoaders` yield `(cats, conts, cats, conts)` batches with `n_inp=2`."
+    _dl_type = TabDataLoaderIdentity
+    n_inp = 2
+    @delegates(TabDataLoaderIdentity.__init__)
+    def dataloaders(self, bs:int=1024, drop_last:bool=False, **kwargs) -> DataLoaders:
+        "`DataLoaders` for the train/valid splits; batch size 1024 and no dropped rows by default."
+        return super().dataloaders(bs=bs, drop_last=drop_last, **kwargs)

@@ -1,0 +1,58 @@
+"""`TabularAE`: the denoising autoencoder model."""
+from __future__ import annotations
+from fastai.tabular.all import *
+from .noise import BatchSwapNoise
+
+__all__ = ['BufferedSigmoidRange', 'TabularAE']
+
+class BufferedSigmoidRange(SigmoidRange):
+    "`SigmoidRange` with per-column `low`/`high` held as buffers, so they follow `.to(device)` and the state dict."
+    def __init__(self, low, high):
+        nn.Module.__init__(self)
+        self.register_buffer('low', torch.as_tensor(low, dtype=torch.float32).flatten().clone())
+        self.register_buffer('high', torch.as_tensor(high, dtype=torch.float32).flatten().clone())
+
+def _n_classes(cat_dict) -> list[int]:
+    return [int(v) for v in (cat_dict.values() if isinstance(cat_dict, dict) else cat_dict)]
+
+def _check_p(name, p):
+    for v in L(p):
+        if not 0 <= v < 1: raise ValueError(f"`{name}` must be a probability in [0, 1), got {p!r}")
+
+class TabularAE(TabularModel):
+    "Denoising autoencoder: embeddings -> encoder -> `code_size` code -> mirrored decoder -> cat logits and cont values."
+    def __init__(self,
+        emb_szs:list, # (n_classes, embedding size) per categorical column
+        n_cont:int, # number of continuous columns
+        code_size:int=128, # size of the code (the bottleneck)
+        cat_dict:dict|list=None, # classes per categorical column: a `{name: n_classes}` dict or a list
+        low=None, high=None, # per-column bounds of the continuous head's `SigmoidRange` (normalized units)
+        layers:list=(1024, 512, 256), # encoder sizes; the decoder mirrors them
+        ps:float=0.1, # dropout in the hidden layers
+        embed_p:float=0.01, # dropout on the embeddings
+        swap_p:float|list=0.1, # swap noise rate (one for all columns or one per input column)
+        act_cls=Mish, # activation class
+        head_p:float=None, # dropout before the two heads, defaults to `ps` as in the article
+    ):
+        layers, cat_dict = list(layers), ifnone(cat_dict, [n for n, _ in emb_szs])
+        if not isinstance(code_size, int) or code_size < 1: raise ValueError(f"`code_size` must be a positive int, got {code_size!r}")
+        if not layers or any(not isinstance(l, int) or l < 1 for l in layers):
+            raise ValueError(f"`layers` must be a non-empty list of positive ints, got {layers!r}")
+        _check_p('ps', ps); _check_p('embed_p', embed_p); _check_p('head_p', ifnone(head_p, 0.))
+        act = act_cls() if isinstance(act_cls, type) else act_cls
+        super().__init__(emb_szs, n_cont, out_sz=code_size, layers=layers, ps=ps, embed_p=embed_p, act_cls=act)
+        self.n_classes, self.code_size = _n_classes(cat_dict), code_size
+        self.noise = BatchSwapNoise(swap_p)
+        sizes, dps = [code_size] + layers[::-1], (list(ps) if is_listy(ps) else [ps] * len(layers))[::-1]
+        self.decoder = nn.Sequential(*[LinBnDrop(sizes[i], sizes[i+1], p=dps[i], act=act) for i in range(len(layers))])
+        head_p = ifnone(head_p, dps[-1])
+        low = ifnone(low, torch.full((n_cont,), -3.)); high = ifnone(high, torch.full((n_cont,), 3.))
+        self.cat_head = LinBnDrop(layers[0], sum(self.n_classes), p=head_p, bn=False, act=None)
+        self.cont_head = nn.Sequential(LinBnDrop(layers[0], n_cont, p=head_p, bn=False, act=None), BufferedSigmoidRange(low, high))
+
+    def forward(self, x_cat:Tensor, x_cont:Tensor=None, encode:bool=False):
+        "The code when `encode`, else `(cat_logits, conts)`; swap noise applies in training only."
+        code = super().forward(self.noise(x_cat), self.noise(x_cont) if x_cont is not None else x_cont)
+        if encode: return code
+        h = self.decoder(code)
+        return self.cat_head(h), self.cont_head(h)

@@ -1,0 +1,29 @@
+"""Mixed precision that also works on CPUs: bf16 autocast where the hardware has it."""
+from __future__ import annotations
+from fastai.callback.fp16 import MixedPrecision
+from fastai.basics import *
+from torch.amp import GradScaler, autocast
+
+__all__ = ['amp_dtype', 'AutoMixedPrecision']
+
+def amp_dtype(device:torch.device|str|None=None) -> torch.dtype|None:
+    "The autocast dtype that is safe and fast on `device`: bf16 on CUDA and bf16-capable CPUs, fp16 on older GPUs, else None."
+    device = torch.device(ifnone(device, 'cpu'))
+    if device.type == 'cuda': return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == 'cpu':
+        cpu = torch.cpu
+        bf16 = any(getattr(cpu, f, lambda: False)() for f in ('_is_avx512_bf16_supported', '_is_amx_tile_supported'))
+        return torch.bfloat16 if bf16 else None
+    return None
+
+class AutoMixedPrecision(MixedPrecision):
+    "fastai's `MixedPrecision` on the data's device: bf16 autocast on CUDA and bf16 CPUs, fp16 with loss scaling on other GPUs; off elsewhere."
+    def __init__(self, dtype:torch.dtype|None=None, **kwargs):
+        super().__init__(**kwargs)
+        self.dtype = dtype
+    def before_fit(self):
+        dev = torch.device(ifnone(self.dls.device, 'cpu'))
+        dtype = ifnone(self.dtype, amp_dtype(dev))
+        if dtype is None: self.run = False; return
+        self.kwargs['enabled'] = dtype == torch.float16
+        self.autocast, self.learn.scaler, self.scales = autocast(dev.type, dtype=dtype), GradScaler(dev.type, **self.kwargs), L()
