@@ -7,3 +7,9 @@ from .loss import *
 from .metrics import *
 from .precision import *
 from .learner import *
+from .encode import *
+from .evaluate import *
+from .downstream import *
+from .datasets import *
+from .fit import *
+from .patches import *

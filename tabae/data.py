@@ -6,10 +6,8 @@ __all__ = ['ReadTabBatchIdentity', 'TabDataLoaderIdentity', 'TabularPandasIdenti
 
 def tab_tensors(to:Tabular) -> tuple[Tensor, Tensor]:
     "The processed `cats` (int64) and `conts` (float32) of `to` as CPU tensors, built in one go."
-    n = len(to.items)
-    cats = torch.from_numpy(to.items[list(to.cat_names)].to_numpy(np.int64).reshape(n, -1).copy())
-    conts = torch.from_numpy(to.items[list(to.cont_names)].to_numpy(np.float32).reshape(n, -1).copy())
-    return cats, conts
+    def arr(names, dtype): return torch.from_numpy(to.items[list(names)].to_numpy(dtype).reshape(len(to.items), len(names)).copy())
+    return arr(to.cat_names, np.int64), arr(to.cont_names, np.float32)
 
 class ReadTabBatchIdentity(ItemTransform):
     "Turn a batch of rows (tensors or a `Tabular`) into `(cats, conts, cats, conts)`; decodes back to a `Tabular`."

@@ -1,6 +1,7 @@
 """`ae_learner`: a fastai `Learner` for a `TabularAE`, built from the `DataLoaders` alone."""
 from __future__ import annotations
 from fastai.tabular.all import *
+from .data import TabDataLoaderIdentity
 from .loss import RecreatedLoss
 from .metrics import CatAccuracy, ReconR2
 from .model import TabularAE
@@ -10,7 +11,7 @@ __all__ = ['cont_bounds', 'ae_learner']
 
 def cont_bounds(dls:DataLoaders, pad:float=0.) -> tuple[Tensor, Tensor]:
     "Per-column (low, high) of the training split's normalized continuous values, widened by `pad` times the range."
-    conts = dls.train.conts if hasattr(dls.train, 'conts') else tensor(dls.train_ds.conts.to_numpy(np.float32))
+    conts = dls.train.conts
     if not len(conts): raise ValueError("The training split has no rows: cannot set the continuous bounds")
     lo, hi = conts.min(0).values.float().cpu(), conts.max(0).values.float().cpu()
     return lo - pad * (hi - lo), hi + pad * (hi - lo)
@@ -33,7 +34,7 @@ def ae_learner(dls:DataLoaders,
 ) -> Learner:
     "A `Learner` with a `TabularAE` and `RecreatedLoss` sized from `dls` (the article's defaults), on `dls.device`."
     to = dls.train_ds
-    if getattr(dls, 'n_inp', None) != 2: raise ValueError("`dls` must yield (cats, conts, cats, conts) batches: build them with `TabularPandasIdentity`")
+    if not isinstance(dls.train, TabDataLoaderIdentity): raise ValueError("`dls` must yield (cats, conts, cats, conts) batches: build them with `TabularPandasIdentity`")
     cat_dict = {n: len(to.classes[n]) for n in to.cat_names}
     low, high = cont_bounds(dls, bound_pad)
     model = TabularAE(get_emb_sz(to, ifnone(emb_szs, {})), len(to.cont_names), code_size, cat_dict, low, high,

@@ -1,0 +1,26 @@
+"""Codes as features: `DataLoaders` for `tabular_learner` built from a DataFrame's codes."""
+from __future__ import annotations
+from fastai.tabular.all import *
+from .encode import check_columns, encode, user_columns
+
+__all__ = ['codes_frame', 'codes_dls']
+
+def codes_frame(learn:Learner, df:pd.DataFrame, y_names=None, keep_raw:bool=False, bs:int=4096) -> pd.DataFrame:
+    "The codes of `df` beside its `y_names` (and its raw cat/cont columns when `keep_raw`), same index."
+    y_names = list(L(y_names))
+    check_columns(df, y_names, 'the targets')
+    cats, conts = user_columns(learn.dls.train_ds)
+    parts = [encode(learn, df, bs=bs)] + ([df[cats + conts]] if keep_raw else []) + [df[y_names]]
+    return pd.concat(parts, axis=1)
+
+@delegates(TabularDataLoaders.from_df)
+def codes_dls(learn:Learner, df:pd.DataFrame, y_names, keep_raw:bool=False, procs=None, valid_pct:float=0.2,
+              valid_idx=None, seed:int=None, bs:int=256, **kwargs) -> TabularDataLoaders:
+    "`TabularDataLoaders` for `tabular_learner` on the codes of `df` (plus its raw columns when `keep_raw`) to predict `y_names`."
+    frame = codes_frame(learn, df, y_names, keep_raw)
+    code_cols = [c for c in frame.columns if c.startswith('ae_')]
+    cats, conts = user_columns(learn.dls.train_ds) if keep_raw else ([], [])
+    if valid_idx is None: valid_idx = RandomSplitter(valid_pct, seed=seed)(range(len(frame)))[1]
+    return TabularDataLoaders.from_df(frame.reset_index(drop=True), procs=ifnone(procs, [Categorify, FillMissing, Normalize]),
+                                      cat_names=cats, cont_names=code_cols + conts, y_names=y_names,
+                                      valid_idx=list(valid_idx), bs=bs, **kwargs)

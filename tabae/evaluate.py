@@ -1,0 +1,83 @@
+"""How faithfully each column is rebuilt: `evaluate` and its `AEReport`."""
+from __future__ import annotations
+import warnings
+from fastai.tabular.all import *
+from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score, r2_score
+from .encode import reconstruct, user_columns
+
+__all__ = ['AEReport', 'evaluate']
+
+NA = '#na#'
+
+def _labels(s:pd.Series) -> pd.Series: return s.astype(object).where(s.notna(), NA).astype(str)
+
+class AEReport:
+    "Per-column reconstruction quality: `.continuous`, `.categorical`, `.summary`, and `.plot()`."
+    def __init__(self, actual:pd.DataFrame, predicted:pd.DataFrame, cat_names:list, cont_names:list):
+        store_attr()
+        self.continuous = pd.DataFrame([self._cont(c) for c in cont_names], index=pd.Index(cont_names, name='column'),
+                                       columns=['min_abs_err', 'max_abs_err', 'mean_abs_err', 'median_abs_err', 'r2'])
+        self.categorical = pd.DataFrame([self._cat(c) for c in cat_names], index=pd.Index(cat_names, name='column'),
+                                        columns=['balanced_accuracy', 'f1_weighted'])
+        self.summary = pd.Series({'mean_r2': self.continuous.r2.mean(), 'mean_balanced_accuracy': self.categorical.balanced_accuracy.mean(),
+                                  'mean_f1_weighted': self.categorical.f1_weighted.mean(), 'rows': len(actual)}, name='summary')
+
+    def _cont(self, c):
+        y, p = self.actual[c].astype(np.float64), self.predicted[c].astype(np.float64)
+        ok = np.isfinite(y)
+        y, p = y[ok], p[ok]
+        if not len(y): return [np.nan] * 5
+        err = (y - p).abs()
+        r2 = r2_score(y, p) if len(y) > 1 and y.nunique() > 1 else np.nan
+        return [err.min(), err.max(), err.mean(), err.median(), r2]
+
+    def _cat(self, c):
+        y, p = _labels(self.actual[c]), _labels(self.predicted[c])
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            return [balanced_accuracy_score(y, p), f1_score(y, p, average='weighted')]
+
+    def __repr__(self):
+        return (f"AEReport on {len(self.actual)} rows\n\nsummary\n{self.summary.to_string()}\n\n"
+                f"continuous\n{self.continuous.to_string()}\n\ncategorical\n{self.categorical.to_string()}")
+
+    def _repr_html_(self):
+        return (f"<h4>AEReport on {len(self.actual)} rows</h4>{self.summary.to_frame().T.to_html(float_format='%.4f')}"
+                f"<h5>continuous</h5>{self.continuous.to_html(float_format='%.4g')}"
+                f"<h5>categorical</h5>{self.categorical.to_html(float_format='%.4f')}")
+
+    def plot(self, max_classes:int=20, ncols:int=3, size:float=3.5):
+        "Predicted vs actual per continuous column and a row-normalized confusion matrix per categorical column."
+        import matplotlib.pyplot as plt
+        cols = self.cont_names + self.cat_names
+        nrows = max(1, -(-len(cols) // ncols))
+        fig, axs = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+        for ax, c in zip(axs.flat, cols):
+            if c in self.cont_names: self._plot_cont(ax, c)
+            else: self._plot_cat(ax, c, max_classes)
+        for ax in list(axs.flat)[len(cols):]: ax.axis('off')
+        fig.tight_layout()
+        return fig
+
+    def _plot_cont(self, ax, c):
+        y, p = self.actual[c].astype(np.float64), self.predicted[c].astype(np.float64)
+        ax.scatter(y, p, s=2, alpha=0.3)
+        lo, hi = np.nanmin(y), np.nanmax(y)
+        ax.plot([lo, hi], [lo, hi], 'r--', lw=1)
+        ax.set(title=f"{c}  R2={self.continuous.loc[c, 'r2']:.3f}", xlabel='actual', ylabel='reconstructed')
+
+    def _plot_cat(self, ax, c, max_classes):
+        y, p = _labels(self.actual[c]), _labels(self.predicted[c])
+        labels = y.value_counts().index[:max_classes].tolist()
+        cm = confusion_matrix(y, p, labels=labels).astype(np.float64)
+        cm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+        ax.imshow(cm, vmin=0, vmax=1, cmap='Blues')
+        ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=6)
+        ax.set_yticks(range(len(labels)), labels, fontsize=6)
+        ax.set(title=f"{c}  bal.acc={self.categorical.loc[c, 'balanced_accuracy']:.3f}", xlabel='reconstructed', ylabel='actual')
+
+def evaluate(learn:Learner, df:pd.DataFrame, bs:int=4096) -> AEReport:
+    "Reconstruct `df` and report R2 and absolute errors (original units) per continuous column, balanced accuracy and weighted F1 per categorical one."
+    cats, conts = user_columns(learn.dls.train_ds)
+    pred = reconstruct(learn, df, bs=bs)
+    return AEReport(df[cats + conts], pred, cats, conts)

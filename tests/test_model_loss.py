@@ -1,0 +1,73 @@
+import math, pytest, torch
+import torch.nn.functional as F
+from tabae import TabularAE, RecreatedLoss, BufferedSigmoidRange
+
+def tiny_model(**kw):
+    kw = {'code_size': 8, 'layers': [16, 8], **kw}
+    return TabularAE([(4, 3), (3, 2)], 2, cat_dict={'a': 4, 'b': 3}, low=[-1., -2.], high=[1., 2.], **kw)
+
+def test_shapes_and_code():
+    m = tiny_model().eval()
+    xc, xf = torch.tensor([[1, 2], [3, 0], [0, 1]]), torch.randn(3, 2)
+    cats, conts = m(xc, xf)
+    assert cats.shape == (3, 7) and conts.shape == (3, 2)
+    assert m(xc, xf, encode=True).shape == (3, 8)
+    assert ((conts >= torch.tensor([-1., -2.])) & (conts <= torch.tensor([1., 2.]))).all()
+
+def test_article_defaults():
+    m = TabularAE([(5, 3)], 2, cat_dict=[5])
+    assert m.code_size == 128 and m.noise.p == 0.1
+    lin = [l for l in m.layers.modules() if isinstance(l, torch.nn.Linear)]
+    assert [l.out_features for l in lin] == [1024, 512, 256, 128]
+    dec = [l for l in m.decoder.modules() if isinstance(l, torch.nn.Linear)]
+    assert [l.out_features for l in dec] == [256, 512, 1024]
+
+def test_bounds_are_buffers():
+    m = tiny_model()
+    names = dict(m.named_buffers())
+    assert torch.equal(names['cont_head.1.low'], torch.tensor([-1., -2.]))
+    assert isinstance(m.cont_head[1], BufferedSigmoidRange)
+    assert {'cont_head.1.low', 'cont_head.1.high'} <= set(m.state_dict())
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+@pytest.mark.cuda
+def test_bounds_follow_cuda():
+    m = tiny_model().cuda()
+    assert m.cont_head[1].low.is_cuda and m.cont_head[1].high.is_cuda
+    out = m(torch.zeros(4, 2, dtype=torch.long).cuda(), torch.randn(4, 2).cuda())
+    assert out[1].is_cuda
+
+def test_bad_arguments_name_the_argument():
+    for kw, name in [({'code_size': 0}, 'code_size'), ({'layers': []}, 'layers'), ({'ps': 1.2}, 'ps'), ({'swap_p': -0.1}, 'swap_p')]:
+        with pytest.raises(ValueError, match=name): tiny_model(**kw)
+
+def hand_loss(logits, conts, tc, tf):
+    "The article's loss written out element by element."
+    n, rows = len(tc), []
+    for r in range(n):
+        ce = -torch.log_softmax(logits[r, :4], 0)[tc[r, 0]] - torch.log_softmax(logits[r, 4:], 0)[tc[r, 1]]
+        se = ((conts[r] - tf[r]) ** 2).sum()
+        rows.append(ce / 2 + se / 2)
+    return torch.stack(rows)
+
+def test_loss_matches_hand_computation():
+    torch.manual_seed(0)
+    logits, conts = torch.randn(3, 7), torch.randn(3, 2)
+    tc, tf = torch.tensor([[1, 2], [3, 0], [0, 1]]), torch.randn(3, 2)
+    rows = hand_loss(logits, conts, tc, tf)
+    for red, want in [('mean', rows.mean()), ('sum', rows.sum()), ('none', rows)]:
+        got = RecreatedLoss({'a': 4, 'b': 3}, reduction=red)((logits, conts), tc, tf)
+        assert torch.allclose(got, want, atol=1e-6)
+    # the article's formula: (sum CE / n_cats + sum SE / n_conts) / bs
+    ce = F.cross_entropy(logits[:, :4], tc[:, 0], reduction='sum') + F.cross_entropy(logits[:, 4:], tc[:, 1], reduction='sum')
+    art = (ce / 2 + F.mse_loss(conts, tf, reduction='sum') / 2) / 3
+    assert math.isclose(RecreatedLoss([4, 3])((logits, conts), tc, tf).item(), art.item(), rel_tol=1e-6)
+
+def test_loss_without_cats_or_conts():
+    conts, tf = torch.randn(4, 2), torch.randn(4, 2)
+    assert torch.allclose(RecreatedLoss([])((torch.zeros(4, 0), conts), torch.zeros(4, 0, dtype=torch.long), tf), ((conts - tf) ** 2).mean())
+    logits, tc = torch.randn(4, 3), torch.tensor([0, 1, 2, 1])[:, None]
+    assert torch.allclose(RecreatedLoss([3])((logits, torch.zeros(4, 0)), tc, torch.zeros(4, 0)), F.cross_entropy(logits, tc[:, 0]))
+
+def test_bad_reduction():
+    with pytest.raises(ValueError, match='reduction'): RecreatedLoss([3], reduction='avg')

@@ -1,0 +1,41 @@
+import pytest, torch
+from tabae import BatchSwapNoise
+
+def distinct(n=4000, c=8, dtype=torch.float32):
+    "Every value distinct and tagged with its column, so a swap is visible and its source traceable."
+    return (torch.arange(n)[:, None] * 100 + torch.arange(c)[None]).to(dtype)
+
+@pytest.mark.parametrize('p', [0.1, 0.3])
+def test_swap_rate_close_to_p(p):
+    x = distinct()
+    out = BatchSwapNoise(p).train()(x)
+    rate = (out != x).float().mean().item()
+    assert abs(rate - p) < 0.01
+
+@pytest.mark.parametrize('dtype', [torch.long, torch.float32])
+def test_swapped_values_come_from_same_column(dtype):
+    x = distinct(dtype=dtype)
+    out = BatchSwapNoise(0.5).train()(x)
+    assert out.dtype == dtype
+    assert torch.equal(out % 100, x % 100)  # column tag preserved
+    assert ((out != x).sum(0) > 0).all()
+
+def test_eval_and_zero_p_are_identity():
+    x = distinct()
+    assert torch.equal(BatchSwapNoise(0.5).eval()(x), x)
+    assert torch.equal(BatchSwapNoise(0.).train()(x), x)
+
+def test_per_column_rate():
+    x = distinct(c=2)
+    out = BatchSwapNoise([0., 0.5]).train()(x)
+    assert torch.equal(out[:, 0], x[:, 0]) and (out[:, 1] != x[:, 1]).float().mean() > 0.4
+
+def test_bad_p():
+    with pytest.raises(ValueError, match='swap_p'): BatchSwapNoise(1.5)
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+@pytest.mark.cuda
+def test_noise_on_cuda():
+    x = distinct().cuda()
+    out = BatchSwapNoise(0.2).train()(x)
+    assert out.device == x.device and abs((out != x).float().mean().item() - 0.2) < 0.01
