@@ -1,6 +1,7 @@
 """tabae: denoising autoencoders for tabular data, on fastai."""
 __version__ = '0.1.0'
 from .data import *
+from .procs import *
 from .noise import *
 from .model import *
 from .loss import *
@@ -8,8 +9,12 @@ from .metrics import *
 from .precision import *
 from .learner import *
 from .encode import *
+from .validate import *
+from .persist import *
 from .evaluate import *
 from .downstream import *
 from .datasets import *
 from .fit import *
 from .patches import *
+from .inference import *
+from .sklearn import *

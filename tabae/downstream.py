@@ -14,11 +14,14 @@ def codes_frame(learn:Learner, df:pd.DataFrame, y_names=None, keep_raw:bool=Fals
     return pd.concat(parts, axis=1)
 
 @delegates(TabularDataLoaders.from_df)
-def codes_dls(learn:Learner, df:pd.DataFrame, y_names, keep_raw:bool=False, procs=None, valid_pct:float=0.2,
-              valid_idx=None, seed:int=None, bs:int=256, **kwargs) -> TabularDataLoaders:
-    "`TabularDataLoaders` for `tabular_learner` on the codes of `df` (plus its raw columns when `keep_raw`) to predict `y_names`."
+def codes_dls(learn:Learner, df:pd.DataFrame, y_names, keep_raw:bool=False, valid_df:pd.DataFrame=None, procs=None,
+              valid_pct:float=0.2, valid_idx=None, seed:int=None, bs:int=256, **kwargs) -> TabularDataLoaders:
+    "`TabularDataLoaders` for `tabular_learner` on the codes of `df` (plus its raw columns when `keep_raw`) to predict `y_names`, validated on `valid_df` when given, else on `valid_idx` or a `valid_pct` split."
     frame = codes_frame(learn, df, y_names, keep_raw)
-    code_cols = [c for c in frame.columns if c.startswith('ae_')]
+    if valid_df is not None:
+        valid_idx = range(len(frame), len(frame) + len(valid_df))
+        frame = pd.concat([frame, codes_frame(learn, valid_df, y_names, keep_raw)])
+    code_cols = [f'ae_{i}' for i in range(learn.model.code_size)]
     cats, conts = user_columns(learn.dls.train_ds) if keep_raw else ([], [])
     if valid_idx is None: valid_idx = RandomSplitter(valid_pct, seed=seed)(range(len(frame)))[1]
     return TabularDataLoaders.from_df(frame.reset_index(drop=True), procs=ifnone(procs, [Categorify, FillMissing, Normalize]),

@@ -3,6 +3,7 @@ from __future__ import annotations
 import warnings
 from fastai.tabular.all import *
 from fastprogress.fastprogress import progress_bar
+from .inference import FoldedEncoder
 from .loss import RecreatedLoss
 
 __all__ = ['TabaeInputError', 'user_columns', 'check_columns', 'process_frame', 'model_outputs', 'encode', 'reconstruct']
@@ -25,65 +26,89 @@ def check_columns(df:pd.DataFrame, names:list, what:str='the training data'):
     missing = [c for c in names if c not in df.columns]
     if missing: raise TabaeInputError(f"Column(s) {missing} of {what} are missing from the DataFrame (it has {list(df.columns)[:20]})")
 
+def _centre(to:Tabular) -> dict:
+    "Per continuous column, the value in original units that the procs map to 0: the training mean after `Normalize` (also behind `RankGauss`)."
+    row = pd.DataFrame({c: [0 if c in to.cat_names else 0.] for c in to.x_names})
+    return to.new(row).decode().items.iloc[0][list(to.cont_names)].to_dict()
+
 def _clean_conts(df:pd.DataFrame, to:Tabular) -> pd.DataFrame:
-    "Continuous columns as float, +/-inf as NaN, and NaN filled with the training mean where training had none."
-    fm, norm = _proc(to, FillMissing), _proc(to, Normalize)
+    "Continuous columns as float, +/-inf as NaN, and NaN filled with the training mean (`_centre`) where training had none."
+    fm = _proc(to, FillMissing)
     na_dict = getattr(fm, 'na_dict', {}) if fm is not None else {}
     for c in to.cont_names:
         col = df[c]
         if not (pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)):
             raise TabaeInputError(f"Continuous column {c!r} must be numeric, got dtype {col.dtype}")
-        col = col.astype(np.float64).replace([np.inf, -np.inf], np.nan)
-        if c not in na_dict and col.isna().any(): col = col.fillna(norm.means[c] if norm is not None else 0.)
-        df[c] = col
+        df[c] = col.astype(np.float64).replace([np.inf, -np.inf], np.nan)
+    gaps = [c for c in to.cont_names if c not in na_dict and df[c].isna().any()]
+    if gaps: df[gaps] = df[gaps].fillna(_centre(to))
     return df
 
-def _warn_unseen(df:pd.DataFrame, to:Tabular, cats:list):
+def _unseen(df:pd.DataFrame, to:Tabular, cats:list) -> dict:
+    "`{column: mask}` of the non-missing values of `df`'s categorical columns that training never saw."
+    from .validate import cat_column
     cat = _proc(to, Categorify)
-    for c in cats:
-        seen = pd.Index(cat.classes[c].items[1:])
-        n = int((~df[c].isin(seen) & df[c].notna()).sum())
-        if n: warnings.warn(f"Column {c!r}: {n} row(s) hold categories never seen in training; they are encoded as '#na#'", stacklevel=3)
+    if cat is None: return {}
+    masks = {c: (v := cat_column(df[c], cat.classes[c])).notna() & ~v.isin(pd.Index(cat.classes[c].items[1:])) for c in cats}  # values as matched
+    return {c: m for c, m in masks.items() if m.any()}
+
+def _warn_unseen(unseen:dict, stacklevel:int=3):
+    "One warning naming each column with unseen categories and counting its rows."
+    if not unseen: return
+    counts = ', '.join(f"column {c!r} in {int(m.sum())} row(s)" for c, m in unseen.items())
+    warnings.warn(f"Categories never seen in training are encoded as '#na#': {counts}", stacklevel=stacklevel)
 
 def process_frame(learn:Learner, df:pd.DataFrame, warn:bool=True) -> tuple[Tensor, Tensor]:
     "The `(cats, conts)` tensors of `df` after the training data's procs (Categorify, FillMissing, Normalize, ...)."
     from .data import tab_tensors
+    from .validate import clean_encode_frame
     tmpl = learn.dls.train_ds
     cats, conts = user_columns(tmpl)
-    check_columns(df, cats + conts)
-    sub = _clean_conts(df[cats + conts].copy(), tmpl)
-    if warn: _warn_unseen(sub, tmpl, cats)
+    sub = _clean_conts(clean_encode_frame(df, tmpl), tmpl)
+    unseen = _unseen(sub, tmpl, cats)
+    if warn: _warn_unseen(unseen)
+    for c, m in unseen.items(): sub[c] = sub[c].where(~m)  # missing maps to '#na#' as unseen does, without pandas' unknown-category path
     to = tmpl.new(sub, inplace=True)
     to.process()
     return tab_tensors(to)
 
 def _chunks(n:int, size:int): return [slice(i, min(i + size, n)) for i in range(0, n, size)]
 
+def _encoder(model) -> Module:
+    "The fastest eval-mode encoder of `model`: `FoldedEncoder` where its layout allows, else the model's own."
+    try: return FoldedEncoder(model)
+    except (ValueError, AttributeError, IndexError, TypeError): return partial(model, encode=True)
+
 def model_outputs(learn:Learner, df:pd.DataFrame, bs:int=4096, encode:bool=True, chunk:int=65536, progress:bool=None):
     "Yield `(rows, output)` for `df` in chunks: the code (`encode`) or the decoded `(cats, conts)`, in eval mode."
     if not isinstance(bs, int) or bs < 1: raise TabaeInputError(f"`bs` must be a positive int, got {bs!r}")
     model, dev = learn.model, next(learn.model.parameters()).device
+    cat_names, cont_names = user_columns(learn.dls.train_ds)
+    check_columns(df, cat_names + cont_names)
+    _warn_unseen(_unseen(df, learn.dls.train_ds, cat_names), stacklevel=4)  # once for the whole frame, not per chunk
     chunks = _chunks(len(df), max(chunk, bs))
     progress = ifnone(progress, len(chunks) > 2)
     was_training = model.training
     model.eval()
+    net = _encoder(model) if encode else model
     try:
-        for i, sl in enumerate(progress_bar(chunks, leave=False) if progress else chunks):
-            cats, conts = process_frame(learn, df.iloc[sl], warn=True)
+        for sl in progress_bar(chunks, leave=False) if progress else chunks:
+            cats, conts = process_frame(learn, df.iloc[sl], warn=False)
             outs = []
             with torch.inference_mode():
                 for b in _chunks(len(cats), bs):
-                    out = model(cats[b].to(dev), conts[b].to(dev), encode=encode)
+                    out = net(cats[b].to(dev), conts[b].to(dev))
                     outs.append(out.float().cpu() if encode else tuple(o.float().cpu() for o in out))
             yield sl, torch.cat(outs) if encode else tuple(torch.cat(o) for o in zip(*outs))
     finally: model.train(was_training)
 
 def encode(learn:Learner, df:pd.DataFrame, bs:int=4096, prefix:str='ae_', progress:bool=None) -> pd.DataFrame:
     "The code of every row of `df`, as a DataFrame with `df`'s index and columns `ae_0..`."
+    check_columns(df, [])
     code_size = learn.model.code_size
     res = np.empty((len(df), code_size), dtype=np.float32)
     for sl, code in model_outputs(learn, df, bs=bs, encode=True, progress=progress): res[sl] = code.numpy()
-    return pd.DataFrame(res, index=df.index, columns=[f'{prefix}{i}' for i in range(code_size)])
+    return pd.DataFrame(res, index=df.index, columns=[f'{prefix}{i}' for i in range(code_size)], copy=False)
 
 def reconstruct(learn:Learner, df:pd.DataFrame, bs:int=4096, progress:bool=None) -> pd.DataFrame:
     "The autoencoder's rebuild of `df`'s cat and cont columns: labels and original units, same index."

@@ -4,6 +4,7 @@ import warnings
 from fastai.tabular.all import *
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score, r2_score
 from .encode import reconstruct, user_columns
+from .validate import check_frame
 
 __all__ = ['AEReport', 'evaluate']
 
@@ -38,11 +39,11 @@ class AEReport:
             return [balanced_accuracy_score(y, p), f1_score(y, p, average='weighted')]
 
     def __repr__(self):
-        return (f"AEReport on {len(self.actual)} rows\n\nsummary\n{self.summary.to_string()}\n\n"
+        return (f"AEReport on {len(self.actual):,} rows\n\nsummary\n{self.summary.drop('rows').to_string()}\n\n"
                 f"continuous\n{self.continuous.to_string()}\n\ncategorical\n{self.categorical.to_string()}")
 
     def _repr_html_(self):
-        return (f"<h4>AEReport on {len(self.actual)} rows</h4>{self.summary.to_frame().T.to_html(float_format='%.4f')}"
+        return (f"<h4>AEReport on {len(self.actual):,} rows</h4>{self.summary.drop('rows').to_frame().T.to_html(float_format='%.4f')}"
                 f"<h5>continuous</h5>{self.continuous.to_html(float_format='%.4g')}"
                 f"<h5>categorical</h5>{self.categorical.to_html(float_format='%.4f')}")
 
@@ -78,6 +79,7 @@ class AEReport:
 
 def evaluate(learn:Learner, df:pd.DataFrame, bs:int=4096) -> AEReport:
     "Reconstruct `df` and report R2 and absolute errors (original units) per continuous column, balanced accuracy and weighted F1 per categorical one."
+    check_frame(df, 1, '`evaluate`')
     cats, conts = user_columns(learn.dls.train_ds)
     pred = reconstruct(learn, df, bs=bs)
     return AEReport(df[cats + conts], pred, cats, conts)

@@ -1,11 +1,18 @@
 """`fit_autoencoder`: the recommended recipe in one call."""
 from __future__ import annotations
+from contextlib import nullcontext
 from fastai.tabular.all import *
 from .data import TabularPandasIdentity
+from .procs import RankGauss
 from .encode import TabaeInputError, check_columns
 from .learner import ae_learner
+from .noise import SwapNoiseSchedule
+from .validate import clean_train_frame
 
-__all__ = ['KeepBest', 'ae_data', 'fit_autoencoder']
+__all__ = ['ARTICLE_RECIPE', 'KeepBest', 'ae_data', 'fit_autoencoder']
+
+ARTICLE_RECIPE = dict(layers=(1024, 512, 256), ps=0.1, embed_p=0.01, swap_p=0.1, head_p=None, bound_pad=0., epochs=20, lr=3e-3, patience=4)
+"The article's settings, to reproduce its numbers: `fit_autoencoder(df, cats, conts, **ARTICLE_RECIPE)`."
 
 class KeepBest(TrackerCallback):
     "Keep the best weights by `monitor` in memory and load them after the fit (no files written)."
@@ -15,31 +22,35 @@ class KeepBest(TrackerCallback):
         self.best_state = None
     def after_epoch(self):
         super().after_epoch()
-        if self.new_best: self.best_state = {k: v.detach().clone() for k, v in self.learn.model.state_dict().items()}
+        if self.new_best: self.best_state = {k: v.detach().clone() for k, v in get_model(self.learn.model).state_dict().items()}
     def after_fit(self):
-        if self.best_state is not None: self.learn.model.load_state_dict(self.best_state)
+        if self.best_state is not None: get_model(self.learn.model).load_state_dict(self.best_state)
 
 def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:list=None, valid_pct:float=0.2,
-            seed:int=0, bs:int=1024, device=None) -> DataLoaders:
-    "Autoencoder `DataLoaders` for `df`: Categorify/FillMissing/Normalize, a seeded random `valid_pct` split."
+            seed:int=0, bs:int=1024, device=None, rank_gauss:bool=False) -> DataLoaders:
+    "Autoencoder `DataLoaders` for `df`: Categorify/FillMissing(/RankGauss)/Normalize unless `procs` given, a seeded random `valid_pct` split."
     cat_names, cont_names = list(L(cat_names)), list(L(cont_names))
     check_columns(df, cat_names + cont_names, 'cat_names/cont_names')
     if not 0 <= valid_pct < 1: raise TabaeInputError(f"`valid_pct` must be in [0, 1), got {valid_pct!r}")
     splits = RandomSplitter(valid_pct, seed=seed)(range_of(df)) if valid_pct else (list(range(len(df))), [])
-    to = TabularPandasIdentity(df[cat_names + cont_names], ifnone(procs, [Categorify, FillMissing, Normalize]),
+    df = clean_train_frame(df, cat_names, cont_names, splits, valid_pct)
+    procs = ifnone(procs, [Categorify, FillMissing] + ([RankGauss] if rank_gauss else []) + [Normalize])
+    to = TabularPandasIdentity(df[cat_names + cont_names], procs,
                                cat_names, cont_names, splits=splits)
     return to.dataloaders(bs=bs, device=device)
 
 @delegates(ae_learner)
 def fit_autoencoder(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, code_size:int=128,
                     valid_pct:float=0.2, seed:int|None=0, epochs:int=20, lr:float=3e-3, bs:int=1024,
-                    patience:int=4, procs:list=None, progress:bool=True, **kwargs) -> Learner:
+                    patience:int=4, procs:list=None, rank_gauss:bool=False, anneal_noise:float=None, progress:bool=True,
+                    cbs:list=None, **kwargs) -> Learner:
     "Build the data and `ae_learner`, train with `fit_flat_cos` and early stopping on the validation split, and restore the best weights."
     if seed is not None: set_seed(seed, reproducible=True)
-    dls = ae_data(df, cat_names, cont_names, procs=procs, valid_pct=valid_pct, seed=ifnone(seed, 0), bs=bs)
+    dls = ae_data(df, cat_names, cont_names, procs=procs, valid_pct=valid_pct, seed=ifnone(seed, 0), bs=bs, rank_gauss=rank_gauss)
     learn = ae_learner(dls, code_size=code_size, **kwargs)
     monitor = 'valid_loss' if valid_pct else 'train_loss'
-    cbs = [KeepBest(monitor=monitor), EarlyStoppingCallback(monitor=monitor, patience=patience)]
+    cbs = L(cbs) + [KeepBest(monitor=monitor), EarlyStoppingCallback(monitor=monitor, patience=patience)]
+    if anneal_noise is not None: cbs.append(SwapNoiseSchedule(start=anneal_noise))
     with (nullcontext() if progress else learn.no_bar()), (nullcontext() if progress else learn.no_logging()):
         learn.fit_flat_cos(epochs, lr, cbs=cbs)
     return learn

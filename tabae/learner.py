@@ -6,8 +6,9 @@ from .loss import RecreatedLoss
 from .metrics import CatAccuracy, ReconR2
 from .model import TabularAE
 from .precision import AutoMixedPrecision
+from .validate import check_hparams, check_train_data
 
-__all__ = ['cont_bounds', 'ae_learner']
+__all__ = ['cont_bounds', 'class_weights', 'ae_learner']
 
 def cont_bounds(dls:DataLoaders, pad:float=0.) -> tuple[Tensor, Tensor]:
     "Per-column (low, high) of the training split's normalized continuous values, widened by `pad` times the range."
@@ -15,6 +16,15 @@ def cont_bounds(dls:DataLoaders, pad:float=0.) -> tuple[Tensor, Tensor]:
     if not len(conts): raise ValueError("The training split has no rows: cannot set the continuous bounds")
     lo, hi = conts.min(0).values.float().cpu(), conts.max(0).values.float().cpu()
     return lo - pad * (hi - lo), hi + pad * (hi - lo)
+
+def class_weights(dls:DataLoaders, alpha:float=0.5) -> list[Tensor]:
+    "Per-class cross-entropy weights `count**-alpha` from the training split, scaled to average 1 over its rows."
+    res = []
+    for i in range(dls.train.cats.shape[1]):
+        counts = torch.bincount(dls.train.cats[:, i].cpu(), minlength=len(dls.train_ds.classes[dls.train_ds.cat_names[i]])).float()
+        w = (counts + 1) ** -alpha
+        res.append(w * counts.sum() / (w * counts).sum().clamp_min(1e-12))
+    return res
 
 @delegates(Learner.__init__)
 def ae_learner(dls:DataLoaders,
@@ -25,8 +35,10 @@ def ae_learner(dls:DataLoaders,
     swap_p:float=0.1, # swap noise rate
     act_cls=Mish, # activation
     head_p:float=None, # dropout before the heads (defaults to `ps`)
+    code_p:float=None, # dropout on the code in the decoder (defaults to `ps`)
     emb_szs:dict=None, # embedding size overrides, `{column: size}`
     bound_pad:float=0., # widen the continuous head's range by this fraction of each column's range
+    class_balance:float=0., # weight each class's cross-entropy by `count**-class_balance` (0: unweighted, as the article)
     opt_func=ranger, # optimizer
     wd:float=0.01, # weight decay
     mixed_precision:bool=True, # bf16/fp16 autocast where the device supports it
@@ -35,11 +47,13 @@ def ae_learner(dls:DataLoaders,
     "A `Learner` with a `TabularAE` and `RecreatedLoss` sized from `dls` (the article's defaults), on `dls.device`."
     to = dls.train_ds
     if not isinstance(dls.train, TabDataLoaderIdentity): raise ValueError("`dls` must yield (cats, conts, cats, conts) batches: build them with `TabularPandasIdentity`")
+    check_train_data(dls); check_hparams(code_size, layers, ps, swap_p, n_in=len(to.cat_names) + len(to.cont_names))
     cat_dict = {n: len(to.classes[n]) for n in to.cat_names}
     low, high = cont_bounds(dls, bound_pad)
     model = TabularAE(get_emb_sz(to, ifnone(emb_szs, {})), len(to.cont_names), code_size, cat_dict, low, high,
-                      layers=layers, ps=ps, embed_p=embed_p, swap_p=swap_p, act_cls=act_cls, head_p=head_p)
+                      layers=layers, ps=ps, embed_p=embed_p, swap_p=swap_p, act_cls=act_cls, head_p=head_p, code_p=code_p)
     metrics = kwargs.pop('metrics', [m for m, ok in ((ReconR2(), len(to.cont_names)), (CatAccuracy(cat_dict), cat_dict)) if ok])
     cbs = L(kwargs.pop('cbs', None)) + (L(AutoMixedPrecision()) if mixed_precision else L())
-    return Learner(dls, model.to(ifnone(dls.device, default_device())), loss_func=RecreatedLoss(cat_dict),
+    loss = RecreatedLoss(cat_dict, class_weights=class_weights(dls, class_balance) if class_balance else None)
+    return Learner(dls, model.to(ifnone(dls.device, default_device())), loss_func=loss,
                    opt_func=opt_func, wd=wd, metrics=metrics, cbs=cbs, **kwargs)

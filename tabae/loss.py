@@ -6,26 +6,23 @@ from .model import _n_classes
 __all__ = ['RecreatedLoss']
 
 class RecreatedLoss(Module):
-    "Cross-entropy per categorical column (averaged over them) plus squared error per continuous column (averaged over them), per row."
-    def __init__(self, cat_dict:dict|list, reduction:str='mean', cat_weights=None, cont_weights=None):
+    "Cross-entropy per categorical column (averaged over them, optionally class-weighted) plus squared error per continuous column (averaged over them), per row."
+    def __init__(self, cat_dict:dict|list, reduction:str='mean', class_weights:list=None):
         if reduction not in ('mean', 'sum', 'none'): raise ValueError(f"`reduction` must be 'mean', 'sum' or 'none', got {reduction!r}")
         self.n_classes, self.reduction = _n_classes(cat_dict), reduction
         self.bounds = np.cumsum([0] + self.n_classes).tolist()
-        self.cat_weights, self.cont_weights = cat_weights, cont_weights
+        self.class_weights = None if class_weights is None else [tensor(w).float() for w in class_weights]
 
     def row_losses(self, preds, cat_targs:Tensor, cont_targs:Tensor) -> Tensor:
         "The loss of each row, shape `(n,)`."
         logits, conts = preds
         res = cont_targs.new_zeros(cat_targs.shape[0], dtype=torch.float32)
         if self.n_classes:
-            ce = torch.stack([F.cross_entropy(logits[:, a:b].float(), cat_targs[:, i], reduction='none')
-                              for i, (a, b) in enumerate(zip(self.bounds, self.bounds[1:]))], 1)
-            if self.cat_weights is not None: ce = ce * ce.new_tensor(self.cat_weights)
+            ws = [None] * len(self.n_classes) if self.class_weights is None else [w.to(logits.device) for w in self.class_weights]
+            ce = torch.stack([F.cross_entropy(logits[:, a:b].float(), cat_targs[:, i], weight=w, reduction='none')
+                              for i, (a, b, w) in enumerate(zip(self.bounds, self.bounds[1:], ws))], 1)
             res = res + ce.sum(1) / len(self.n_classes)
-        if conts.shape[1]:
-            se = (conts.float() - cont_targs.float()) ** 2
-            if self.cont_weights is not None: se = se * se.new_tensor(self.cont_weights)
-            res = res + se.sum(1) / conts.shape[1]
+        if conts.shape[1]: res = res + ((conts.float() - cont_targs.float()) ** 2).sum(1) / conts.shape[1]
         return res
 
     def forward(self, preds, cat_targs:Tensor, cont_targs:Tensor) -> Tensor:

@@ -33,19 +33,21 @@ class TabularAE(TabularModel):
         swap_p:float|list=0.1, # swap noise rate (one for all columns or one per input column)
         act_cls=Mish, # activation class
         head_p:float=None, # dropout before the two heads, defaults to `ps` as in the article
+        code_p:float=None, # dropout on the code as the decoder reads it, defaults to `ps` as in the article
     ):
         layers, cat_dict = list(layers), ifnone(cat_dict, [n for n, _ in emb_szs])
         if not isinstance(code_size, int) or code_size < 1: raise ValueError(f"`code_size` must be a positive int, got {code_size!r}")
         if not layers or any(not isinstance(l, int) or l < 1 for l in layers):
             raise ValueError(f"`layers` must be a non-empty list of positive ints, got {layers!r}")
-        _check_p('ps', ps); _check_p('embed_p', embed_p); _check_p('head_p', ifnone(head_p, 0.))
+        for n, p in dict(ps=ps, embed_p=embed_p, head_p=ifnone(head_p, 0.), code_p=ifnone(code_p, 0.)).items(): _check_p(n, p)
         act = act_cls() if isinstance(act_cls, type) else act_cls
         super().__init__(emb_szs, n_cont, out_sz=code_size, layers=layers, ps=ps, embed_p=embed_p, act_cls=act)
         self.n_classes, self.code_size = _n_classes(cat_dict), code_size
         self.noise = BatchSwapNoise(swap_p)
         sizes, dps = [code_size] + layers[::-1], (list(ps) if is_listy(ps) else [ps] * len(layers))[::-1]
+        dps[0] = ifnone(code_p, dps[0])
         self.decoder = nn.Sequential(*[LinBnDrop(sizes[i], sizes[i+1], p=dps[i], act=act) for i in range(len(layers))])
-        head_p = ifnone(head_p, dps[-1])
+        head_p = ifnone(head_p, (list(ps) if is_listy(ps) else [ps])[0])
         low = ifnone(low, torch.full((n_cont,), -3.)); high = ifnone(high, torch.full((n_cont,), 3.))
         self.cat_head = LinBnDrop(layers[0], sum(self.n_classes), p=head_p, bn=False, act=None)
         self.cont_head = nn.Sequential(LinBnDrop(layers[0], n_cont, p=head_p, bn=False, act=None), BufferedSigmoidRange(low, high))

@@ -1,29 +1,31 @@
 """`Learner` conveniences: `learn.encode(df)`, `learn.reconstruct(df)`, `learn.evaluate(df)`, `learn.codes_dls(...)`."""
 from __future__ import annotations
+import pandas as pd
 from fastai.learner import Learner
+from fastai.tabular.data import TabularDataLoaders
 from fastcore.basics import patch
 from .downstream import codes_dls as _codes_dls
 from .encode import encode as _encode, reconstruct as _reconstruct
-from .evaluate import evaluate as _evaluate
+from .evaluate import AEReport, evaluate as _evaluate
 
 __all__ = []
 
 @patch
-def encode(self:Learner, df, **kwargs):
+def encode(self:Learner, df:pd.DataFrame, **kwargs) -> pd.DataFrame:
     "The code of every row of `df` (see `tabae.encode`)."
     return _encode(self, df, **kwargs)
 
 @patch
-def reconstruct(self:Learner, df, **kwargs):
+def reconstruct(self:Learner, df:pd.DataFrame, **kwargs) -> pd.DataFrame:
     "The rebuild of `df` in labels and original units (see `tabae.reconstruct`)."
     return _reconstruct(self, df, **kwargs)
 
 @patch
-def evaluate(self:Learner, df, **kwargs):
+def evaluate(self:Learner, df:pd.DataFrame, **kwargs) -> AEReport:
     "The per-column reconstruction report of `df` (see `tabae.evaluate`)."
     return _evaluate(self, df, **kwargs)
 
 @patch
-def codes_dls(self:Learner, df, y_names, **kwargs):
+def codes_dls(self:Learner, df:pd.DataFrame, y_names, **kwargs) -> TabularDataLoaders:
     "`TabularDataLoaders` on the codes of `df` for `tabular_learner` (see `tabae.codes_dls`)."
     return _codes_dls(self, df, y_names, **kwargs)

@@ -1,0 +1,140 @@
+"""Speed: the article's pipeline vs tabae vs the bare model step, measured in one process; prints one JSON line.
+
+python benchmarks/speed.py [--columns adult-14] [--epochs 3] [--no-fit]
+"""
+import argparse, contextlib, json, os, platform, sys, time, warnings
+import numpy as np, pandas as pd, torch
+from fastai.tabular.all import Callback, EarlyStoppingCallback, Learner, ranger
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import article
+from adultbench import load
+from tabae import ARTICLE_RECIPE, AEReport, FoldedEncoder, RecreatedLoss, adult_columns, amp_dtype, ae_data, ae_learner, encode, evaluate, fit_autoencoder
+
+def epoch_seconds(learn, epochs):
+    "Median wall seconds of a training epoch (with its validation pass), after one warm-up epoch."
+    times = []
+    with learn.no_bar(), learn.no_logging():
+        for _ in range(epochs + 1):
+            t = time.perf_counter(); learn.fit(1, 3e-3); times.append(time.perf_counter() - t)
+    return float(np.median(times[1:]))
+
+def bare_epoch_seconds(model, loss, train, valid, bs, dtype, epochs):
+    "Median seconds of the same model, loss and optimizer on pre-built tensors: shuffled train steps, then a validation pass."
+    opt = ranger(list(model.parameters()), lr=3e-3)
+    amp = (lambda: torch.autocast('cpu', dtype=dtype)) if dtype else contextlib.nullcontext
+    n, times = len(train[0]), []
+    for _ in range(epochs + 1):
+        t = time.perf_counter()
+        model.train()
+        idx = torch.randperm(n)
+        for i in range(0, n - n % bs, bs):
+            b = idx[i:i + bs]
+            xc, xf = train[0][b], train[1][b]
+            with amp(): l = loss(model(xc, xf), xc, xf)
+            l.backward(); opt.step(); opt.zero_grad()
+        model.eval()
+        with torch.no_grad(), amp():
+            for i in range(0, len(valid[0]), bs): loss(model(valid[0][i:i + bs], valid[1][i:i + bs]), valid[0][i:i + bs], valid[1][i:i + bs])
+        times.append(time.perf_counter() - t)
+    return float(np.median(times[1:]))
+
+def rows_per_s(f, n, repeats=3):
+    "Rows per second of `f()` over `n` rows, best of `repeats` after a warm-up."
+    f(); best = min(_timed(f) for _ in range(repeats))
+    return n / best
+
+def _timed(f):
+    t = time.perf_counter(); f(); return time.perf_counter() - t
+
+class HeldOut(Callback):
+    "Score held-out quality after each epoch, keeping the scoring time off the fit clock."
+    order = 100
+    def __init__(self, df): self.df, self.log = df, []
+    def before_fit(self): self.t0, self.paused = time.perf_counter(), 0.
+    def after_epoch(self):
+        t = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            s = evaluate(self.learn, self.df).summary
+        self.learn.model.train()
+        self.log.append((t - self.t0 - self.paused, s.mean_r2, s.mean_balanced_accuracy))
+        self.paused += time.perf_counter() - t
+
+def time_to_reach(log, r2, bal):
+    return next((t for t, a, b in log if a >= r2 and b >= bal), None)
+
+def main(columns, epochs, fit):
+    tr, te = load()
+    cats, conts = adult_columns(columns)
+    res = dict(columns=columns, bs=1024, machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} cpu, torch {torch.__version__}, "
+               f"{'cuda ' + torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu'}", amp=str(amp_dtype('cuda' if torch.cuda.is_available() else 'cpu')))
+    torch.manual_seed(0)
+    art = article.article_learner(tr, cats, conts)
+    res['article_s_per_epoch'] = epoch_seconds(art, epochs)
+    arch = {k: ARTICLE_RECIPE[k] for k in ('layers', 'ps', 'embed_p', 'swap_p')}
+    dls = ae_data(tr, cats, conts)
+    tab = ae_learner(dls, **arch)
+    res['tabae_s_per_epoch'] = epoch_seconds(tab, epochs)
+    res['tabae_fp32_s_per_epoch'] = epoch_seconds(ae_learner(dls, mixed_precision=False, **arch), epochs)
+    train, valid = (dls.train.cats.cpu(), dls.train.conts.cpu()), (dls.valid.cats.cpu(), dls.valid.conts.cpu())
+    loss = RecreatedLoss([len(dls.train_ds.classes[c]) for c in dls.train_ds.cat_names])
+    for name, dtype in (('fp32', None), ('bf16', torch.bfloat16)):
+        m = ae_learner(dls, mixed_precision=False, **arch).model.cpu()
+        res[f'bare_{name}_s_per_epoch'] = bare_epoch_seconds(m, loss, train, valid, 1024, dtype, epochs)
+    n = len(te)
+    res['article_encode_rows_per_s'] = rows_per_s(lambda: article.article_encode(art, te), n)
+    res['tabae_encode_rows_per_s'] = rows_per_s(lambda: encode(tab, te), n)
+    tt = dls.test_dl(te)
+    xc, xf = tt.cats, tt.conts
+    enc = tab.model.eval()
+    folded = FoldedEncoder(enc)
+    for name, f in (('bare_fp32', lambda x, y: enc(x, y, encode=True)), ('folded_fp32', folded)):
+        def run(f=f):
+            with torch.inference_mode():
+                for i in range(0, n, 4096): f(xc[i:i + 4096], xf[i:i + 4096])
+        res[f'{name}_encode_rows_per_s'] = rows_per_s(run, n)
+    a = res['article_s_per_epoch']
+    res.update(ratio_tabae_epoch=res['tabae_s_per_epoch'] / a, ratio_bare_fp32_epoch=res['bare_fp32_s_per_epoch'] / a,
+               ratio_bare_bf16_epoch=res['bare_bf16_s_per_epoch'] / a,
+               ratio_tabae_encode=res['tabae_encode_rows_per_s'] / res['article_encode_rows_per_s'])
+    if fit:
+        torch.manual_seed(0)
+        art = article.article_learner(tr, cats, conts)
+        t = time.perf_counter()
+        with art.no_bar(), art.no_logging(): art.fit_flat_cos(ARTICLE_RECIPE['epochs'], ARTICLE_RECIPE['lr'], cbs=EarlyStoppingCallback(patience=ARTICLE_RECIPE['patience']))
+        res['article_fit_s'] = time.perf_counter() - t
+        # the article's held-out quality, scored with tabae's report on the article's own reconstruction
+        s = AEReport(te[cats + conts], article_reconstruct(art, te, cats, conts), cats, conts).summary
+        res['article_heldout'] = dict(mean_r2=s.mean_r2, mean_balanced_acc=s.mean_balanced_accuracy)
+        cb = HeldOut(te)
+        t = time.perf_counter()
+        learn = fit_autoencoder(tr, cats, conts, progress=False, cbs=cb)
+        res['tabae_fit_s'] = time.perf_counter() - t - cb.paused
+        res['tabae_time_to_article_quality_s'] = time_to_reach(cb.log, s.mean_r2, s.mean_balanced_accuracy)
+        if res['tabae_time_to_article_quality_s'] is not None:
+            res['ratio_time_to_article_quality'] = res['tabae_time_to_article_quality_s'] / res['article_fit_s']
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in res.items()}
+
+def article_reconstruct(learn, df, cats, conts):
+    "The article's model's rebuild of `df`, decoded with its own procs."
+    dl = learn.dls.test_dl(df)
+    learn.model.eval()
+    pc, pf = [], []
+    with torch.no_grad():
+        for b in dl:
+            lc, f = learn.model(b[0], b[1])
+            pc.append(RecreatedLoss(learn.loss_func.cat_dict).decodes((lc, f))[0].cpu()); pf.append(f.cpu())
+    to = learn.dls.train_ds
+    frame = pd.DataFrame(torch.cat(pf).numpy().astype(np.float64), columns=list(to.cont_names))
+    for i, c in enumerate(to.cat_names): frame[c] = torch.cat(pc)[:, i].numpy()
+    return to.new(frame[list(to.x_names)]).decode().items.set_axis(df.index)[cats + conts]
+
+if __name__ == '__main__':
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--columns', default='adult-14')
+    p.add_argument('--epochs', type=int, default=3)
+    p.add_argument('--no-fit', action='store_true', help='skip the time-to-quality comparison')
+    a = p.parse_args()
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        print(json.dumps(main(a.columns, a.epochs, not a.no_fit)), flush=True)

@@ -1,0 +1,112 @@
+"""Safe persistence: `save_encoder`/`load_encoder` keep weights in safetensors and everything else in JSON, so loading never unpickles."""
+from __future__ import annotations
+import json
+from fastai.tabular.all import *
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from . import __version__
+from .data import TabularPandasIdentity
+from .encode import TabaeInputError
+from .loss import RecreatedLoss
+from .model import TabularAE
+from .procs import RankGauss
+
+__all__ = ['WEIGHTS_FILE', 'CONFIG_FILE', 'save_encoder', 'load_encoder']
+
+WEIGHTS_FILE, CONFIG_FILE, FORMAT, VERSION = 'model.safetensors', 'tabae.json', 'tabae-encoder', 1
+ACTIVATIONS = {c.__name__: c for c in (nn.Mish, nn.ReLU, nn.GELU, nn.SiLU, nn.LeakyReLU, nn.ELU, nn.SELU, nn.Tanh, nn.Sigmoid)}
+
+def _py(o, what:str):
+    "`o` as a plain JSON value (str, int, float or bool)."
+    o = o.item() if isinstance(o, np.generic) else o
+    if not isinstance(o, (str, int, float, bool)): raise TabaeInputError(f"Cannot save {what} {o!r} ({type(o).__name__}) as JSON: only str, int, float and bool values can be saved")
+    return o
+
+def _pairs(d:dict, what:str, f=float) -> list: return [[_py(k, 'the column name'), f(v)] for k, v in d.items()]
+
+def _proc_state(p) -> dict:
+    "The fitted state of a `TabularProc` that `_new_proc` rebuilds."
+    name = type(p).__name__
+    if type(p) is Categorify: return {'proc': name, 'classes': _pairs(p.classes, 'the category', lambda v: [_py(o, 'the category') for o in v.items])}
+    if type(p) is FillMissing: return {'proc': name, 'add_col': bool(p.add_col), 'na_dict': _pairs(p.na_dict, 'the fill value', lambda v: _py(v, 'the fill value'))}
+    if type(p) is Normalize: return {'proc': name, 'means': _pairs(p.means, 'the mean'), 'stds': _pairs(p.stds, 'the std')}
+    if type(p) is RankGauss: return {'proc': name, 'n_quantiles': int(p.n_quantiles), 'quantiles': _pairs(p.quantiles, 'the quantile', lambda v: np.asarray(v, np.float64).tolist())}
+    raise TabaeInputError(f"Cannot save the proc {name} as JSON (Categorify, FillMissing, RankGauss and Normalize can be): use `learn.export()` for it, a pickle")
+
+def _new_proc(s:dict):
+    "A fitted proc from its `_proc_state`."
+    name = s['proc']
+    if name == 'Categorify':
+        p = Categorify()
+        p.classes = {n: CategoryMap(items[1:], sort=False, add_na=True) for n, items in s['classes']}
+        if any(items[:1] != ['#na#'] or len(p.classes[n]) != len(items) for n, items in s['classes']): raise ValueError("malformed Categorify classes")
+    elif name == 'FillMissing': p = FillMissing(add_col=bool(s['add_col'])); p.na_dict = dict(s['na_dict'])
+    elif name == 'Normalize': p = Normalize(); p.means, p.stds = dict(s['means']), dict(s['stds'])
+    elif name == 'RankGauss': p = RankGauss(int(s['n_quantiles'])); p.quantiles = {n: np.asarray(q, np.float64) for n, q in s['quantiles']}
+    else: raise ValueError(f"unknown proc {name!r}")
+    return p
+
+def _drop_p(m:nn.Module) -> float: return ifnone(first(o.p for o in m.modules() if isinstance(o, nn.Dropout)), 0.)
+
+def _arch(m:TabularAE) -> dict:
+    "The `TabularAE` arguments that rebuild `m`'s layout (its bounds and weights are in the state dict)."
+    act = first(o for o in m.layers[0] if not isinstance(o, (nn.Linear, nn.BatchNorm1d, nn.Dropout)))
+    if ACTIVATIONS.get(type(act).__name__) is not type(act):
+        raise TabaeInputError(f"Cannot save the activation {type(act).__name__} as JSON (one of {list(ACTIVATIONS)} can be): use `learn.export()`, a pickle")
+    return {'emb_szs': [[e.num_embeddings, e.embedding_dim] for e in m.embeds], 'n_cont': m.n_cont, 'code_size': m.code_size,
+            'cat_dict': list(m.n_classes), 'layers': [b[0].out_features for b in m.layers[:-1]], 'ps': [_drop_p(b) for b in m.layers[:-1]],
+            'embed_p': m.emb_drop.p, 'swap_p': np.asarray(m.noise.p, np.float64).tolist(), 'act': type(act).__name__,
+            'head_p': _drop_p(m.cat_head), 'code_p': _drop_p(m.decoder[0])}
+
+def _new_model(a:dict, state:dict) -> TabularAE:
+    "A `TabularAE` built from `_arch` and filled from `state`; built on the meta device, so the JSON sizes allocate nothing."
+    if a['act'] not in ACTIVATIONS: raise ValueError(f"unknown activation {a['act']!r}")
+    with torch.device('meta'):
+        m = TabularAE([tuple(o) for o in a['emb_szs']], a['n_cont'], a['code_size'], a['cat_dict'], torch.zeros(a['n_cont']), torch.zeros(a['n_cont']),
+                      layers=a['layers'], ps=a['ps'], embed_p=a['embed_p'], swap_p=a['swap_p'], act_cls=ACTIVATIONS[a['act']],
+                      head_p=a['head_p'], code_p=a['code_p'])
+    m.load_state_dict(state, strict=True, assign=True)
+    return m
+
+def _layout(m:nn.Module) -> list: return [(n, type(o).__name__, o.extra_repr()) for n, o in m.named_modules()]
+
+def save_encoder(learn:Learner, path:str|Path) -> Path:
+    "Save `learn`'s autoencoder to the directory `path`: weights in `model.safetensors`, procs and architecture in `tabae.json`."
+    model, to = get_model(learn.model), learn.dls.train_ds
+    if not isinstance(model, TabularAE): raise TabaeInputError(f"`save_encoder` saves a `TabularAE`, got {type(model).__name__}")
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    cfg = {'format': FORMAT, 'version': VERSION, 'tabae_version': __version__,
+           'cat_names': [_py(c, 'the column name') for c in to.cat_names], 'cont_names': [_py(c, 'the column name') for c in to.cont_names],
+           'procs': [_proc_state(p) for p in to.procs.fs], 'model': _arch(model)}
+    if _layout(_new_model(cfg['model'], state)) != _layout(model):
+        raise TabaeInputError(f"This {type(model).__name__} has a layout that `tabae.json` cannot describe (a custom activation or layer?): use `learn.export()`")
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    save_file(state, path/WEIGHTS_FILE, metadata={'format': FORMAT})
+    (path/CONFIG_FILE).write_text(json.dumps(cfg, ensure_ascii=False, indent=1), encoding='utf-8')
+    return path
+
+def _template(cfg:dict, device) -> DataLoaders:
+    "Empty `DataLoaders` whose `train_ds` carries the fitted procs and column names, as `encode` and `evaluate` need."
+    cats, conts = cfg['cat_names'], cfg['cont_names']
+    if len(set(cats + conts)) != len(cats + conts): raise ValueError("column names repeat")
+    row = pd.DataFrame({**{c: np.zeros(1, np.int64) for c in cats}, **{c: np.zeros(1) for c in conts}})  # one processed row, dropped below
+    to = TabularPandasIdentity(row, [_new_proc(s) for s in cfg['procs']], cats, conts, splits=([0], [0]), do_setup=False, reduce_memory=False)
+    return to.dataloaders(device=device).new_empty()
+
+def load_encoder(path:str|Path, device:str|torch.device|None=None) -> Learner:
+    "A `Learner` that `encode`, `reconstruct` and `evaluate` accept, from a `save_encoder` directory, on `device` (default: the GPU if any); no pickle is read."
+    path = Path(path)
+    for f in (CONFIG_FILE, WEIGHTS_FILE):
+        if not (path/f).is_file(): raise TabaeInputError(f"{path} is not a tabae encoder directory: {f} is missing")
+    try:
+        cfg = json.loads((path/CONFIG_FILE).read_text(encoding='utf-8'))
+        if cfg.get('format') != FORMAT or cfg.get('version') != VERSION: raise ValueError(f"format {cfg.get('format')!r} version {cfg.get('version')!r}, expected {FORMAT!r} version {VERSION}")
+        device = torch.device(ifnone(device, default_device()))
+        # fresh (aligned) copies: safetensors slices one buffer, and misaligned weights change the last bit of some CPU kernels
+        state = {k: v.clone() for k, v in load_file(path/WEIGHTS_FILE, device='cpu').items()}
+        model = _new_model(cfg['model'], state).to(device)
+        dls = _template(cfg, device)
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, RuntimeError, SafetensorError) as e:
+        raise TabaeInputError(f"{path} does not hold a valid tabae encoder ({type(e).__name__}: {e})") from e
+    return Learner(dls, model, loss_func=RecreatedLoss(model.n_classes))

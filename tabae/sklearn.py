@@ -1,0 +1,106 @@
+"""`TabularAEEncoder`: the autoencoder as a scikit-learn transformer, for `Pipeline` and `ColumnTransformer`."""
+from __future__ import annotations
+from fastai.tabular.all import *
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from .encode import TabaeInputError, check_columns, encode, user_columns
+from .fit import fit_autoencoder
+from .loss import RecreatedLoss
+
+__all__ = ['infer_columns', 'TabularAEEncoder']
+
+def _is_cont(col:pd.Series) -> bool: return pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+
+def infer_columns(df:pd.DataFrame, cat_names:list=None, cont_names:list=None) -> tuple[list, list]:
+    "`(cat_names, cont_names)` for `df`: each given list is kept; a `None` one becomes the columns of its kind (numeric: continuous, the rest: categorical) not named in the other."
+    given = list(L(cat_names)) + list(L(cont_names))
+    check_columns(df, given, 'cat_names/cont_names')
+    both = sorted({c for c in L(cat_names) if c in set(L(cont_names))}, key=str)
+    if both: raise TabaeInputError(f"Column(s) {both} are in both `cat_names` and `cont_names`")
+    rest = [c for c in df.columns if c not in set(given)]
+    cats = list(L(cat_names)) if cat_names is not None else [c for c in rest if not _is_cont(df[c])]
+    conts = list(L(cont_names)) if cont_names is not None else [c for c in rest if _is_cont(df[c])]
+    if not cats + conts: raise TabaeInputError("No columns to encode: `cat_names` and `cont_names` are both empty")
+    return cats, conts
+
+def _decode(learn:Learner, codes:Tensor) -> pd.DataFrame:
+    "The rows that the decoder of `learn.model` rebuilds from `codes`: labels and original units."
+    model, tmpl = learn.model, learn.dls.train_ds
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            h = model.decoder(codes.to(next(model.parameters()).device))
+            pc, pf = RecreatedLoss([len(tmpl.classes[c]) for c in tmpl.cat_names]).decodes((model.cat_head(h), model.cont_head(h)))
+    finally: model.train(was_training)
+    frame = pd.DataFrame(pf.float().cpu().numpy().astype(np.float64), columns=list(tmpl.cont_names))
+    for i, c in enumerate(tmpl.cat_names): frame[c] = pc[:, i].cpu().numpy()
+    cats, conts = user_columns(tmpl)
+    return tmpl.new(frame[list(tmpl.x_names)]).decode().items[cats + conts]
+
+class TabularAEEncoder(TransformerMixin, BaseEstimator):
+    "A scikit-learn transformer: `fit_autoencoder` on the rows of `X`, `transform` them to their codes, `inverse_transform` codes back to rows."
+    def __init__(self,
+        cat_names:list|None=None, # categorical columns; `None`: the non-numeric columns not in `cont_names`
+        cont_names:list|None=None, # continuous columns; `None`: the numeric columns not in `cat_names`
+        code_size:int=128, # size of the code: the number of output features
+        layers:tuple=(1024, 512, 256), # encoder sizes; the decoder mirrors them
+        epochs:int=20, # most epochs (early stopping on the validation split may stop sooner)
+        lr:float=3e-3, # learning rate of `fit_flat_cos`
+        bs:int=1024, # batch size
+        valid_pct:float=0.2, # share of the rows held out for early stopping
+        patience:int=4, # epochs without improvement before stopping
+        seed:int|None=0, # seed of the split, the initial weights and the noise; `None`: unseeded
+        fit_kwargs:dict|None=None, # more arguments of `fit_autoencoder` and `ae_learner` (`swap_p`, `ps`, `rank_gauss`, ...)
+        progress:bool=False, # show fastai's progress bar and table while fitting
+    ): store_attr()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = tags.input_tags.categorical = tags.input_tags.string = True
+        tags.transformer_tags.preserves_dtype = ['float32']
+        return tags
+
+    def _frame(self, X, reset:bool) -> pd.DataFrame:
+        "`X` as a DataFrame checked against what `fit` saw as scikit-learn does; columns without string names become `x0, x1, ...`."
+        if not isinstance(X, pd.DataFrame): X = check_array(X, dtype=None, ensure_all_finite=False, ensure_min_samples=2 if reset else 1)
+        elif reset and len(X) < 2: raise ValueError(f"TabularAEEncoder needs at least 2 rows to fit, got {len(X)} sample(s)")
+        if not X.shape[1]: raise ValueError(f"Found a DataFrame with 0 feature(s) (shape={X.shape}) while at least one is required")
+        validate_data(self, X, reset=reset, skip_check_array=True)
+        names = list(getattr(self, 'feature_names_in_', [f'x{i}' for i in range(X.shape[1])]))
+        return X.set_axis(names, axis=1) if isinstance(X, pd.DataFrame) else pd.DataFrame(X, columns=names).infer_objects()
+
+    def fit(self, X, y=None) -> TabularAEEncoder:
+        "Fit the autoencoder on the rows of `X` (a DataFrame, or an array whose columns become `x0, x1, ...`); `y` is ignored."
+        X = self._frame(X, reset=True)
+        self.cat_names_, self.cont_names_ = infer_columns(X, self.cat_names, self.cont_names)
+        learn = fit_autoencoder(X, self.cat_names_, self.cont_names_, code_size=self.code_size, layers=list(self.layers),
+                                valid_pct=self.valid_pct, seed=self.seed, epochs=self.epochs, lr=self.lr, bs=self.bs,
+                                patience=self.patience, progress=self.progress, **(self.fit_kwargs or {}))
+        learn.dls, learn.opt = learn.dls.new_empty(), None  # keep the procs and the model, not the training rows or optimizer state
+        self.learn_ = learn
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        "The codes of the rows of `X`, shape `(n_rows, code_size)`, float32."
+        check_is_fitted(self)
+        return encode(self.learn_, self._frame(X, reset=False), progress=False).to_numpy()
+
+    def inverse_transform(self, X) -> pd.DataFrame:
+        "The rows that the decoder rebuilds from the codes `X`: a DataFrame of the cat and cont columns, in labels and original units."
+        check_is_fitted(self)
+        codes = check_array(X, dtype=np.float32)
+        if codes.shape[1] != self.learn_.model.code_size:
+            raise ValueError(f"X has {codes.shape[1]} features, but TabularAEEncoder makes codes of {self.learn_.model.code_size}")
+        res = _decode(self.learn_, torch.from_numpy(codes))
+        if isinstance(X, pd.DataFrame): res.index = X.index
+        return res
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        "The output column names, `ae_0 .. ae_{code_size-1}` as `encode` names them."
+        check_is_fitted(self)
+        if input_features is not None:
+            if list(input_features) != list(getattr(self, 'feature_names_in_', input_features)): raise ValueError("input_features is not equal to feature_names_in_")
+            if len(input_features) != self.n_features_in_:
+                raise ValueError(f"input_features should have length equal to number of features ({self.n_features_in_}), got {len(input_features)}")
+        return np.asarray([f'ae_{i}' for i in range(self.learn_.model.code_size)], dtype=object)

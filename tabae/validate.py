@@ -1,0 +1,98 @@
+"""Input checks and frame normalisation: every bad table or argument stops early with a `TabaeInputError` that says what to fix."""
+from __future__ import annotations
+from fastai.tabular.all import *
+from pandas.api.types import infer_dtype
+from .encode import TabaeInputError, _proc, check_columns, user_columns
+
+__all__ = ['check_frame', 'check_hparams', 'cat_column', 'clean_train_frame', 'clean_encode_frame', 'check_train_data']
+
+def check_frame(df:pd.DataFrame, min_rows:int=0, what:str='the input'):
+    "Raise `TabaeInputError` unless `df` is a DataFrame with at least `min_rows` rows."
+    if not isinstance(df, pd.DataFrame): raise TabaeInputError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
+    if len(df) < min_rows: raise TabaeInputError(f"{what} needs at least {min_rows} row(s), the DataFrame has {len(df)}")
+
+def _is_int(o) -> bool: return isinstance(o, int) and not isinstance(o, bool)
+def _is_p(o, high:float=1., closed:bool=False) -> bool:
+    return isinstance(o, (int, float)) and not isinstance(o, bool) and 0 <= o and (o <= high if closed else o < high)
+
+def check_hparams(code_size:int=128, layers:list=(1024, 512, 256), ps:float|list=0.1, swap_p:float|list=0.1, n_in:int|None=None):
+    "Raise `TabaeInputError` naming the first of `code_size`, `layers`, `ps`, `swap_p` out of range (`n_in`: input columns, for a per-column `swap_p`)."
+    if not _is_int(code_size) or code_size < 1: raise TabaeInputError(f"`code_size` must be a positive int, got {code_size!r}")
+    if not is_listy(layers) or not layers or not all(_is_int(l) and l > 0 for l in layers):
+        raise TabaeInputError(f"`layers` must be a non-empty list of positive ints, got {layers!r}")
+    if not (_is_p(ps) or (isinstance(ps, list) and len(ps) == len(layers) and all(map(_is_p, ps)))):
+        raise TabaeInputError(f"`ps` must be a dropout probability in [0, 1) or a list of {len(layers)} of them (one per layer), got {ps!r}")
+    if not (_is_p(swap_p, closed=True) or (is_listy(swap_p) and len(swap_p) == ifnone(n_in, len(swap_p)) and all(_is_p(p, closed=True) for p in swap_p))):
+        raise TabaeInputError(f"`swap_p` must be a probability in [0, 1] or a list of them, one per input column ({n_in}), got {swap_p!r}")
+
+_PLAIN = {'string', 'integer', 'floating', 'mixed-integer-float', 'boolean', 'empty'}
+
+def _is_text(col:pd.Series) -> bool:
+    return isinstance(col.dtype, pd.StringDtype) or (col.dtype == object and infer_dtype(col, skipna=True) in ('string', 'empty'))
+
+def cat_column(col:pd.Series, classes:list|None=None) -> pd.Series:
+    "`col` as values `Categorify` matches by value: no pandas categories, missing as NaN, `str` for mixed or unorderable values (all values if the training `classes` are text)."
+    as_str = classes is not None and all(isinstance(o, str) for o in classes[1:])
+    if not ((isinstance(col.dtype, np.dtype) and col.dtype.kind in 'biufO') or isinstance(col.dtype, pd.StringDtype)):
+        col = col.astype(object).where(col.notna(), np.nan)
+    if not as_str and (col.dtype != object or infer_dtype(col, skipna=True) in _PLAIN): return col
+    return col if _is_text(col) else col.map(str, na_action='ignore').astype(object)
+
+def _cont_column(col:pd.Series, name) -> pd.Series:
+    "`col` as float64 with +/-inf as NaN, or a `TabaeInputError` saying why it cannot be continuous."
+    kind = infer_dtype(col, skipna=True) if col.dtype == object else None
+    if col.dtype.kind == 'b' or kind == 'boolean': raise TabaeInputError(f"Continuous column {name!r} holds booleans: pass it in `cat_names`")
+    if col.dtype.kind in 'mM' or kind in ('datetime', 'datetime64', 'date', 'time', 'timedelta', 'timedelta64'):
+        raise TabaeInputError(f"Continuous column {name!r} holds dates or times (dtype {col.dtype}): convert it to numbers (e.g. days since a date) or pass it in `cat_names`")
+    if not pd.api.types.is_numeric_dtype(col) or col.dtype.kind == 'c':
+        raise TabaeInputError(f"Continuous column {name!r} must be numeric, got dtype {col.dtype} with values such as {col.dropna().iloc[:3].tolist()}: "
+                              "convert it with `pd.to_numeric` or pass it in `cat_names`")
+    return pd.Series(col.to_numpy(dtype=np.float64, na_value=np.nan)).replace([np.inf, -np.inf], np.nan)
+
+def _check_unique(df:pd.DataFrame, names:list):
+    dups = [] if df.columns.is_unique else [c for c in names if (df.columns == c).sum() > 1]
+    if dups: raise TabaeInputError(f"Column(s) {dups} appear more than once in the DataFrame: rename the duplicates")
+
+def _check_names(df:pd.DataFrame, cat_names:list, cont_names:list):
+    names = cat_names + cont_names
+    if not names: raise TabaeInputError("No columns to learn from: pass at least one name in `cat_names` or `cont_names`")
+    dups = [c for c in dict.fromkeys(names) if names.count(c) > 1]
+    if dups: raise TabaeInputError(f"Column(s) {dups} are given more than once in `cat_names`/`cont_names`: each column is either categorical or continuous")
+    check_columns(df, names, '`cat_names`/`cont_names`')
+    _check_unique(df, names)
+    clash = [f'{c}_na' for c in cont_names if f'{c}_na' in names]
+    if clash: raise TabaeInputError(f"Column(s) {clash} clash with the missing-value flags tabae adds for continuous columns: rename them")
+
+def clean_train_frame(df:pd.DataFrame, cat_names:list, cont_names:list, splits:tuple, valid_pct:float=0.) -> pd.DataFrame:
+    "A new frame of `df`'s cat and cont columns (positional index) that the procs can set up on, or a `TabaeInputError`."
+    check_frame(df, 1, 'The training DataFrame')
+    cat_names, cont_names = list(L(cat_names)), list(L(cont_names))
+    _check_names(df, cat_names, cont_names)
+    train, valid = (list(s) for s in splits)
+    if valid_pct and not valid: raise TabaeInputError(f"With `valid_pct`={valid_pct} the validation split of {len(df)} rows is empty: "
+                                                      f"pass at least {math.ceil(1 / valid_pct)} rows, or `valid_pct=0` to monitor the training loss")
+    if len(train) < 2: raise TabaeInputError(f"Training needs at least 2 rows in the training split, got {len(train)} of {len(df)}")
+    cols = {c: cat_column(df[c]).reset_index(drop=True) for c in cat_names}
+    for c in cont_names:
+        cols[c] = col = _cont_column(df[c], c)
+        if col.iloc[train].isna().all(): raise TabaeInputError(f"Continuous column {c!r} has no finite value in the {len(train)} training rows: drop it or fill it")
+        if valid and not col.iloc[train].isna().any(): col.iloc[valid] = col.iloc[valid].fillna(col.iloc[train].mean())  # as `encode` fills them
+    return pd.DataFrame(cols)
+
+def clean_encode_frame(df:pd.DataFrame, to:Tabular) -> pd.DataFrame:
+    "A new frame of `df`'s training columns (positional index), categoricals as `Categorify` expects them; extra columns are ignored."
+    cats, conts = user_columns(to)
+    check_columns(df, cats + conts)
+    _check_unique(df, cats + conts)
+    res = df[cats + conts].reset_index(drop=True)
+    classes = _proc(to, Categorify).classes if cats else {}
+    for c in cats: res[c] = cat_column(res[c], classes[c])
+    return res
+
+def check_train_data(dls:DataLoaders):
+    "Raise `TabaeInputError` unless the processed training split has at least 2 rows and only finite continuous values."
+    tdl = dls.train
+    if tdl.n < 2: raise TabaeInputError(f"The training split has {tdl.n} row(s): an autoencoder needs at least 2 (BatchNorm)")
+    bad = [c for c, ok in zip(dls.train_ds.cont_names, torch.isfinite(tdl.conts).all(0).tolist()) if not ok]
+    if bad: raise TabaeInputError(f"Continuous column(s) {bad} hold NaN or inf after the procs in the training split: "
+                                  "keep `FillMissing` and `Normalize` in `procs`, and check the values fit in float32")

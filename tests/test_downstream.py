@@ -1,0 +1,56 @@
+import warnings
+import numpy as np, pandas as pd, pytest
+from fastai.tabular.all import accuracy, set_seed, tabular_learner
+from tabae import adult_columns, codes_dls, codes_frame, encode
+
+CATS, CONTS = adult_columns('adult-14')
+CODES = [f'ae_{i}' for i in range(16)]
+
+@pytest.fixture(scope='module')
+def frames(adult_df, adult_test_df):
+    "1,200 training rows (with a non-default index) and 400 held-out rows of Adult."
+    train = adult_df.iloc[:1200].set_axis([f'r{i}' for i in range(1200)])
+    return train, adult_test_df.iloc[:400]
+
+@pytest.fixture(autouse=True)
+def quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # categories the 3,000 training rows never saw
+        yield
+
+def test_codes_frame(small_learn, frames):
+    train, _ = frames
+    fr = codes_frame(small_learn, train, 'salary')
+    assert list(fr.columns) == CODES + ['salary'] and fr.index.equals(train.index)
+    pd.testing.assert_frame_equal(fr[CODES], encode(small_learn, train))
+    assert fr['salary'].equals(train['salary'])
+    raw = codes_frame(small_learn, train, 'salary', keep_raw=True)
+    assert list(raw.columns) == CODES + CATS + CONTS + ['salary']
+    pd.testing.assert_frame_equal(raw[CATS + CONTS], train[CATS + CONTS])
+
+def test_missing_target_is_named(small_learn, frames):
+    with pytest.raises(ValueError, match='income'): codes_frame(small_learn, frames[0], 'income')
+
+def test_codes_dls_on_held_out_rows_fits(small_learn, frames):
+    train, valid = frames
+    dls = small_learn.codes_dls(train, 'salary', valid_df=valid, bs=128)
+    assert len(dls.train_ds) == len(train) and len(dls.valid_ds) == len(valid)
+    assert list(dls.train_ds.cont_names) == CODES and list(dls.train_ds.cat_names) == []
+    dec = dls.valid_ds.new(dls.valid_ds.items.copy()).decode().items  # the held-out rows, in order
+    assert dec['salary'].tolist() == valid['salary'].tolist()
+    np.testing.assert_allclose(dec[CODES].to_numpy(), encode(small_learn, valid).to_numpy(), atol=1e-3)
+    set_seed(0)
+    clf = tabular_learner(dls, layers=[32], metrics=accuracy)
+    with clf.no_bar(), clf.no_logging(): clf.fit_one_cycle(1, 1e-2)
+    loss, acc = clf.validate()
+    assert np.isfinite(loss) and 0.5 < acc <= 1
+    preds, _ = clf.get_preds()
+    assert preds.shape == (len(valid), 2)
+
+def test_codes_dls_split_and_raw_columns(small_learn, frames):
+    train, _ = frames
+    dls = codes_dls(small_learn, train, 'salary', keep_raw=True, valid_pct=0.25, seed=0, bs=128)
+    assert len(dls.valid_ds) == 300 and len(dls.train_ds) == 900
+    assert list(dls.train_ds.cat_names) == CATS and list(dls.train_ds.cont_names) == CODES + CONTS
+    again = codes_dls(small_learn, train, 'salary', valid_pct=0.25, seed=0, bs=128)
+    assert dls.valid_ds.items.index.tolist() == again.valid_ds.items.index.tolist()  # seeded

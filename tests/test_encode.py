@@ -1,0 +1,116 @@
+import warnings
+import numpy as np, pandas as pd, pytest, torch
+from fastai.tabular.all import Categorify
+from tabae import adult_columns, encode, reconstruct
+
+CATS, CONTS = adult_columns('adult-14')
+
+def unseen_warnings(f, *args, **kwargs):
+    "Call `f` and return its result and the messages of the warnings about unseen categories it raised."
+    with warnings.catch_warnings(record=True) as ws:
+        warnings.simplefilter('always')
+        res = f(*args, **kwargs)
+    return res, [str(w.message) for w in ws if 'never seen in training' in str(w.message)]
+
+@pytest.fixture
+def rows(adult_test_df):
+    "400 held-out Adult rows under a non-default index (strings, shuffled order)."
+    df = adult_test_df.iloc[:400].copy()
+    df.index = [f'row{i}' for i in np.random.default_rng(0).permutation(len(df))]
+    return df
+
+def test_shape_index_and_columns(small_learn, rows):
+    codes = small_learn.encode(rows)
+    assert codes.shape == (len(rows), 16) and list(codes.columns) == [f'ae_{i}' for i in range(16)]
+    assert codes.index.equals(rows.index) and codes.dtypes.eq(np.float32).all()
+    assert np.isfinite(codes.to_numpy()).all()
+    rev = small_learn.encode(rows.iloc[::-1])  # each code stays with its own row
+    np.testing.assert_allclose(rev.loc[rows.index].to_numpy(), codes.to_numpy(), atol=1e-5)
+    assert encode(small_learn, rows, prefix='z').columns[0] == 'z0'
+
+def test_codes_are_the_model_code_in_eval_mode(small_learn, adult_df):
+    "Rows are processed as in training: their codes are the eval-mode model's code of the training tensors."
+    to, model = small_learn.dls.train_ds, small_learn.model
+    cats = torch.tensor(to.items[to.cat_names].to_numpy()[:64].astype(np.int64))
+    conts = torch.tensor(to.items[to.cont_names].to_numpy()[:64].astype(np.float32))
+    idx = to.items.index[:64]  # the training split is shuffled: the rows of adult_df these are
+    was_training = model.training
+    model.eval()
+    with torch.no_grad(): want = model(cats, conts, encode=True).numpy()
+    model.train()
+    np.testing.assert_allclose(encode(small_learn, adult_df.loc[idx]).to_numpy(), want, atol=1e-4)
+    assert model.training  # the mode is restored
+    model.train(was_training)
+
+def test_df_never_mutated(small_learn, rows):
+    df = rows.copy()
+    df.loc[df.index[:5], 'workclass'] = 'Martian'
+    df.loc[df.index[5:9], 'age'] = np.nan
+    before = df.copy()
+    unseen_warnings(small_learn.encode, df)
+    unseen_warnings(small_learn.reconstruct, df)
+    pd.testing.assert_frame_equal(df, before)
+
+def test_unseen_categories_map_to_na_with_one_warning(small_learn, rows):
+    seen = small_learn.encode(rows)
+    df = rows.copy()
+    df.loc[df.index[:3], 'workclass'] = 'Martian'
+    df.loc[df.index[3:5], 'race'] = 'Zz'
+    codes, msgs = unseen_warnings(small_learn.encode, df)
+    assert len(msgs) == 1, msgs
+    assert "'workclass' in 3 row" in msgs[0] and "'race' in 2 row" in msgs[0] and '#na#' in msgs[0]
+    as_na = rows.copy()
+    as_na.loc[as_na.index[:3], 'workclass'] = np.nan
+    as_na.loc[as_na.index[3:5], 'race'] = np.nan
+    np.testing.assert_allclose(codes.to_numpy(), small_learn.encode(as_na).to_numpy(), atol=1e-6)  # the '#na#' class
+    assert not np.allclose(codes.iloc[:5].to_numpy(), seen.iloc[:5].to_numpy(), atol=1e-4)
+    np.testing.assert_allclose(codes.iloc[5:].to_numpy(), seen.iloc[5:].to_numpy(), atol=1e-6)
+
+def test_no_warning_on_training_categories(small_learn, adult_df):
+    _, msgs = unseen_warnings(small_learn.encode, adult_df.iloc[:3000])
+    assert msgs == []
+
+def test_nan_continuous_values(small_learn, rows):
+    df = rows.astype({'age': float, 'hours-per-week': float})
+    df.loc[df.index[:10], 'age'] = np.nan
+    df.loc[df.index[10:12], 'hours-per-week'] = np.inf
+    codes = small_learn.encode(df)
+    assert np.isfinite(codes.to_numpy()).all()
+    norm = small_learn.dls.train_ds.procs.normalize
+    filled = df.copy()
+    filled.loc[filled.index[:10], 'age'] = norm.means['age']  # no NaN in training: filled with the training mean
+    filled.loc[filled.index[10:12], 'hours-per-week'] = norm.means['hours-per-week']
+    np.testing.assert_allclose(codes.to_numpy(), small_learn.encode(filled).to_numpy(), atol=1e-4)
+
+def test_batch_size_independent(small_learn, rows):
+    a, b = encode(small_learn, rows, bs=7), encode(small_learn, rows, bs=4096)
+    np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match='bs'): encode(small_learn, rows, bs=0)
+
+def test_missing_column_is_named(small_learn, rows):
+    with pytest.raises(ValueError, match='education'): small_learn.encode(rows.drop(columns='education'))
+
+def test_reconstruct_labels_and_original_units(small_learn, adult_df, rows):
+    rec = reconstruct(small_learn, rows)
+    assert list(rec.columns) == CATS + CONTS and rec.index.equals(rows.index)
+    to = small_learn.dls.train_ds
+    classes = to.procs.categorify.classes
+    for c in CATS: assert set(rec[c]) <= set(classes[c]), c  # labels (or '#na#'), not class indices
+    train = adult_df.iloc[:3000]
+    for c in CONTS:  # inside the training range in original units (the head's bounds), not in normalized units
+        lo, hi = train[c].min(), train[c].max()
+        assert rec[c].between(lo - 1e-4 * (hi - lo), hi + 1e-4 * (hi - lo)).all(), c
+    assert rec['fnlwgt'].mean() > 1e4 and rec['age'].mean() > 15
+    # the decoded model output, by hand
+    model = small_learn.model.eval()
+    from tabae.encode import process_frame
+    cats, conts = process_frame(small_learn, rows)
+    with torch.no_grad(): logits, out = model(cats, conts)
+    norm = to.procs.normalize
+    np.testing.assert_allclose(rec['age'].to_numpy(), out[:, CONTS.index('age')].numpy() * norm.stds['age'] + norm.means['age'], rtol=1e-4)
+    first_cat = logits[:, :len(classes[CATS[0]])].argmax(1).numpy()
+    assert rec[CATS[0]].tolist() == [classes[CATS[0]][i] for i in first_cat]
+
+def test_empty_frame(small_learn, rows):
+    assert small_learn.encode(rows.iloc[:0]).shape == (0, 16)
+    assert list(small_learn.reconstruct(rows.iloc[:0]).columns) == CATS + CONTS

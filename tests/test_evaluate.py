@@ -1,0 +1,84 @@
+import matplotlib
+matplotlib.use('Agg')
+import warnings
+import matplotlib.pyplot as plt, numpy as np, pandas as pd, pytest, torch
+from matplotlib.figure import Figure
+from sklearn.metrics import balanced_accuracy_score, f1_score, r2_score
+from tabae import AEReport, adult_columns, evaluate, reconstruct
+
+CATS, CONTS = adult_columns('adult-14')
+
+@pytest.fixture(scope='module')
+def held_out(adult_test_df):
+    "1,500 held-out Adult rows, with a few missing ages (missing categories are already in the data)."
+    df = adult_test_df.iloc[:1500].astype({'age': float})
+    df.loc[df.index[:20], 'age'] = np.nan
+    assert df['workclass'].isna().any()
+    return df
+
+@pytest.fixture(scope='module')
+def report_and_rec(small_learn, held_out):
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # categories the 3,000 training rows never saw
+        return evaluate(small_learn, held_out), reconstruct(small_learn, held_out)
+
+def test_continuous_numbers_match_sklearn(report_and_rec, held_out):
+    rep, rec = report_and_rec
+    assert list(rep.continuous.index) == CONTS
+    for c in CONTS:
+        ok = held_out[c].notna()
+        y, p = held_out.loc[ok, c].astype(float), rec.loc[ok, c]
+        err = (y - p).abs()
+        want = [err.min(), err.max(), err.mean(), err.median(), r2_score(y, p)]
+        np.testing.assert_allclose(rep.continuous.loc[c].to_numpy(dtype=float), want, rtol=1e-9, err_msg=c)
+    assert np.isfinite(rep.continuous.loc['age'].to_numpy(dtype=float)).all()  # the 20 missing ages are left out, not scored
+
+def test_categorical_numbers_match_sklearn(report_and_rec, held_out):
+    rep, rec = report_and_rec
+    assert list(rep.categorical.index) == CATS
+    for c in CATS:
+        y, p = held_out[c].astype(object).fillna('#na#').astype(str), rec[c].astype(str)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            want = [balanced_accuracy_score(y, p), f1_score(y, p, average='weighted')]
+        np.testing.assert_allclose(rep.categorical.loc[c].to_numpy(dtype=float), want, rtol=1e-9, err_msg=c)
+
+def test_summary_is_the_means(report_and_rec, held_out):
+    rep, _ = report_and_rec
+    s = rep.summary
+    assert s['mean_r2'] == pytest.approx(rep.continuous.r2.mean())
+    assert s['mean_balanced_accuracy'] == pytest.approx(rep.categorical.balanced_accuracy.mean())
+    assert s['mean_f1_weighted'] == pytest.approx(rep.categorical.f1_weighted.mean())
+    assert s['rows'] == len(held_out)
+
+def test_learner_method_and_repr(small_learn, report_and_rec, held_out):
+    rep, _ = report_and_rec
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        again = small_learn.evaluate(held_out)
+    assert isinstance(again, AEReport)
+    pd.testing.assert_frame_equal(again.continuous, rep.continuous)
+    text, html = repr(rep), rep._repr_html_()
+    assert text.startswith('AEReport on 1,500 rows') and 'mean_r2' in text
+    assert all(c in text and c in html for c in CATS + CONTS) and html.count('<table') == 3
+
+def test_plot_returns_a_figure(report_and_rec):
+    rep, _ = report_and_rec
+    fig = rep.plot(ncols=4)
+    try:
+        assert isinstance(fig, Figure)
+        titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+        assert len(titles) == len(CATS + CONTS) and all(any(t.startswith(c + ' ') for t in titles) for c in CATS + CONTS)
+        age = next(ax for ax in fig.axes if ax.get_title().startswith('age '))
+        assert len(age.collections[0].get_offsets()) == 1500  # one point per row
+    finally: plt.close(fig)
+
+def test_training_metrics_match_sklearn(small_learn):
+    "`ReconR2` and `CatAccuracy` in the per-epoch table are the R2 and accuracy of the validation predictions."
+    assert small_learn.recorder.metric_names[3:5] == ['recon_r2', 'cat_acc']
+    res = small_learn.validate()
+    (logits, conts), (tc, tf) = small_learn.get_preds(dl=small_learn.dls.valid)
+    r2 = np.mean([r2_score(tf[:, i].numpy(), conts[:, i].float().numpy()) for i in range(tf.shape[1])])
+    bounds = np.cumsum([0] + [len(small_learn.dls.train_ds.classes[c]) for c in small_learn.dls.train_ds.cat_names])
+    acc = np.mean([(logits[:, a:b].argmax(1) == tc[:, i]).float().mean().item() for i, (a, b) in enumerate(zip(bounds, bounds[1:]))])
+    assert res[1] == pytest.approx(r2, abs=1e-3) and res[2] == pytest.approx(acc, abs=1e-3)

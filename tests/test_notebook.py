@@ -1,0 +1,28 @@
+import pathlib
+import pytest
+
+nbformat, nbclient = pytest.importorskip('nbformat'), pytest.importorskip('nbclient')
+NB = pathlib.Path(__file__).parent.parent / 'nbs' / 'tabae_article.ipynb'
+
+def outputs(nb) -> list:
+    "Every output of every code cell, as `(mime type, text)` pairs."
+    res = []
+    for cell in nb.cells:
+        for o in cell.get('outputs', []):
+            if o.output_type == 'stream': res.append(('stream', o.text))
+            for mime, data in o.get('data', {}).items(): res.append((mime, data if isinstance(data, str) else ''.join(data)))
+    return res
+
+def test_article_notebook_runs(monkeypatch):
+    "The article notebook runs top to bottom with its short setting and shows the table, the report, the plots and the scores."
+    nb = nbformat.read(NB, as_version=4)
+    assert not any(c.get('outputs') for c in nb.cells if c.cell_type == 'code')  # stored without outputs
+    monkeypatch.setenv('TABAE_QUICK', '1')
+    monkeypatch.delenv('MPLBACKEND', raising=False)  # the kernel's inline backend
+    nbclient.NotebookClient(nb, timeout=300, kernel_name='python3', resources={'metadata': {'path': str(NB.parent)}}).execute()
+    outs = outputs(nb)
+    text = '\n'.join(t for m, t in outs if m != 'image/png')
+    assert 'recon_r2' in text and 'cat_acc' in text  # the per-epoch table
+    assert 'AEReport on 1,000 rows' in text
+    assert sum(m == 'image/png' for m, _ in outs) >= 1  # report.plot()
+    assert 'accuracy on adult_test' in text and 'raw columns' in text

@@ -1,0 +1,135 @@
+import json, os, pickle, warnings
+import numpy as np, pandas as pd, pytest, torch
+from fastai.learner import Learner, load_learner
+from fastai.tabular.all import Categorify, FillMissing, Normalize, TabularProc, nn
+from tabae import *
+
+KW = dict(code_size=8, layers=[32, 16], epochs=1, bs=64, progress=False)
+
+def frame(n=160, seed=0):
+    "Text, int and mixed categories; NaN and inf in a continuous column; names with spaces and unicode."
+    r = np.random.default_rng(seed)
+    return pd.DataFrame({'ville natale': r.choice(['x', 'y', 'z'], n), 'n': r.integers(0, 4, n),
+                         'mixed': pd.Series([[1, 'a', 2.5][i] for i in r.integers(0, 3, n)], dtype=object),
+                         'größe': np.where(r.random(n) < 0.1, np.nan, r.normal(size=n)), 'd': r.normal(50, 10, n)})
+
+CATS, CONTS = ['ville natale', 'n', 'mixed'], ['größe', 'd']
+
+def fit(df, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        return fit_autoencoder(df, CATS, CONTS, **{**KW, **kw})
+
+@pytest.fixture(scope='module')
+def learn(): return fit(frame())
+
+@pytest.fixture(scope='module')
+def saved(learn, tmp_path_factory): return save_encoder(learn, tmp_path_factory.mktemp('enc') / 'model')
+
+def test_round_trip_is_exact(learn, saved):
+    assert sorted(os.listdir(saved)) == ['model.safetensors', 'tabae.json']
+    loaded = load_encoder(saved, device='cpu')
+    assert isinstance(loaded, Learner) and next(loaded.model.parameters()).device.type == 'cpu'
+    df = frame(90, seed=1)
+    assert np.array_equal(encode(loaded, df).values, encode(learn, df).values)
+    assert loaded.encode(df).equals(learn.encode(df))  # the patched `Learner` methods work too
+    assert reconstruct(loaded, df).equals(reconstruct(learn, df))
+    assert evaluate(loaded, df).summary.equals(evaluate(learn, df).summary)
+
+def test_json_describes_the_encoder(learn, saved):
+    cfg = json.loads((saved / 'tabae.json').read_text(encoding='utf-8'))
+    assert cfg['cont_names'] == CONTS and cfg['cat_names'] == CATS + ['größe_na']
+    assert [p['proc'] for p in cfg['procs']] == ['FillMissing', 'Categorify', 'Normalize']
+    assert cfg['model']['code_size'] == 8 and cfg['model']['layers'] == [32, 16]
+    again = save_encoder(load_encoder(saved), saved.parent / 'again')
+    assert (again / 'tabae.json').read_text(encoding='utf-8') == (saved / 'tabae.json').read_text(encoding='utf-8')
+
+def test_load_reads_no_pickle(saved, monkeypatch):
+    def boom(*a, **k): raise AssertionError('pickle used')
+    for mod, name in [(pickle, 'load'), (pickle, 'loads'), (pickle, 'Unpickler'), (torch, 'load')]: monkeypatch.setattr(mod, name, boom)
+    assert finite_codes(load_encoder(saved))
+
+def finite_codes(learn): return np.isfinite(encode(learn, frame(20, seed=2)).values).all()
+
+class Payload:
+    "Unpickling this runs code: it creates the file `path`."
+    def __init__(self, path): self.path = str(path)
+    def __reduce__(self): return (open, (self.path, 'w'))
+
+def copy_encoder(src, dst):
+    dst.mkdir()
+    for f in os.listdir(src): (dst / f).write_bytes((src / f).read_bytes())
+    return dst
+
+def test_tampered_weights_do_not_run(saved, tmp_path):
+    bad, marker = copy_encoder(saved, tmp_path / 'bad'), tmp_path / 'pwned'
+    (bad / 'model.safetensors').write_bytes(pickle.dumps({'w': Payload(marker)}))
+    with pytest.raises(TabaeInputError, match='valid tabae encoder'): load_encoder(bad)
+    assert not marker.exists()
+
+@pytest.mark.parametrize('tamper,msg', [
+    (lambda c: c['model'].update(act='os.system'), 'activation'),
+    (lambda c: c['procs'].append({'proc': 'Evil'}), 'Evil'),
+    (lambda c: c['model'].update(code_size=9), 'size mismatch'),
+    (lambda c: c.update(version=99), 'version'),
+    (lambda c: c['procs'][1]['classes'][0][1].pop(0), 'Categorify'),
+    (lambda c: c.pop('model'), 'model'),
+])
+def test_tampered_config_is_refused(saved, tmp_path, tamper, msg):
+    bad = copy_encoder(saved, tmp_path / 'bad')
+    cfg = json.loads((bad / 'tabae.json').read_text(encoding='utf-8'))
+    tamper(cfg)
+    (bad / 'tabae.json').write_text(json.dumps(cfg), encoding='utf-8')
+    with pytest.raises(TabaeInputError, match=msg): load_encoder(bad)
+
+def test_missing_or_broken_files(saved, tmp_path):
+    with pytest.raises(TabaeInputError, match='tabae.json is missing'): load_encoder(tmp_path)
+    bad = copy_encoder(saved, tmp_path / 'bad')
+    (bad / 'tabae.json').write_text('{not json', encoding='utf-8')
+    with pytest.raises(TabaeInputError, match='valid tabae encoder'): load_encoder(bad)
+
+def test_rank_gauss_and_int_names_round_trip(tmp_path):
+    df = frame().rename(columns={'n': 0, 'd': 1})
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        learn = fit_autoencoder(df, ['ville natale', 0], ['größe', 1], rank_gauss=True, **KW)
+    loaded = load_encoder(save_encoder(learn, tmp_path / 'rg'))
+    assert loaded.dls.train_ds.cont_names == ['größe', 1]
+    assert np.array_equal(encode(loaded, df).values, encode(learn, df).values)
+
+class Clip(TabularProc):
+    "A proc `tabae.json` cannot describe."
+    def encodes(self, to): to.conts = to.conts.clip(-3, 3)
+
+@pytest.mark.parametrize('kw,msg', [(dict(procs=[FillMissing, Categorify, Normalize, Clip]), 'Clip'), (dict(act_cls=nn.Hardswish), 'Hardswish'),
+                                    (dict(act_cls=nn.LeakyReLU(0.3)), 'layout')])
+def test_unsavable_learners_are_refused(tmp_path, kw, msg):
+    with pytest.raises(TabaeInputError, match=msg): save_encoder(fit(frame(60), **kw), tmp_path)
+    assert not (tmp_path / 'tabae.json').exists()
+
+def test_export_round_trip_without_training_rows(learn, tmp_path):
+    learn.export(tmp_path / 'ae.pkl')
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        loaded = load_learner(tmp_path / 'ae.pkl')
+    assert len(loaded.dls.train_ds.items) == 0 and len(loaded.dls.valid_ds.items) == 0 and len(loaded.dls.train.cats) == 0
+    df = frame(50, seed=3)
+    assert np.array_equal(encode(loaded, df).values, encode(learn, df).values)
+
+def test_export_size_does_not_grow_with_rows(tmp_path):
+    "The export holds no training frame: 20x more training rows leave its size (nearly) unchanged."
+    sizes = []
+    for n in (100, 2000):
+        learn = fit(frame(n).assign(n=1, mixed='a'))  # same vocabularies at both sizes
+        learn.export(tmp_path / f'{n}.pkl')
+        sizes.append((tmp_path / f'{n}.pkl').stat().st_size)
+    assert abs(sizes[1] - sizes[0]) < 2_000  # the 1,900 extra rows alone would add > 40 kB
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+@pytest.mark.cuda
+def test_load_on_gpu(learn, saved):
+    gpu = load_encoder(saved, device='cuda')
+    assert next(gpu.model.parameters()).is_cuda
+    df = frame(90, seed=1)
+    assert np.allclose(encode(gpu, df).values, encode(learn, df).values, atol=1e-4)
+    assert np.array_equal(encode(gpu, df).values, encode(load_encoder(saved, device='cuda'), df).values)

@@ -1,0 +1,199 @@
+import warnings
+import numpy as np, pandas as pd, pytest, torch
+from fastai.tabular.all import Categorify, Normalize, RandomSplitter, first
+from tabae import *
+
+KW = dict(code_size=8, layers=[32, 16], epochs=1, bs=64, progress=False)
+
+def frame(n=160, seed=0):
+    "Mixed columns: text and int categories, a continuous column with NaN and one without."
+    r = np.random.default_rng(seed)
+    return pd.DataFrame({'a': r.choice(['x', 'y', 'z'], n), 'b': r.integers(0, 4, n),
+                         'c': np.where(r.random(n) < 0.1, np.nan, r.normal(size=n)), 'd': r.normal(50, 10, n)})
+
+def fit(df, cats=('a', 'b'), conts=('c', 'd'), **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        return fit_autoencoder(df, list(cats), list(conts), **{**KW, **kw})
+
+@pytest.fixture(scope='module')
+def learn(): return fit(frame())
+
+def finite(codes:pd.DataFrame) -> bool: return bool(np.isfinite(codes.to_numpy()).all())
+
+def test_missing_column_is_named(learn):
+    with pytest.raises(TabaeInputError, match="'zz'"): fit(frame(), cats=['a', 'zz'])
+    df = frame().drop(columns='c')
+    for f in (encode, reconstruct, evaluate):
+        with pytest.raises(TabaeInputError, match="'c'"): f(learn, df)
+
+def test_extra_columns_are_ignored(learn):
+    df = frame(50, seed=1)
+    assert np.array_equal(encode(learn, df.assign(extra='text', more=1.5)).values, encode(learn, df).values)
+    assert list(reconstruct(learn, df.assign(extra=1)).columns) == ['a', 'b', 'c', 'd']
+
+def test_not_a_dataframe(learn):
+    with pytest.raises(TabaeInputError, match='DataFrame'): fit(None)
+    for f, o in ((encode, [[1, 2]]), (reconstruct, None), (evaluate, {'a': [1]})):
+        with pytest.raises(TabaeInputError, match='DataFrame'): f(learn, o)
+
+def bad_conts():
+    n = 160
+    yield 'text', pd.Series(['1.5', 'x'] * (n // 2)), 'numeric'
+    yield 'booleans', pd.Series([True, False] * (n // 2)), 'booleans'
+    yield 'datetimes', pd.Series(pd.date_range('2020-01-01', periods=n)), 'dates'
+    yield 'all NaN', pd.Series([np.nan] * n), 'no finite value'
+    yield 'all inf', pd.Series([np.inf, -np.inf] * (n // 2)), 'no finite value'
+
+@pytest.mark.parametrize('kind,col,msg', list(bad_conts()), ids=[o[0] for o in bad_conts()])
+def test_bad_continuous_column_at_training(kind, col, msg):
+    with pytest.raises(TabaeInputError, match=f"'c'.*{msg}"): fit(frame().assign(c=col))
+
+@pytest.mark.parametrize('col', [['1.5', 'x'] * 25, [True, False] * 25, pd.date_range('2020-01-01', periods=50)])
+def test_bad_continuous_column_at_encode(learn, col):
+    with pytest.raises(TabaeInputError, match="'c'"): encode(learn, frame(50).assign(c=col))
+
+def test_nullable_numbers_are_continuous_object_ones_are_not():
+    df = frame()
+    df['c'] = pd.array([None if np.isnan(v) else v for v in df.c], dtype='Float64')
+    df['d'] = pd.array([int(v) for v in df.d], dtype='Int64')
+    assert finite(encode(fit(df), df))
+    with pytest.raises(TabaeInputError, match="'d'.*to_numeric"): fit(df.assign(d=df.d.astype(object)))
+
+def test_constant_column_stays_finite():
+    df = frame().assign(d=7.)
+    learn = fit(df)
+    bounds = learn.model.cont_head[1]
+    assert torch.isfinite(bounds.low).all() and torch.isfinite(bounds.high).all()
+    assert finite(encode(learn, df)) and finite(encode(learn, df.assign(d=9.)))
+    assert np.isfinite(reconstruct(learn, df).d).all()
+
+def test_nan_and_inf_in_training():
+    df = frame()
+    df.loc[::7, 'd'] = np.inf
+    df.loc[3::7, 'd'] = -np.inf
+    learn = fit(df)
+    assert 'd_na' in learn.dls.train_ds.cat_names  # inf is missing: flagged and filled like NaN
+    codes = encode(learn, df)
+    assert finite(codes)
+    assert np.array_equal(codes.values, encode(learn, df.replace([np.inf, -np.inf], np.nan)).values)
+
+def test_nan_and_inf_at_encode(learn):
+    df = frame(60, seed=2)
+    assert 'd_na' not in learn.dls.train_ds.cat_names  # training had no missing 'd'
+    nan, inf = df.assign(d=np.nan), df.assign(d=[np.inf, -np.inf] * 30)
+    assert finite(encode(learn, nan)) and np.array_equal(encode(learn, nan).values, encode(learn, inf).values)
+    mean = first(p for p in learn.dls.train_ds.procs.fs if isinstance(p, Normalize)).means['d']
+    assert np.array_equal(encode(learn, nan).values, encode(learn, df.assign(d=mean)).values)  # missing -> training mean
+
+def test_nan_only_in_validation_rows():
+    df = frame(40, seed=3)
+    df['c'] = df.c.fillna(0.)
+    valid = RandomSplitter(0.2, seed=0)(range(len(df)))[1]
+    df.loc[df.index[valid[:3]], 'c'] = np.nan
+    assert finite(encode(fit(df), df))
+
+def test_unseen_categories(learn):
+    df = frame(40, seed=4)
+    with pytest.warns(UserWarning, match="'a'"): codes = encode(learn, df.assign(a='never seen'))
+    assert np.array_equal(codes.values, encode(learn, df.assign(a=np.nan)).values)
+
+def cat_kinds(n=160):
+    r = np.random.default_rng(5)
+    ints = r.integers(0, 3, n)
+    yield 'category', pd.Categorical(np.array(['x', 'y', 'z'])[ints], categories=['z', 'y', 'x', 'unused'])
+    yield 'int', ints
+    yield 'bool', ints > 0
+    yield 'nullable', pd.array([None if i == 0 else i for i in ints], dtype='Int64')
+    yield 'mixed', pd.Series([[1, 'x', 2.5][i] for i in ints], dtype=object)
+    yield 'datetime', pd.to_datetime(ints, unit='D')
+
+@pytest.mark.parametrize('kind,col', list(cat_kinds()), ids=[o[0] for o in cat_kinds()])
+def test_categorical_dtypes(kind, col):
+    df = frame().assign(a=col)
+    learn = fit(df)
+    codes = encode(learn, df)
+    assert finite(codes) and codes.shape == (len(df), 8)
+    # categories are matched by value, whatever dtype the encoded frame gives them
+    as_cat = df.assign(a=pd.Categorical(df.a, categories=pd.Categorical(df.a).categories[::-1]))
+    assert np.array_equal(encode(learn, as_cat).values, codes.values)
+    assert np.array_equal(encode(learn, df.assign(a=df.a.astype(object))).values, codes.values)
+    assert set(reconstruct(learn, df).a) <= set(learn.dls.train_ds.classes['a'])
+
+def test_category_subset_at_encode_matches_values(learn):
+    "A `category` column whose categories differ from training's is matched by value, not by its own codes."
+    df = frame(60, seed=6)
+    sub = df[df.a != 'x']
+    got = encode(learn, sub.assign(a=pd.Categorical(sub.a)))  # categories ['y', 'z'] only
+    assert np.array_equal(got.values, encode(learn, df).loc[sub.index].values)
+
+def test_mixed_column_is_text_at_fit_and_encode():
+    df = frame().assign(a=pd.Series([1, 'x', 2.5, True] * 40, dtype=object))
+    learn = fit(df)
+    assert list(learn.dls.train_ds.classes['a']) == ['#na#', '1', '2.5', 'True', 'x']
+    assert np.array_equal(encode(learn, df).values, encode(learn, df.assign(a=df.a.map(str))).values)
+
+def test_empty_and_tiny_frames(learn):
+    df = frame(10)
+    with pytest.raises(TabaeInputError, match='at least 1 row'): fit(df.iloc[:0])
+    with pytest.raises(TabaeInputError, match='valid_pct'): fit(df.iloc[:1])
+    with pytest.raises(TabaeInputError, match='valid_pct'): fit(df.iloc[:3])
+    with pytest.raises(TabaeInputError, match='at least 2 rows'): fit(df.iloc[:1], valid_pct=0)
+    small = fit(df.iloc[:6], valid_pct=0, bs=1024)  # fewer rows than the batch size
+    assert finite(encode(small, df))
+    empty = encode(learn, df.iloc[:0])
+    assert empty.shape == (0, 8) and list(reconstruct(learn, df.iloc[:0]).columns) == ['a', 'b', 'c', 'd']
+    with pytest.raises(TabaeInputError, match='at least 1 row'): evaluate(learn, df.iloc[:0])
+    one = encode(learn, df.iloc[[4]])
+    assert one.shape == (1, 8) and np.allclose(one.values, encode(learn, df).values[[4]], atol=1e-5)
+    assert evaluate(learn, df.iloc[[4]]).summary['rows'] == 1
+
+@pytest.mark.parametrize('index', [[5] * 160, list(range(1000, 1160))[::-1], [f'r{i}' for i in range(160)]],
+                         ids=['duplicated', 'reversed', 'strings'])
+def test_index_is_kept_and_irrelevant(learn, index):
+    df = frame()
+    odd = df.set_axis(pd.Index(index))
+    assert np.array_equal(encode(fit(odd), odd).values, encode(learn, df).values)  # `learn` is `fit(frame())`, seeded
+    codes = encode(learn, odd)
+    assert codes.index.equals(odd.index) and np.array_equal(codes.values, encode(learn, df).values)
+    assert reconstruct(learn, odd).index.equals(odd.index)
+    assert evaluate(learn, odd).summary.equals(evaluate(learn, df).summary)
+
+def test_space_and_unicode_names():
+    df = frame().rename(columns={'a': 'ville natale', 'b': '年齢', 'c': 'größe (cm)', 'd': 'd d'})
+    learn = fit(df, cats=['ville natale', '年齢'], conts=['größe (cm)', 'd d'])
+    assert finite(encode(learn, df)) and list(reconstruct(learn, df).columns) == ['ville natale', '年齢', 'größe (cm)', 'd d']
+
+def test_bad_column_lists():
+    df = frame()
+    with pytest.raises(TabaeInputError, match='No columns'): fit(df, cats=[], conts=[])
+    with pytest.raises(TabaeInputError, match=r"\['c'\].*more than once"): fit(df, cats=['a', 'c'], conts=['c'])
+    with pytest.raises(TabaeInputError, match=r"\['a'\].*more than once in the DataFrame"): fit(pd.concat([df, df[['a']]], axis=1))
+    with pytest.raises(TabaeInputError, match='c_na'): fit(df.assign(c_na=1), cats=['a', 'c_na'])
+
+@pytest.mark.parametrize('kw,name', [
+    ({'code_size': 0}, 'code_size'), ({'code_size': 2.5}, 'code_size'), ({'code_size': True}, 'code_size'),
+    ({'layers': []}, 'layers'), ({'layers': [32, 0]}, 'layers'), ({'layers': 'abc'}, 'layers'),
+    ({'ps': 1.}, 'ps'), ({'ps': -0.1}, 'ps'), ({'ps': [0.1]}, 'ps'), ({'ps': (0.1, 0.1)}, 'ps'),
+    ({'swap_p': 1.5}, 'swap_p'), ({'swap_p': -0.1}, 'swap_p'), ({'swap_p': [0.1, 0.2]}, 'swap_p'), ({'swap_p': float('nan')}, 'swap_p')])
+def test_arguments_out_of_range_are_named(kw, name):
+    dls = ae_data(frame(40), ['a', 'b'], ['c', 'd'], bs=16)
+    with pytest.raises(TabaeInputError, match=f'`{name}`'): ae_learner(dls, **{'code_size': 8, 'layers': [32, 16], **kw})
+
+def test_unfillable_procs_are_caught():
+    df = frame(60)
+    to = TabularPandasIdentity(df, [Categorify, Normalize], ['a', 'b'], ['c', 'd'], splits=RandomSplitter(seed=0)(df))
+    with pytest.raises(TabaeInputError, match=r"\['c'\].*FillMissing"): ae_learner(to.dataloaders(bs=16))
+
+def test_frames_are_never_modified(learn):
+    df = frame().set_axis(pd.Index([3] * 160))
+    df['a'] = pd.Categorical(df.a)
+    df.iloc[::9, df.columns.get_loc('d')] = np.inf
+    df['m'] = pd.Series([1, 'x'] * 80, dtype=object).values
+    before = df.copy(deep=True)
+    same = lambda: df.equals(before) and (df.dtypes == before.dtypes).all() and df.index.equals(before.index)
+    fitted = fit(df, cats=['a', 'b', 'm'])
+    assert same()
+    for f in (encode, reconstruct, evaluate): f(fitted, df); assert same()
+    encode(learn, df); codes_frame(learn, df); ae_data(df, ['a', 'm'], ['c', 'd'])
+    assert same()
