@@ -37,7 +37,7 @@ def raw_probes(tr, te, cats, conts, ytr, yte):
         ('passthrough', conts)), HistGradientBoostingClassifier(random_state=0, categorical_features=list(range(len(cats)))))
     return lin.fit(tr, ytr).score(te, yte), hgb.fit(tr, ytr).score(te, yte)
 
-def run(columns, kw, raw=True):
+def run(columns, kw, raw=True, deep_stack=False):
     tr, te = load()
     cats, conts = adult_columns(columns)
     ytr, yte = tr[ADULT_TARGET], te[ADULT_TARGET]
@@ -51,6 +51,7 @@ def run(columns, kw, raw=True):
     res = dict(columns=columns, kw=kw, mean_r2=rep.summary.mean_r2, mean_balanced_acc=rep.summary.mean_balanced_accuracy,
                mean_f1=rep.summary.mean_f1_weighted)
     res['linear_codes'], res['hgb_codes'] = probes(ctr, ytr, cte, yte)
+    if deep_stack: res['linear_deep_stack'], res['hgb_deep_stack'] = probes(encode(learn, tr, deep_stack=True), ytr, encode(learn, te, deep_stack=True), yte)
     if raw: res['linear_raw'], res['hgb_raw'] = raw_probes(tr[cats + conts], te[cats + conts], cats, conts, ytr, yte)
     res.update(epochs=epochs, fit_s=fit_s, s_per_epoch=fit_s / epochs,
                per_column_r2=rep.continuous.r2.round(4).to_dict(), per_column_bal_acc=rep.categorical.balanced_accuracy.round(4).to_dict(),
@@ -63,6 +64,7 @@ if __name__ == '__main__':
     p.add_argument('--kw', default='{}', help='JSON of fit_autoencoder keyword arguments')
     p.add_argument('--article', action='store_true', help="the article's recipe (tabae.ARTICLE_RECIPE)")
     p.add_argument('--no-raw', action='store_true', help='skip the raw-column baselines')
+    p.add_argument('--deep-stack', action='store_true', help='also probe the deep-stack codes (all hidden activations)')
     a = p.parse_args()
     kw = {**(ARTICLE_RECIPE if a.article else {}), **json.loads(a.kw)}
-    for c in a.columns: print(json.dumps(run(c, kw, raw=not a.no_raw)), flush=True)
+    for c in a.columns: print(json.dumps(run(c, kw, raw=not a.no_raw, deep_stack=a.deep_stack)), flush=True)

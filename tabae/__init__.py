@@ -1,5 +1,7 @@
 """tabae: denoising autoencoders for tabular data, on fastai."""
 __version__ = '0.1.0'
+import warnings
+warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)  # raised by fastai's import
 from .data import *
 from .procs import *
 from .noise import *

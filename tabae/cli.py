@@ -1,9 +1,145 @@
-"""The `tabae` command line (fastcore `call_parse`): `tabae demo`; each command has `--help`."""
+"""The `tabae` command line (fastcore `call_parse`): `tabae fit`, `encode`, `report` and `demo`; each command has `--help`."""
 from __future__ import annotations
 import sys
+from typing import Annotated
+from fastcore.foundation import L
 from fastcore.script import CliError, call_parse, parse_cli
 
-__all__ = ['demo', 'main']
+__all__ = ['iter_table', 'fit', 'encode', 'report', 'demo', 'main']
+
+def _header(path:str) -> list:
+    "The column names of a `.parquet` (from its schema) or `.csv` file (from its first line)."
+    import pandas as pd, pyarrow.parquet as pq
+    return pq.ParquetFile(path).schema_arrow.names if str(path).endswith('.parquet') else list(pd.read_csv(path, nrows=0).columns)
+
+def iter_table(path:str, chunk_size:int=65536, columns:list=None):
+    "Yield the rows of a `.parquet` (pyarrow record batches) or `.csv` file (pandas chunks, `?` read as missing) as DataFrames of at most `chunk_size` rows."
+    import pandas as pd
+    if chunk_size < 1: raise CliError(f"--chunk-size must be a positive number of rows, got {chunk_size}")
+    header = _header(path) if columns is not None else []
+    if missing := [c for c in L(columns) if c not in header]: raise CliError(f"{path} lacks the column(s) {missing} (it has {header[:20]})")
+    if str(path).endswith('.parquet'):
+        import pyarrow.parquet as pq
+        for b in pq.ParquetFile(path).iter_batches(batch_size=chunk_size, columns=columns): yield b.to_pandas()
+    else:
+        with pd.read_csv(path, chunksize=chunk_size, usecols=columns, na_values='?') as chunks: yield from chunks
+
+def _table_rows(path:str) -> int|None:
+    "The row count of a parquet file from its metadata; `None` for a CSV (not known before reading it)."
+    if not str(path).endswith('.parquet'): return None
+    import pyarrow.parquet as pq
+    return pq.ParquetFile(path).metadata.num_rows
+
+def _with_progress(chunks, total:int|None, show:bool=True):
+    "Yield `chunks`, advancing a fastprogress bar by their rows (out of `total` when known)."
+    if not show: yield from chunks; return
+    from fastprogress.fastprogress import progress_bar
+    pb, done = progress_bar(range(0), total='noinfer' if total is None else total, leave=False), 0
+    pb.update(0)
+    for c in chunks:
+        yield c
+        done += len(c)
+        pb.update(done)
+    if pb.last_v is not None: pb.total = done; pb.update(done)
+
+def _cols(names:list|None, what:str) -> list|None:
+    "Column names from a `nargs='*'` option: `None` when it was not given."
+    if names is not None and len(set(names)) != len(names): raise CliError(f"{what} names a column twice: {names}")
+    return names
+
+@call_parse
+def fit(
+    train:str, # Training table: .csv (optionally compressed) or .parquet
+    out:Annotated[str, "Directory to save the encoder to (safetensors + JSON)", {'required': True}]=None,
+    cat:Annotated[str, "Categorical columns (default: the non-numeric columns not in --cont/--drop)", {'nargs': '*'}]=None,
+    cont:Annotated[str, "Continuous columns (default: the numeric columns not in --cat/--drop)", {'nargs': '*'}]=None,
+    drop:Annotated[str, "Columns left out when --cat or --cont is inferred, such as the target", {'nargs': '*'}]=None,
+    code_size:int=128, # Size of the code
+    layers:Annotated[int, "Encoder sizes; the decoder mirrors them (default: 1024 512 256)", {'nargs': '+'}]=None,
+    epochs:int=None, # Most epochs, early stopping may stop sooner (default: fit_autoencoder's, 40)
+    lr:float=None, # Learning rate (default: fit_autoencoder's, 5e-3)
+    bs:int=1024, # Batch size
+    valid_pct:float=0.2, # Share of the rows held out for early stopping
+    patience:int=None, # Epochs without improvement before stopping (default: fit_autoencoder's, 8)
+    seed:int=0, # Seed of the split, the initial weights and the noise
+    quiet:bool=False, # No progress bar or training table
+):
+    "Fit a denoising autoencoder on TRAIN and save it to --out; under torchrun or accelerate launch, data-parallel over the processes."
+    from fastai.distributed import teardown_distrib
+    from fastai.torch_core import num_distrib, rank_distrib
+    from .datasets import read_table
+    from .distributed import fit_distributed
+    from .encode import check_columns
+    from .persist import save_encoder
+    from .sklearn import infer_columns
+    df = read_table(train)
+    drop = _cols(drop, '--drop') or []
+    check_columns(df, drop, '--drop')
+    cats, conts = infer_columns(df.drop(columns=drop), _cols(cat, '--cat'), _cols(cont, '--cont'))
+    kw = {k: v for k, v in dict(layers=layers and list(layers), epochs=epochs, lr=lr, patience=patience).items() if v is not None}
+    learn = fit_distributed(df, cats, conts, code_size=code_size, bs=bs, valid_pct=valid_pct, seed=seed, progress=not quiet, **kw)
+    teardown_distrib()
+    if rank_distrib(): return
+    path = save_encoder(learn, out)
+    losses = [v[1] for v in learn.recorder.values if v[1] is not None]
+    best = f", best valid_loss {min(losses):.4f}" if losses else ''
+    procs = f" in {num_distrib()} processes" if num_distrib() > 1 else ''
+    print(f"Saved the encoder to {path}: {len(cats)} categorical and {len(conts)} continuous columns -> {code_size}-feature codes "
+          f"({len(learn.recorder.values)} epochs{procs}{best})")
+
+@call_parse
+def encode(
+    model:str, # Directory saved by `tabae fit`
+    data:str, # Table to encode: .csv (optionally compressed) or .parquet
+    Output:Annotated[str, "Parquet file to write the codes to", {'required': True}]=None,
+    keep:Annotated[str, "Columns of DATA to write beside the codes, such as an id or the target", {'nargs': '*'}]=None,
+    chunk_size:int=65536, # Rows read, encoded and written at a time: this bounds the memory
+    bs:int=4096, # Batch size of the model
+    quiet:bool=False, # No progress bar
+):
+    "Encode DATA in chunks to a parquet file of codes (`ae_0 ...`, one row per row of DATA, in order)."
+    import pandas as pd, pyarrow as pa, pyarrow.parquet as pq
+    from .encode import encode as encode_frame, user_columns
+    from .persist import load_encoder
+    if not str(Output).endswith('.parquet'): raise CliError(f"--output must be a .parquet file, got {Output}")
+    learn = load_encoder(model)
+    keep = _cols(keep, '--keep') or []
+    cats, conts = user_columns(learn.dls.train_ds)
+    columns = list(dict.fromkeys(keep + cats + conts))
+    writer, n = None, 0
+    try:
+        for chunk in _with_progress(iter_table(data, chunk_size, columns), _table_rows(data), not quiet):
+            codes = encode_frame(learn, chunk, bs=bs, progress=False)
+            table = pa.Table.from_pandas(pd.concat([chunk[keep], codes], axis=1), preserve_index=False)
+            if writer is None: writer = pq.ParquetWriter(Output, table.schema)
+            try: writer.write_table(table if table.schema == writer.schema else table.cast(writer.schema))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as e:
+                raise CliError(f"The --keep columns change type between chunks of {data} ({e}): use a larger --chunk-size or a parquet file")
+            n += len(chunk)
+    finally:
+        if writer is not None: writer.close()
+    if writer is None: raise CliError(f"{data} has no rows to encode")
+    print(f"Wrote the {learn.model.code_size}-feature codes of {n} rows to {Output}")
+
+@call_parse
+def report(
+    model:str, # Directory saved by `tabae fit`
+    data:str, # Table to evaluate on: .csv (optionally compressed) or .parquet
+    plot:str=None, # Save the plots (predicted vs actual, confusion matrices) to this image file: .png, .pdf, .svg
+    bs:int=4096, # Batch size of the model
+):
+    "Print how faithfully each column of DATA is rebuilt: R2 and absolute errors per continuous column, balanced accuracy and F1 per categorical one."
+    from .datasets import read_table
+    from .evaluate import evaluate
+    from .persist import load_encoder
+    rep = evaluate(load_encoder(model), read_table(data), bs=bs)
+    print(rep)
+    if plot:
+        import matplotlib.pyplot as plt
+        fig = rep.plot()
+        fig.savefig(plot, dpi=120)
+        plt.close(fig)
+        print(f"\nSaved the plots to {plot}")
 
 @call_parse
 def demo(
@@ -14,17 +150,24 @@ def demo(
     from .demo import run_demo
     run_demo(csv=csv, quick=quick)
 
-COMMANDS = {'demo': demo}
+COMMANDS = {'fit': fit, 'encode': encode, 'report': report, 'demo': demo}
+
+def _usage() -> str:
+    cmds = '\n'.join(f"  {k:<8}{f.__doc__.split(';')[0].split(':')[0].rstrip('.')}" for k, f in COMMANDS.items())
+    return f"usage: tabae {{{','.join(COMMANDS)}}} ...\n\ncommands:\n{cmds}\n\n`tabae COMMAND --help` describes each."
 
 def main(argv:list=None) -> int:
-    "Dispatch `tabae COMMAND ...` to the command's own parser."
+    "Dispatch `tabae COMMAND ...` to the command's own parser; errors in the input are one line on stderr and exit status 1."
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] not in COMMANDS:
-        print(f"usage: tabae {{{','.join(COMMANDS)}}} ...   (tabae COMMAND --help for each)")
-        return 0 if argv and argv[0] in ('-h', '--help') else 2
-    cmd = COMMANDS[argv[0]]
-    sys.argv = [f'tabae {argv[0]}'] + argv[1:]
-    pargs, kwargs, _ = parse_cli(cmd.__wrapped__)
-    try: res = cmd(*pargs, **kwargs)
-    except CliError as e: raise SystemExit(str(e))
+        if argv and argv[0] in ('-h', '--help'): print(_usage()); return 0
+        print(_usage() + (f"\n\ntabae: error: unknown command {argv[0]!r}" if argv else ''), file=sys.stderr)
+        return 2
+    name, cmd, old = argv[0], COMMANDS[argv[0]], sys.argv
+    sys.argv = [f'tabae {name}'] + argv[1:]
+    try:
+        pargs, kwargs, _ = parse_cli(cmd.__wrapped__)
+        res = cmd(*pargs, **kwargs)
+    except (CliError, ValueError, OSError) as e: raise SystemExit(f"tabae {name}: error: {e}")
+    finally: sys.argv = old
     return res if isinstance(res, int) else 0

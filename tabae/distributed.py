@@ -1,7 +1,7 @@
 """Data-parallel training in several processes (GPUs with nccl, or CPUs with gloo) with fastai's `DistributedTrainer` and Hugging Face accelerate.
 
-Launch any script that calls `fit_distributed`, or the `tabae fit` command, once per process:
-`torchrun --standalone --nproc-per-node 2 -m tabae fit train.csv --out model` (or `accelerate launch --num_processes 2 -m tabae fit ...`).
+Launch `tabae fit`, or any script that calls `fit_distributed`, once per process: `torchrun --standalone --nproc-per-node N -m tabae fit
+train.csv --out model`, or `accelerate launch --multi_gpu --num_processes N -m tabae fit ...` (on CPUs as well); N GPUs use nccl, CPUs gloo.
 """
 from __future__ import annotations
 import torch.distributed as dist
@@ -44,6 +44,8 @@ def plain_batchnorm(m:nn.Module) -> nn.Module:
 class AEDistributedTrainer(DistributedTrainer):
     "fastai's `DistributedTrainer` for tabae: `DistributedTabDL` batches, `SyncBatchNorm` on GPUs only, BatchNorm statistics averaged over the processes."
     def __init__(self, sync_bn:bool=None, **kwargs):
+        try: import accelerate  # noqa: F401 (fastai's `DistributedTrainer` builds an `accelerate.Accelerator`)
+        except ImportError as e: raise ImportError("Data-parallel training needs Hugging Face accelerate: pip install 'tabae[distributed]'") from e
         gpu = torch.cuda.is_available()
         super().__init__(sync_bn=ifnone(sync_bn, gpu), **{'cpu': not gpu, **kwargs})
 

@@ -74,13 +74,16 @@ def process_frame(learn:Learner, df:pd.DataFrame, warn:bool=True) -> tuple[Tenso
 
 def _chunks(n:int, size:int): return [slice(i, min(i + size, n)) for i in range(0, n, size)]
 
-def _encoder(model) -> Module:
+def _encoder(model, deep_stack:bool=False) -> Module:
     "The fastest eval-mode encoder of `model`: `FoldedEncoder` where its layout allows, else the model's own."
-    try: return FoldedEncoder(model)
-    except (ValueError, AttributeError, IndexError, TypeError): return partial(model, encode=True)
+    try: return partial(FoldedEncoder(model), stack=deep_stack)
+    except (ValueError, AttributeError, IndexError, TypeError):
+        if deep_stack: raise TabaeInputError("`deep_stack` needs an encoder of `LinBnDrop` blocks (the `TabularAE` layout)")
+        return partial(model, encode=True)
 
-def model_outputs(learn:Learner, df:pd.DataFrame, bs:int=4096, encode:bool=True, chunk:int=65536, progress:bool=None):
-    "Yield `(rows, output)` for `df` in chunks: the code (`encode`) or the decoded `(cats, conts)`, in eval mode."
+def model_outputs(learn:Learner, df:pd.DataFrame, bs:int=4096, encode:bool=True, chunk:int=65536, progress:bool=None,
+                  deep_stack:bool=False):
+    "Yield `(rows, output)` for `df` in chunks: the code (`encode`, all hidden activations too with `deep_stack`) or the decoded `(cats, conts)`, in eval mode."
     if not isinstance(bs, int) or bs < 1: raise TabaeInputError(f"`bs` must be a positive int, got {bs!r}")
     model, dev = learn.model, next(learn.model.parameters()).device
     cat_names, cont_names = user_columns(learn.dls.train_ds)
@@ -90,7 +93,7 @@ def model_outputs(learn:Learner, df:pd.DataFrame, bs:int=4096, encode:bool=True,
     progress = ifnone(progress, len(chunks) > 2)
     was_training = model.training
     model.eval()
-    net = _encoder(model) if encode else model
+    net = _encoder(model, deep_stack) if encode else model
     try:
         for sl in progress_bar(chunks, leave=False) if progress else chunks:
             cats, conts = process_frame(learn, df.iloc[sl], warn=False)
@@ -102,13 +105,14 @@ def model_outputs(learn:Learner, df:pd.DataFrame, bs:int=4096, encode:bool=True,
             yield sl, torch.cat(outs) if encode else tuple(torch.cat(o) for o in zip(*outs))
     finally: model.train(was_training)
 
-def encode(learn:Learner, df:pd.DataFrame, bs:int=4096, prefix:str='ae_', progress:bool=None) -> pd.DataFrame:
-    "The code of every row of `df`, as a DataFrame with `df`'s index and columns `ae_0..`."
+def encode(learn:Learner, df:pd.DataFrame, bs:int=4096, prefix:str='ae_', progress:bool=None, deep_stack:bool=False) -> pd.DataFrame:
+    "The code of every row of `df` (with `deep_stack`, every hidden activation too), as a DataFrame with `df`'s index and columns `ae_0..`."
     check_columns(df, [])
-    code_size = learn.model.code_size
-    res = np.empty((len(df), code_size), dtype=np.float32)
-    for sl, code in model_outputs(learn, df, bs=bs, encode=True, progress=progress): res[sl] = code.numpy()
-    return pd.DataFrame(res, index=df.index, columns=[f'{prefix}{i}' for i in range(code_size)], copy=False)
+    m = learn.model
+    width = sum(l.out_features for l in m.layers.modules() if isinstance(l, nn.Linear)) if deep_stack else m.code_size
+    res = np.empty((len(df), width), dtype=np.float32)
+    for sl, code in model_outputs(learn, df, bs=bs, encode=True, progress=progress, deep_stack=deep_stack): res[sl] = code.numpy()
+    return pd.DataFrame(res, index=df.index, columns=[f'{prefix}{i}' for i in range(width)], copy=False)
 
 def reconstruct(learn:Learner, df:pd.DataFrame, bs:int=4096, progress:bool=None) -> pd.DataFrame:
     "The autoencoder's rebuild of `df`'s cat and cont columns: labels and original units, same index."

@@ -9,9 +9,13 @@ from .learner import ae_learner
 from .noise import SwapNoiseSchedule
 from .validate import clean_train_frame
 
-__all__ = ['ARTICLE_RECIPE', 'KeepBest', 'ae_data', 'fit_autoencoder']
+__all__ = ['RECIPE', 'ARTICLE_RECIPE', 'KeepBest', 'ae_data', 'fit_autoencoder']
 
-ARTICLE_RECIPE = dict(layers=(1024, 512, 256), ps=0.1, embed_p=0.01, swap_p=0.1, head_p=None, bound_pad=0., epochs=20, lr=3e-3, patience=4)
+RECIPE = dict(ps=0., embed_p=0., head_p=0., code_p=0., class_balance=0.5, bound_pad=0.1)
+"`ae_learner` settings that `fit_autoencoder` uses unless told otherwise (chosen on AdultBench; see benchmarks/RESULTS.md)."
+
+ARTICLE_RECIPE = dict(layers=(1024, 512, 256), ps=0.1, embed_p=0.01, swap_p=0.1, head_p=None, code_p=None, class_balance=0.,
+                      bound_pad=0., epochs=20, lr=3e-3, patience=4, anneal_noise=None)
 "The article's settings, to reproduce its numbers: `fit_autoencoder(df, cats, conts, **ARTICLE_RECIPE)`."
 
 class KeepBest(TrackerCallback):
@@ -41,13 +45,13 @@ def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:li
 
 @delegates(ae_learner)
 def fit_autoencoder(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, code_size:int=128,
-                    valid_pct:float=0.2, seed:int|None=0, epochs:int=20, lr:float=3e-3, bs:int=1024,
-                    patience:int=4, procs:list=None, rank_gauss:bool=False, anneal_noise:float=None, progress:bool=True,
+                    valid_pct:float=0.2, seed:int|None=0, epochs:int=40, lr:float=5e-3, bs:int=1024,
+                    patience:int=8, procs:list=None, rank_gauss:bool=False, anneal_noise:float|None=0.5, progress:bool=True,
                     cbs:list=None, **kwargs) -> Learner:
-    "Build the data and `ae_learner`, train with `fit_flat_cos` and early stopping on the validation split, and restore the best weights."
+    "Build the data and `ae_learner` (`RECIPE` unless overridden), train with `fit_flat_cos`, swap noise annealed to 0 from `anneal_noise` of the way, early stopping on the validation split, and restore the best weights."
     if seed is not None: set_seed(seed, reproducible=True)
     dls = ae_data(df, cat_names, cont_names, procs=procs, valid_pct=valid_pct, seed=ifnone(seed, 0), bs=bs, rank_gauss=rank_gauss)
-    learn = ae_learner(dls, code_size=code_size, **kwargs)
+    learn = ae_learner(dls, code_size=code_size, **{**RECIPE, **kwargs})
     monitor = 'valid_loss' if valid_pct else 'train_loss'
     cbs = L(cbs) + [KeepBest(monitor=monitor), EarlyStoppingCallback(monitor=monitor, patience=patience)]
     if anneal_noise is not None: cbs.append(SwapNoiseSchedule(start=anneal_noise))

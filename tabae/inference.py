@@ -1,10 +1,11 @@
 """Fast inference: the encoder with embeddings and BatchNorm folded into its linear layers."""
 from __future__ import annotations
 from fastai.tabular.all import *
+from torch.nn.modules.batchnorm import _BatchNorm
 
 __all__ = ['FoldedEncoder']
 
-def _bn_affine(bn:nn.BatchNorm1d) -> tuple[Tensor, Tensor]:
+def _bn_affine(bn:_BatchNorm) -> tuple[Tensor, Tensor]:
     "BatchNorm in eval mode as `x * scale + shift`."
     scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
     return scale, bn.bias - bn.running_mean * scale
@@ -33,7 +34,9 @@ class FoldedEncoder(Module):
             self.register_buffer('w_cont', wc.contiguous()); self.register_buffer('b0', b0)
             self.lins = nn.ModuleList()
             for prev, lin in zip(blocks[:-1], lins[1:]):
-                bn = first(m for m in prev if isinstance(m, nn.BatchNorm1d))
+                unknown = [type(m).__name__ for m in list(prev)[1:] if not isinstance(m, (_BatchNorm, nn.Dropout, type(self.act)))]
+                if unknown: raise ValueError(f"FoldedEncoder cannot fold {unknown} in an encoder block")
+                bn = first(m for m in prev if isinstance(m, _BatchNorm))
                 w, b = lin.weight.float(), lin.bias.float() if lin.bias is not None else lin.weight.new_zeros(lin.out_features)
                 if bn is not None:
                     s, c = _bn_affine(bn)
@@ -42,8 +45,13 @@ class FoldedEncoder(Module):
                 new.weight.copy_(w); new.bias.copy_(b)
                 self.lins.append(new)
 
-    def forward(self, x_cat:Tensor, x_cont:Tensor) -> Tensor:
+    def forward(self, x_cat:Tensor, x_cont:Tensor, stack:bool=False) -> Tensor:
+        "The code, or with `stack` the 'deep stack': every hidden activation and the code, concatenated."
         h = self.b0 + (F.embedding_bag(x_cat + self.offsets, self.table, mode='sum') if x_cat.shape[1] else 0.)
         if x_cont.shape[1]: h = h + x_cont @ self.w_cont.T
-        for lin in self.lins: h = lin(self.act(h))
-        return h
+        hs = []
+        for lin in self.lins:
+            a = self.act(h)
+            hs.append(a)
+            h = lin(a)
+        return torch.cat(hs + [h], 1) if stack else h

@@ -54,7 +54,8 @@ class TabularAE(TabularModel):
 
     def forward(self, x_cat:Tensor, x_cont:Tensor=None, encode:bool=False):
         "The code when `encode`, else `(cat_logits, conts)`; swap noise applies in training only."
-        code = super().forward(self.noise(x_cat), self.noise(x_cont) if x_cont is not None else x_cont)
+        nc = x_cat.shape[1]
+        code = super().forward(self.noise(x_cat, slice(0, nc)), self.noise(x_cont, slice(nc, None)) if x_cont is not None else x_cont)
         if encode: return code
         h = self.decoder(code)
         return self.cat_head(h), self.cont_head(h)

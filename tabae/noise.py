@@ -12,10 +12,12 @@ class BatchSwapNoise(Module):
         if ((ps < 0) | (ps > 1)).any() or np.isnan(ps).any(): raise ValueError(f"swap_p must be in [0, 1], got {p!r}")
         self.p = p
 
-    def forward(self, x:Tensor) -> Tensor:
+    def forward(self, x:Tensor, cols:slice=slice(None)) -> Tensor:
+        "Noisy `x` in training; with one rate per column, `cols` picks the rates of `x`'s columns."
         n = x.shape[0]
-        if not self.training or n < 2 or x.numel() == 0 or not np.any(np.asarray(self.p)): return x
-        p = self.p if isinstance(self.p, (int, float)) else torch.as_tensor(self.p, dtype=torch.float32, device=x.device)
+        p = self.p if isinstance(self.p, (int, float)) else np.asarray(self.p, dtype=np.float32)[cols]
+        if not self.training or n < 2 or x.numel() == 0 or not np.any(p): return x
+        if not isinstance(p, float | int): p = torch.as_tensor(p, device=x.device)
         mask = torch.rand(x.shape, device=x.device) < p
         rows = (torch.arange(n, device=x.device)[:, None] + torch.randint(1, n, x.shape, device=x.device)) % n
         return torch.where(mask, x.gather(0, rows), x)

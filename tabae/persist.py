@@ -86,13 +86,13 @@ def save_encoder(learn:Learner, path:str|Path) -> Path:
     (path/CONFIG_FILE).write_text(json.dumps(cfg, ensure_ascii=False, indent=1), encoding='utf-8')
     return path
 
-def _template(cfg:dict, device) -> DataLoaders:
+def _template(cfg:dict) -> DataLoaders:
     "Empty `DataLoaders` whose `train_ds` carries the fitted procs and column names, as `encode` and `evaluate` need."
     cats, conts = cfg['cat_names'], cfg['cont_names']
     if len(set(cats + conts)) != len(cats + conts): raise ValueError("column names repeat")
     row = pd.DataFrame({**{c: np.zeros(1, np.int64) for c in cats}, **{c: np.zeros(1) for c in conts}})  # one processed row, dropped below
     to = TabularPandasIdentity(row, [_new_proc(s) for s in cfg['procs']], cats, conts, splits=([0], [0]), do_setup=False, reduce_memory=False)
-    return to.dataloaders(device=device).new_empty()
+    return to.dataloaders(device='cpu').new_empty()
 
 def load_encoder(path:str|Path, device:str|torch.device|None=None) -> Learner:
     "A `Learner` that `encode`, `reconstruct` and `evaluate` accept, from a `save_encoder` directory, on `device` (default: the GPU if any); no pickle is read."
@@ -102,11 +102,10 @@ def load_encoder(path:str|Path, device:str|torch.device|None=None) -> Learner:
     try:
         cfg = json.loads((path/CONFIG_FILE).read_text(encoding='utf-8'))
         if cfg.get('format') != FORMAT or cfg.get('version') != VERSION: raise ValueError(f"format {cfg.get('format')!r} version {cfg.get('version')!r}, expected {FORMAT!r} version {VERSION}")
-        device = torch.device(ifnone(device, default_device()))
         # fresh (aligned) copies: safetensors slices one buffer, and misaligned weights change the last bit of some CPU kernels
         state = {k: v.clone() for k, v in load_file(path/WEIGHTS_FILE, device='cpu').items()}
-        model = _new_model(cfg['model'], state).to(device)
-        dls = _template(cfg, device)
+        model, dls = _new_model(cfg['model'], state), _template(cfg)
     except (ValueError, KeyError, TypeError, IndexError, AttributeError, RuntimeError, SafetensorError) as e:
         raise TabaeInputError(f"{path} does not hold a valid tabae encoder ({type(e).__name__}: {e})") from e
-    return Learner(dls, model, loss_func=RecreatedLoss(model.n_classes))
+    device = torch.device(ifnone(device, default_device()))
+    return Learner(dls.to(device), model.to(device), loss_func=RecreatedLoss(model.n_classes))

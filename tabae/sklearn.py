@@ -45,11 +45,11 @@ class TabularAEEncoder(TransformerMixin, BaseEstimator):
         cont_names:list|None=None, # continuous columns; `None`: the numeric columns not in `cat_names`
         code_size:int=128, # size of the code: the number of output features
         layers:tuple=(1024, 512, 256), # encoder sizes; the decoder mirrors them
-        epochs:int=20, # most epochs (early stopping on the validation split may stop sooner)
-        lr:float=3e-3, # learning rate of `fit_flat_cos`
+        epochs:int|None=None, # most epochs (early stopping may stop sooner); `None`: `fit_autoencoder`'s
+        lr:float|None=None, # learning rate of `fit_flat_cos`; `None`: `fit_autoencoder`'s
         bs:int=1024, # batch size
         valid_pct:float=0.2, # share of the rows held out for early stopping
-        patience:int=4, # epochs without improvement before stopping
+        patience:int|None=None, # epochs without improvement before stopping; `None`: `fit_autoencoder`'s
         seed:int|None=0, # seed of the split, the initial weights and the noise; `None`: unseeded
         fit_kwargs:dict|None=None, # more arguments of `fit_autoencoder` and `ae_learner` (`swap_p`, `ps`, `rank_gauss`, ...)
         progress:bool=False, # show fastai's progress bar and table while fitting
@@ -74,9 +74,9 @@ class TabularAEEncoder(TransformerMixin, BaseEstimator):
         "Fit the autoencoder on the rows of `X` (a DataFrame, or an array whose columns become `x0, x1, ...`); `y` is ignored."
         X = self._frame(X, reset=True)
         self.cat_names_, self.cont_names_ = infer_columns(X, self.cat_names, self.cont_names)
+        given = {k: v for k, v in dict(epochs=self.epochs, lr=self.lr, patience=self.patience).items() if v is not None}
         learn = fit_autoencoder(X, self.cat_names_, self.cont_names_, code_size=self.code_size, layers=list(self.layers),
-                                valid_pct=self.valid_pct, seed=self.seed, epochs=self.epochs, lr=self.lr, bs=self.bs,
-                                patience=self.patience, progress=self.progress, **(self.fit_kwargs or {}))
+                                valid_pct=self.valid_pct, seed=self.seed, bs=self.bs, progress=self.progress, **given, **(self.fit_kwargs or {}))
         learn.dls, learn.opt = learn.dls.new_empty(), None  # keep the procs and the model, not the training rows or optimizer state
         self.learn_ = learn
         return self

@@ -85,8 +85,8 @@ def clean_encode_frame(df:pd.DataFrame, to:Tabular) -> pd.DataFrame:
     check_columns(df, cats + conts)
     _check_unique(df, cats + conts)
     res = df[cats + conts].reset_index(drop=True)
-    classes = _proc(to, Categorify).classes if cats else {}
-    for c in cats: res[c] = cat_column(res[c], classes[c])
+    classes = getattr(_proc(to, Categorify), 'classes', {})
+    for c in cats: res[c] = cat_column(res[c], classes.get(c))
     return res
 
 def check_train_data(dls:DataLoaders):

@@ -1,5 +1,5 @@
-import torch
-from tabae import FoldedEncoder, TabularAE, process_frame
+import numpy as np, torch
+from tabae import FoldedEncoder, TabularAE, encode, process_frame
 
 def test_folded_encoder_matches_trained_model(small_learn, adult_test_df):
     "The folded encoder gives the model's own codes (fp32) on real held-out rows."
@@ -22,3 +22,12 @@ def test_folded_encoder_without_cats_or_conts():
     for m, a, b in [(TabularAE([], 3, cat_dict=[], layers=[16]), xc[:, :0], xf), (TabularAE([(5, 3)], 0, cat_dict=[5], layers=[16]), xc, xf[:, :0])]:
         m.eval()
         with torch.no_grad(): assert torch.allclose(FoldedEncoder(m)(a, b), m(a, b, encode=True), atol=1e-5)
+
+def test_deep_stack_codes(small_learn, adult_test_df):
+    "`deep_stack` returns every hidden activation, then the bottleneck code itself."
+    df = adult_test_df.iloc[:300]
+    code, stack = encode(small_learn, df), encode(small_learn, df, deep_stack=True)
+    widths = [l.out_features for l in small_learn.model.layers.modules() if isinstance(l, torch.nn.Linear)]
+    assert stack.shape == (300, sum(widths)) and (stack.index == df.index).all()
+    assert np.allclose(stack.iloc[:, -code.shape[1]:].to_numpy(), code.to_numpy(), atol=1e-5)
+    assert (stack.iloc[:, :widths[0]].std() > 0).any()

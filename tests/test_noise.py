@@ -39,3 +39,13 @@ def test_noise_on_cuda():
     x = distinct().cuda()
     out = BatchSwapNoise(0.2).train()(x)
     assert out.device == x.device and abs((out != x).float().mean().item() - 0.2) < 0.01
+
+def test_per_column_rates_in_the_model():
+    "A `swap_p` list gives one rate per input column, cats first, then conts."
+    from tabae import TabularAE
+    m = TabularAE([(5, 3)], 2, code_size=4, cat_dict=[5], layers=[8], swap_p=[0., 0.5, 0.]).train()
+    xc, xf = torch.arange(1000)[:, None] % 5, distinct(1000, 2)
+    assert torch.equal(m.noise(xc, slice(0, 1)), xc)
+    out = m.noise(xf, slice(1, None))
+    assert (out[:, 0] != xf[:, 0]).float().mean() > 0.4 and torch.equal(out[:, 1], xf[:, 1])
+    m(xc, xf)  # the forward pass splits the rates without a shape error

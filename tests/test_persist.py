@@ -39,7 +39,7 @@ def test_round_trip_is_exact(learn, saved):
 def test_json_describes_the_encoder(learn, saved):
     cfg = json.loads((saved / 'tabae.json').read_text(encoding='utf-8'))
     assert cfg['cont_names'] == CONTS and cfg['cat_names'] == CATS + ['größe_na']
-    assert [p['proc'] for p in cfg['procs']] == ['FillMissing', 'Categorify', 'Normalize']
+    assert {'FillMissing', 'Categorify', 'Normalize'} <= {p['proc'] for p in cfg['procs']}
     assert cfg['model']['code_size'] == 8 and cfg['model']['layers'] == [32, 16]
     again = save_encoder(load_encoder(saved), saved.parent / 'again')
     assert (again / 'tabae.json').read_text(encoding='utf-8') == (saved / 'tabae.json').read_text(encoding='utf-8')

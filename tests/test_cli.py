@@ -1,0 +1,113 @@
+"""The `tabae` command line: fit/encode/report on real Adult files, chunked encoding, `--help`, and clear errors."""
+import os, shutil, subprocess, sys, warnings
+import numpy as np, pandas as pd, pyarrow.parquet as pq, pytest
+from tabae import adult_columns, encode, load_encoder
+from tabae.cli import iter_table, main
+
+CATS, CONTS = adult_columns('adult-9')
+SMALL = ['--code-size', '8', '--layers', '32', '16', '--epochs', '1', '--bs', '256', '--quiet']
+ENV = {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1', 'PYTHONWARNINGS': 'ignore'}
+
+@pytest.fixture(autouse=True)
+def quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        yield
+
+@pytest.fixture(scope='module')
+def files(adult_df, adult_test_df, tmp_path_factory):
+    "Adult training rows as CSV and parquet, held-out rows as both too."
+    d = tmp_path_factory.mktemp('cli')
+    adult_df.iloc[:1500].to_csv(d/'train.csv', index=False)
+    adult_df.iloc[:1500].to_parquet(d/'train.parquet')
+    test = adult_test_df.iloc[:1000]
+    test.to_csv(d/'test.csv', index=False)
+    test.to_parquet(d/'test.parquet', row_group_size=256)
+    return d, test
+
+@pytest.fixture(scope='module')
+def model_dir(files):
+    d, _ = files
+    assert main(['fit', str(d/'train.csv'), '--cat', *CATS, '--cont', *CONTS, '--out', str(d/'model'), *SMALL]) == 0
+    return d/'model'
+
+def test_fit_saves_the_safe_format(model_dir, capsys):
+    assert sorted(os.listdir(model_dir)) == ['model.safetensors', 'tabae.json']
+    learn = load_encoder(model_dir)
+    assert learn.model.code_size == 8 and list(learn.dls.train_ds.cat_names) == CATS
+
+def test_fit_infers_columns_and_drops_the_target(files, capsys):
+    d, _ = files
+    assert main(['fit', str(d/'train.parquet'), '--drop', 'salary', '--out', str(d/'inferred'), *SMALL]) == 0
+    assert 'Saved the encoder to' in capsys.readouterr().out
+    to = load_encoder(d/'inferred').dls.train_ds
+    assert 'salary' not in to.cat_names and set(to.cont_names) == set(adult_columns('adult-14')[1])
+
+@pytest.mark.parametrize('fmt', ['parquet', 'csv'])
+def test_encode_streams_chunks_and_matches_encode(files, model_dir, fmt, tmp_path, capsys, monkeypatch):
+    "Chunk by chunk (never more than `--chunk-size` rows in memory), the written codes are those of `encode` on the whole frame."
+    d, test = files
+    mod = sys.modules['tabae.encode']  # the module: `tabae.encode` is the function
+    seen, real = [], mod.encode
+    monkeypatch.setattr(mod, 'encode', lambda learn, df, **kw: seen.append(len(df)) or real(learn, df, **kw))
+    out = tmp_path/'codes.parquet'
+    assert main(['encode', str(model_dir), str(d/f'test.{fmt}'), '-o', str(out), '--keep', 'salary', '--chunk-size', '300', *(['--quiet'] if fmt == 'parquet' else [])]) == 0  # a CSV's bar has no total
+    assert f'of 1000 rows to {out}' in capsys.readouterr().out
+    assert max(seen) <= 300 and sum(seen) == 1000 and pq.ParquetFile(out).num_row_groups == len(seen) >= 4
+    codes = pd.read_parquet(out)
+    assert list(codes.columns) == ['salary'] + [f'ae_{i}' for i in range(8)]
+    assert (codes.salary.to_numpy() == test.salary.to_numpy()).all()
+    ref = encode(load_encoder(model_dir), test)
+    np.testing.assert_allclose(codes[ref.columns].to_numpy(), ref.to_numpy(), rtol=1e-5, atol=1e-6)
+
+@pytest.mark.parametrize('fmt', ['parquet', 'csv'])
+def test_iter_table_reads_bounded_chunks(files, fmt):
+    d, test = files
+    chunks = list(iter_table(str(d/f'test.{fmt}'), 128, columns=['age', 'race']))
+    assert max(map(len, chunks)) <= 128 and all(list(c.columns) == ['age', 'race'] for c in chunks)
+    pd.testing.assert_frame_equal(pd.concat(chunks, ignore_index=True), test[['age', 'race']].reset_index(drop=True), check_dtype=False)
+
+def test_report_prints_and_saves_plots(files, model_dir, tmp_path, capsys):
+    d, _ = files
+    png = tmp_path/'report.png'
+    assert main(['report', str(model_dir), str(d/'test.csv'), '--plot', str(png)]) == 0
+    out = capsys.readouterr().out
+    assert 'AEReport on 1,000 rows' in out or 'AEReport on 1000 rows' in out
+    assert all(c in out for c in CATS + CONTS + ['mean_r2', 'balanced_accuracy']) and f'Saved the plots to {png}' in out
+    assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+@pytest.mark.parametrize('argv,match', [
+    (['fit', 'train.csv', '--cat', 'nope', '--out', 'm'], r"tabae fit: error: Column\(s\) \['nope'\]"),
+    (['fit', 'train.csv', '--drop', 'nope', '--out', 'm'], r"\['nope'\] of --drop"),
+    (['fit', 'missing.csv', '--out', 'm'], "tabae fit: error: .*missing.csv"),
+    (['encode', 'model', 'test.csv', '-o', 'codes.csv'], "--output must be a .parquet file"),
+    (['encode', 'model', 'test.csv', '-o', 'c.parquet', '--keep', 'id'], r"test.csv lacks the column\(s\) \['id'\]"),
+    (['encode', 'model', 'test.csv', '-o', 'c.parquet', '--chunk-size', '0'], "--chunk-size must be a positive"),
+    (['encode', 'train.csv', 'test.csv', '-o', 'c.parquet'], "is not a tabae encoder directory"),
+    (['report', 'model', 'missing.csv'], "tabae report: error: .*missing.csv"),
+])
+def test_bad_input_is_one_clear_line(files, model_dir, argv, match, monkeypatch):
+    d, _ = files
+    monkeypatch.chdir(d)
+    with pytest.raises(SystemExit, match=match): main(argv)
+
+def test_usage_and_unknown_command(capsys):
+    assert main(['--help']) == 0
+    out = capsys.readouterr().out
+    assert all(f'  {c}' in out for c in ('fit', 'encode', 'report', 'demo'))
+    assert main(['bogus']) == 2 and "unknown command 'bogus'" in capsys.readouterr().err
+    assert main([]) == 2
+
+@pytest.mark.parametrize('cmd,flags', [('fit', ['--out', '--cat', '--cont', '--drop', '--layers', '--valid-pct']),
+                                       ('encode', ['-o', '--output', '--keep', '--chunk-size']), ('report', ['--plot']), ('demo', ['--quick'])])
+def test_help_for_each_command(cmd, flags, capsys):
+    with pytest.raises(SystemExit) as e: main([cmd, '--help'])
+    out = capsys.readouterr().out
+    assert e.value.code == 0 and out.startswith(f'usage: tabae {cmd}') and all(f in out for f in flags)
+
+@pytest.mark.parametrize('prog', [[sys.executable, '-m', 'tabae'], ['tabae']])
+def test_module_and_console_script(prog):
+    "`python -m tabae` and the `tabae` console script reach the same dispatcher."
+    if prog == ['tabae'] and shutil.which('tabae') is None: pytest.skip('the package is not installed (no console script)')
+    r = subprocess.run(prog + ['encode', '--help'], capture_output=True, text=True, env=ENV, timeout=120)
+    assert r.returncode == 0 and r.stdout.startswith('usage: tabae encode') and '--chunk-size' in r.stdout

@@ -1,0 +1,113 @@
+"""`TabularAEEncoder` as scikit-learn sees it: its estimator checks, a real Pipeline and ColumnTransformer on Adult, column inference.
+
+scikit-learn's checks that do not run, and why:
+- `check_array_api_input`: skipped by scikit-learn unless `SCIPY_ARRAY_API=1`; the encoder reads pandas/NumPy input only.
+- `check_estimators_nan_inf`: not yielded because the encoder has the `allow_nan` tag: missing values are a category, or
+  filled (with a `<col>_na` flag column) as in fastai, and infinities are read as missing.
+- the `sample_weight` checks: not yielded, `fit` takes no `sample_weight`.
+- `check_set_output_transform_polars`, `check_global_set_output_transform_polars`: polars is not a dependency; they run when it is installed.
+None is expected to fail: `parametrize_with_checks` gets no `expected_failed_checks`.
+"""
+import warnings
+import numpy as np, pandas as pd, pytest
+import sklearn.utils.estimator_checks as ec
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.dummy import DummyClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.utils.estimator_checks import parametrize_with_checks
+from tabae import TabaeInputError, TabularAEEncoder, adult_columns, infer_columns, reconstruct
+
+SMALL = dict(code_size=8, layers=(32, 16), epochs=1, bs=64)
+CATS, CONTS = adult_columns('adult-14')
+
+@pytest.fixture(autouse=True)
+def quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        yield
+
+@parametrize_with_checks([TabularAEEncoder(**SMALL)])
+def test_sklearn_estimator_checks(estimator, check): check(estimator)
+
+DATAFRAME_CHECKS = ['check_dataframe_column_names_consistency', 'check_get_feature_names_out_error', 'check_transformer_get_feature_names_out',
+                    'check_transformer_get_feature_names_out_pandas', 'check_set_output_transform', 'check_set_output_transform_pandas',
+                    'check_global_output_transform_pandas', 'check_set_output_transform_polars', 'check_global_set_output_transform_polars']
+
+@pytest.mark.parametrize('name', DATAFRAME_CHECKS)
+def test_sklearn_dataframe_checks(name):
+    "The DataFrame and feature-name checks that scikit-learn runs on its own transformers but `parametrize_with_checks` does not yield."
+    if 'polars' in name: pytest.importorskip('polars')
+    getattr(ec, name)('TabularAEEncoder', TabularAEEncoder(**SMALL))
+
+@pytest.fixture(scope='module')
+def xy(adult_df):
+    df = adult_df.sample(2000, random_state=0)
+    return df[CATS + CONTS], df['salary']
+
+def test_pipeline_cross_val_score_on_adult(xy):
+    "Codes in front of gradient boosting, refit in each fold: better than predicting the majority class."
+    X, y = xy
+    pipe = make_pipeline(TabularAEEncoder(code_size=8, layers=(32, 16), epochs=3, bs=128), HistGradientBoostingClassifier(max_iter=30, random_state=0))
+    scores = cross_val_score(pipe, X, y, cv=3)
+    base = cross_val_score(DummyClassifier(), X, y, cv=3)
+    assert scores.mean() > base.mean() + 0.02, (scores, base)
+
+def test_column_transformer_codes_beside_raw_columns(xy):
+    X, y = xy
+    ct = ColumnTransformer([('ae', TabularAEEncoder(CATS, CONTS, **SMALL), CATS + CONTS), ('raw', 'passthrough', ['age', 'hours-per-week'])])
+    ct.set_output(transform='pandas')
+    out = ct.fit_transform(X)
+    assert list(out.columns) == [f'ae__ae_{i}' for i in range(8)] + ['raw__age', 'raw__hours-per-week']
+    assert out.index.equals(X.index) and out.notna().all().all()
+    pipe = Pipeline([('features', ct), ('hgb', HistGradientBoostingClassifier(max_iter=10))]).fit(X.iloc[:1500], y.iloc[:1500])
+    assert pipe.score(X.iloc[1500:], y.iloc[1500:]) > 0.7
+
+def test_infers_columns_from_dtypes(adult_df):
+    enc = TabularAEEncoder(**SMALL).fit(adult_df.iloc[:500])
+    assert enc.cat_names_ == [c for c in adult_df.columns if c not in CONTS] and 'salary' in enc.cat_names_
+    assert enc.cont_names_ == [c for c in adult_df.columns if c in CONTS] and list(enc.feature_names_in_) == list(adult_df.columns)
+    assert infer_columns(adult_df, cat_names=['education-num']) == (['education-num'], [c for c in adult_df.columns if c in CONTS and c != 'education-num'])
+    assert infer_columns(adult_df, cont_names=[]) == ([c for c in adult_df.columns if c not in CONTS], [])
+    enc = TabularAEEncoder(cat_names=['sex'], **SMALL).fit(adult_df.iloc[:500])
+    assert enc.cat_names_ == ['sex'] and set(enc.cont_names_) == set(CONTS)
+
+@pytest.mark.parametrize('kw,match', [(dict(cat_names=['age'], cont_names=['age']), r"\['age'\] are in both"),
+                                      (dict(cat_names=['nope']), r"\['nope'\].*missing"),
+                                      (dict(cat_names=[], cont_names=[]), 'No columns'),
+                                      (dict(cont_names=['sex']), "'sex' must be numeric")])
+def test_bad_columns_are_named(adult_df, kw, match):
+    with pytest.raises(TabaeInputError, match=match): TabularAEEncoder(**kw, **SMALL).fit(adult_df.iloc[:200])
+
+def test_transform_needs_the_fitted_columns(adult_df):
+    df = adult_df[CATS + CONTS].iloc[:300]
+    enc = TabularAEEncoder(**SMALL).fit(df)
+    with pytest.raises(ValueError, match='age'): enc.transform(df.drop(columns='age'))
+    codes = enc.transform(df)
+    assert codes.shape == (300, 8) and codes.dtype == np.float32 and np.isfinite(codes).all()
+    assert list(enc.get_feature_names_out()) == [f'ae_{i}' for i in range(8)]
+
+def test_inverse_transform_is_reconstruct(adult_df):
+    "Decoding the codes rebuilds exactly what `reconstruct` rebuilds from the rows, in labels and original units."
+    df = adult_df[CATS + CONTS].iloc[:400]
+    enc = TabularAEEncoder(**SMALL).fit(df)
+    back = enc.inverse_transform(pd.DataFrame(enc.transform(df), index=df.index))
+    ref = reconstruct(enc.learn_, df)
+    assert list(back.columns) == CATS + CONTS and back.index.equals(df.index)
+    pd.testing.assert_frame_equal(back[CATS].astype(str), ref[CATS].astype(str))
+    np.testing.assert_allclose(back[CONTS].to_numpy(float), ref[CONTS].to_numpy(float), rtol=1e-4, atol=1e-3)
+    with pytest.raises(ValueError, match='3 features'): enc.inverse_transform(np.zeros((2, 3)))
+
+def test_clone_and_set_params_refit(adult_df):
+    df = adult_df[CATS + CONTS].iloc[:300]
+    enc = TabularAEEncoder(**SMALL)
+    assert clone(enc).get_params() == enc.get_params()
+    enc.set_params(code_size=4, fit_kwargs={'swap_p': 0.})
+    assert enc.fit(df).transform(df).shape == (300, 4) and enc.learn_.model.noise.p == 0.
+    assert not hasattr(clone(enc), 'learn_')
+
+def test_fitted_encoder_keeps_no_training_rows(adult_df):
+    enc = TabularAEEncoder(**SMALL).fit(adult_df.iloc[:300])
+    assert len(enc.learn_.dls.train_ds) == 0 and enc.learn_.opt is None
