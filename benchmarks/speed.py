@@ -4,7 +4,7 @@ python benchmarks/speed.py [--columns adult-14] [--epochs 3] [--no-fit]
 """
 import argparse, contextlib, json, os, platform, sys, time, warnings
 import numpy as np, pandas as pd, torch
-from fastai.tabular.all import Callback, EarlyStoppingCallback, Learner, ranger
+from fastai.tabular.all import EarlyStoppingCallback, ranger
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import article
 from adultbench import load
@@ -46,22 +46,10 @@ def rows_per_s(f, n, repeats=3):
 def _timed(f):
     t = time.perf_counter(); f(); return time.perf_counter() - t
 
-class HeldOut(Callback):
-    "Score held-out quality after each epoch, keeping the scoring time off the fit clock."
-    order = 100
-    def __init__(self, df): self.df, self.log = df, []
-    def before_fit(self): self.t0, self.paused = time.perf_counter(), 0.
-    def after_epoch(self):
-        t = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            s = evaluate(self.learn, self.df).summary
-        self.learn.model.train()
-        self.log.append((t - self.t0 - self.paused, s.mean_r2, s.mean_balanced_accuracy))
-        self.paused += time.perf_counter() - t
-
-def time_to_reach(log, r2, bal):
-    return next((t for t, a, b in log if a >= r2 and b >= bal), None)
+def heldout(learn, df):
+    "Mean R2 and mean balanced accuracy of `learn`'s reconstruction of the held-out rows."
+    s = evaluate(learn, df).summary
+    return s.mean_r2, s.mean_balanced_accuracy
 
 def main(columns, epochs, fit):
     tr, te = load()
@@ -106,13 +94,16 @@ def main(columns, epochs, fit):
         # the article's held-out quality, scored with tabae's report on the article's own reconstruction
         s = AEReport(te[cats + conts], article_reconstruct(art, te, cats, conts), cats, conts).summary
         res['article_heldout'] = dict(mean_r2=s.mean_r2, mean_balanced_acc=s.mean_balanced_accuracy)
-        cb = HeldOut(te)
-        t = time.perf_counter()
-        learn = fit_autoencoder(tr, cats, conts, progress=False, cbs=cb)
-        res['tabae_fit_s'] = time.perf_counter() - t - cb.paused
-        res['tabae_time_to_article_quality_s'] = time_to_reach(cb.log, s.mean_r2, s.mean_balanced_accuracy)
-        if res['tabae_time_to_article_quality_s'] is not None:
-            res['ratio_time_to_article_quality'] = res['tabae_time_to_article_quality_s'] / res['article_fit_s']
+        # the shortest `fit_autoencoder` budget whose fit reaches that quality, and its wall time
+        for epochs in (4, 6, 8, 12, 16, 24, 40):
+            t = time.perf_counter()
+            learn = fit_autoencoder(tr, cats, conts, epochs=epochs, progress=False)
+            fit_s = time.perf_counter() - t
+            r2, bal = heldout(learn, te)
+            res.setdefault('tabae_budgets', []).append(dict(epochs=epochs, fit_s=round(fit_s, 2), mean_r2=round(r2, 4), mean_balanced_acc=round(bal, 4)))
+            if r2 >= s.mean_r2 and bal >= s.mean_balanced_accuracy:
+                res.update(tabae_time_to_article_quality_s=fit_s, ratio_time_to_article_quality=fit_s / res['article_fit_s'])
+                break
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in res.items()}
 
 def article_reconstruct(learn, df, cats, conts):

@@ -1,12 +1,14 @@
 """Rows in, codes out: `encode` and `reconstruct` on any DataFrame, processed exactly as the training data."""
 from __future__ import annotations
 import warnings
+from collections import Counter
 from fastai.tabular.all import *
 from fastprogress.fastprogress import progress_bar
 from .inference import FoldedEncoder
 from .loss import RecreatedLoss
+from .precision import amp_dtype
 
-__all__ = ['TabaeInputError', 'user_columns', 'check_columns', 'process_frame', 'model_outputs', 'encode', 'reconstruct']
+__all__ = ['TabaeInputError', 'user_columns', 'check_columns', 'process_frame', 'model_outputs', 'encode', 'decode_outputs', 'reconstruct']
 
 class TabaeInputError(ValueError):
     "A DataFrame or argument that tabae cannot use, with what was expected."
@@ -52,51 +54,57 @@ def _unseen(df:pd.DataFrame, to:Tabular, cats:list) -> dict:
     masks = {c: (v := cat_column(df[c], cat.classes[c])).notna() & ~v.isin(pd.Index(cat.classes[c].items[1:])) for c in cats}  # values as matched
     return {c: m for c, m in masks.items() if m.any()}
 
-def _warn_unseen(unseen:dict, stacklevel:int=3):
+def _warn_unseen(counts:dict, stacklevel:int=3):
     "One warning naming each column with unseen categories and counting its rows."
-    if not unseen: return
-    counts = ', '.join(f"column {c!r} in {int(m.sum())} row(s)" for c, m in unseen.items())
-    warnings.warn(f"Categories never seen in training are encoded as '#na#': {counts}", stacklevel=stacklevel)
+    if not counts: return
+    msg = ', '.join(f"column {c!r} in {n} row(s)" for c, n in counts.items())
+    warnings.warn(f"Categories never seen in training are encoded as '#na#': {msg}", stacklevel=stacklevel)
 
-def process_frame(learn:Learner, df:pd.DataFrame, warn:bool=True) -> tuple[Tensor, Tensor]:
-    "The `(cats, conts)` tensors of `df` after the training data's procs (Categorify, FillMissing, Normalize, ...)."
+def _process(learn:Learner, df:pd.DataFrame) -> tuple[Tensor, Tensor, dict]:
+    "`process_frame`'s tensors and the count of unseen categories per column."
     from .data import tab_tensors
     from .validate import clean_encode_frame
     tmpl = learn.dls.train_ds
-    cats, conts = user_columns(tmpl)
     sub = _clean_conts(clean_encode_frame(df, tmpl), tmpl)
-    unseen = _unseen(sub, tmpl, cats)
-    if warn: _warn_unseen(unseen)
+    unseen = _unseen(sub, tmpl, user_columns(tmpl)[0])
     for c, m in unseen.items(): sub[c] = sub[c].where(~m)  # missing maps to '#na#' as unseen does, without pandas' unknown-category path
     to = tmpl.new(sub, inplace=True)
     to.process()
-    return tab_tensors(to)
+    return *tab_tensors(to), {c: int(m.sum()) for c, m in unseen.items()}
+
+def process_frame(learn:Learner, df:pd.DataFrame, warn:bool=True) -> tuple[Tensor, Tensor]:
+    "The `(cats, conts)` tensors of `df` after the training data's procs (Categorify, FillMissing, Normalize, ...)."
+    cats, conts, unseen = _process(learn, df)
+    if warn: _warn_unseen(unseen)
+    return cats, conts
 
 def _chunks(n:int, size:int): return [slice(i, min(i + size, n)) for i in range(0, n, size)]
 
-def _encoder(model, deep_stack:bool=False) -> Module:
-    "The fastest eval-mode encoder of `model`: `FoldedEncoder` where its layout allows, else the model's own."
-    try: return partial(FoldedEncoder(model), stack=deep_stack)
+def _encoder(model, deep_stack:bool=False, mixed_precision:bool=True) -> Module:
+    "The fastest eval-mode encoder of `model`: `FoldedEncoder` (bf16 where `amp_dtype` allows it and `mixed_precision`) where its layout allows, else the model's own."
+    dtype = amp_dtype(next(model.parameters()).device) if mixed_precision else None
+    try: return partial(FoldedEncoder(model, dtype=dtype if dtype == torch.bfloat16 else torch.float32), stack=deep_stack)
     except (ValueError, AttributeError, IndexError, TypeError):
         if deep_stack: raise TabaeInputError("`deep_stack` needs an encoder of `LinBnDrop` blocks (the `TabularAE` layout)")
         return partial(model, encode=True)
 
 def model_outputs(learn:Learner, df:pd.DataFrame, bs:int=4096, encode:bool=True, chunk:int=65536, progress:bool=None,
-                  deep_stack:bool=False):
+                  deep_stack:bool=False, mixed_precision:bool=True):
     "Yield `(rows, output)` for `df` in chunks: the code (`encode`, all hidden activations too with `deep_stack`) or the decoded `(cats, conts)`, in eval mode."
     if not isinstance(bs, int) or bs < 1: raise TabaeInputError(f"`bs` must be a positive int, got {bs!r}")
     model, dev = learn.model, next(learn.model.parameters()).device
     cat_names, cont_names = user_columns(learn.dls.train_ds)
     check_columns(df, cat_names + cont_names)
-    _warn_unseen(_unseen(df, learn.dls.train_ds, cat_names), stacklevel=4)  # once for the whole frame, not per chunk
     chunks = _chunks(len(df), max(chunk, bs))
     progress = ifnone(progress, len(chunks) > 2)
     was_training = model.training
     model.eval()
-    net = _encoder(model, deep_stack) if encode else model
+    net = _encoder(model, deep_stack, mixed_precision) if encode else model
+    unseen = Counter()
     try:
         for sl in progress_bar(chunks, leave=False) if progress else chunks:
-            cats, conts = process_frame(learn, df.iloc[sl], warn=False)
+            cats, conts, counts = _process(learn, df.iloc[sl])
+            unseen.update(counts)
             outs = []
             with torch.inference_mode():
                 for b in _chunks(len(cats), bs):
@@ -104,27 +112,31 @@ def model_outputs(learn:Learner, df:pd.DataFrame, bs:int=4096, encode:bool=True,
                     outs.append(out.float().cpu() if encode else tuple(o.float().cpu() for o in out))
             yield sl, torch.cat(outs) if encode else tuple(torch.cat(o) for o in zip(*outs))
     finally: model.train(was_training)
+    _warn_unseen(dict(unseen), stacklevel=4)  # once for the whole frame, not per chunk
 
-def encode(learn:Learner, df:pd.DataFrame, bs:int=4096, prefix:str='ae_', progress:bool=None, deep_stack:bool=False) -> pd.DataFrame:
-    "The code of every row of `df` (with `deep_stack`, every hidden activation too), as a DataFrame with `df`'s index and columns `ae_0..`."
+def encode(learn:Learner, df:pd.DataFrame, bs:int=4096, prefix:str='ae_', progress:bool=None, deep_stack:bool=False,
+           mixed_precision:bool=True) -> pd.DataFrame:
+    "The code of every row of `df` (with `deep_stack`, every hidden activation too), as a DataFrame with `df`'s index and columns `ae_0..`; bf16 matmuls where the hardware has them unless `mixed_precision=False`."
     check_columns(df, [])
     m = learn.model
     width = sum(l.out_features for l in m.layers.modules() if isinstance(l, nn.Linear)) if deep_stack else m.code_size
     res = np.empty((len(df), width), dtype=np.float32)
-    for sl, code in model_outputs(learn, df, bs=bs, encode=True, progress=progress, deep_stack=deep_stack): res[sl] = code.numpy()
+    for sl, code in model_outputs(learn, df, bs=bs, encode=True, progress=progress, deep_stack=deep_stack, mixed_precision=mixed_precision):
+        res[sl] = code.numpy()
     return pd.DataFrame(res, index=df.index, columns=[f'{prefix}{i}' for i in range(width)], copy=False)
+
+def decode_outputs(learn:Learner, out:tuple) -> pd.DataFrame:
+    "The rows that the model's `(cat_logits, conts)` output stands for: the user's cat and cont columns, in labels and original units."
+    tmpl = learn.dls.train_ds
+    pc, pf = RecreatedLoss([len(tmpl.classes[c]) for c in tmpl.cat_names]).decodes(out)
+    frame = pd.DataFrame(pf.float().cpu().numpy().astype(np.float64), columns=list(tmpl.cont_names))
+    for i, c in enumerate(tmpl.cat_names): frame[c] = pc[:, i].cpu().numpy()
+    cats, conts = user_columns(tmpl)
+    return tmpl.new(frame[list(tmpl.x_names)]).decode().items[cats + conts]
 
 def reconstruct(learn:Learner, df:pd.DataFrame, bs:int=4096, progress:bool=None) -> pd.DataFrame:
     "The autoencoder's rebuild of `df`'s cat and cont columns: labels and original units, same index."
-    tmpl = learn.dls.train_ds
-    cats, conts = user_columns(tmpl)
-    dec = RecreatedLoss([len(tmpl.classes[c]) for c in tmpl.cat_names]).decodes
-    parts = []
-    for sl, out in model_outputs(learn, df, bs=bs, encode=False, progress=progress):
-        pc, pf = dec(out)
-        frame = pd.DataFrame(pf.numpy().astype(np.float64), columns=list(tmpl.cont_names))
-        for i, c in enumerate(tmpl.cat_names): frame[c] = pc[:, i].numpy()
-        parts.append(tmpl.new(frame[list(tmpl.x_names)]).decode().items)
-    res = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cats + conts)
+    parts = [decode_outputs(learn, out) for _, out in model_outputs(learn, df, bs=bs, encode=False, progress=progress)]
+    res = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=sum(user_columns(learn.dls.train_ds), []))
     res.index = df.index
-    return res[cats + conts]
+    return res

@@ -30,7 +30,8 @@ def class_weights(dls:DataLoaders, alpha:float=0.5) -> list[Tensor]:
 def ae_learner(dls:DataLoaders,
     code_size:int=128, # size of the code
     layers:list=(1024, 512, 256), # encoder sizes; the decoder mirrors them
-    ps:float=0.1, # dropout in the hidden layers
+    ps:float=0.1, # dropout in the decoder's hidden layers (the article's `ps`)
+    enc_ps:float=0., # dropout in the encoder's hidden layers (none in the article)
     embed_p:float=0.01, # dropout on the embeddings
     swap_p:float=0.1, # swap noise rate
     act_cls=Mish, # activation
@@ -51,7 +52,7 @@ def ae_learner(dls:DataLoaders,
     cat_dict = {n: len(to.classes[n]) for n in to.cat_names}
     low, high = cont_bounds(dls, bound_pad)
     model = TabularAE(get_emb_sz(to, ifnone(emb_szs, {})), len(to.cont_names), code_size, cat_dict, low, high,
-                      layers=layers, ps=ps, embed_p=embed_p, swap_p=swap_p, act_cls=act_cls, head_p=head_p, code_p=code_p)
+                      layers=layers, ps=ps, embed_p=embed_p, swap_p=swap_p, act_cls=act_cls, head_p=head_p, code_p=code_p, enc_ps=enc_ps)
     metrics = kwargs.pop('metrics', [m for m, ok in ((ReconR2(), len(to.cont_names)), (CatAccuracy(cat_dict), cat_dict)) if ok])
     cbs = L(kwargs.pop('cbs', None)) + (L(AutoMixedPrecision()) if mixed_precision else L())
     loss = RecreatedLoss(cat_dict, class_weights=class_weights(dls, class_balance) if class_balance else None)

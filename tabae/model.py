@@ -28,20 +28,21 @@ class TabularAE(TabularModel):
         cat_dict:dict|list=None, # classes per categorical column: a `{name: n_classes}` dict or a list
         low=None, high=None, # per-column bounds of the continuous head's `SigmoidRange` (normalized units)
         layers:list=(1024, 512, 256), # encoder sizes; the decoder mirrors them
-        ps:float=0.1, # dropout in the hidden layers
+        ps:float=0.1, # dropout in the decoder's hidden layers (the article's `ps`)
         embed_p:float=0.01, # dropout on the embeddings
         swap_p:float|list=0.1, # swap noise rate (one for all columns or one per input column)
         act_cls=Mish, # activation class
         head_p:float=None, # dropout before the two heads, defaults to `ps` as in the article
         code_p:float=None, # dropout on the code as the decoder reads it, defaults to `ps` as in the article
+        enc_ps:float=0., # dropout in the encoder's hidden layers (none in the article)
     ):
         layers, cat_dict = list(layers), ifnone(cat_dict, [n for n, _ in emb_szs])
         if not isinstance(code_size, int) or code_size < 1: raise ValueError(f"`code_size` must be a positive int, got {code_size!r}")
         if not layers or any(not isinstance(l, int) or l < 1 for l in layers):
             raise ValueError(f"`layers` must be a non-empty list of positive ints, got {layers!r}")
-        for n, p in dict(ps=ps, embed_p=embed_p, head_p=ifnone(head_p, 0.), code_p=ifnone(code_p, 0.)).items(): _check_p(n, p)
+        for n, p in dict(ps=ps, enc_ps=enc_ps, embed_p=embed_p, head_p=ifnone(head_p, 0.), code_p=ifnone(code_p, 0.)).items(): _check_p(n, p)
         act = act_cls() if isinstance(act_cls, type) else act_cls
-        super().__init__(emb_szs, n_cont, out_sz=code_size, layers=layers, ps=ps, embed_p=embed_p, act_cls=act)
+        super().__init__(emb_szs, n_cont, out_sz=code_size, layers=layers, ps=enc_ps, embed_p=embed_p, act_cls=act)
         self.n_classes, self.code_size = _n_classes(cat_dict), code_size
         self.noise = BatchSwapNoise(swap_p)
         sizes, dps = [code_size] + layers[::-1], (list(ps) if is_listy(ps) else [ps] * len(layers))[::-1]

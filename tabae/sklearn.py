@@ -3,9 +3,8 @@ from __future__ import annotations
 from fastai.tabular.all import *
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
-from .encode import TabaeInputError, check_columns, encode, user_columns
+from .encode import TabaeInputError, check_columns, decode_outputs, encode
 from .fit import fit_autoencoder
-from .loss import RecreatedLoss
 
 __all__ = ['infer_columns', 'TabularAEEncoder']
 
@@ -25,18 +24,14 @@ def infer_columns(df:pd.DataFrame, cat_names:list=None, cont_names:list=None) ->
 
 def _decode(learn:Learner, codes:Tensor) -> pd.DataFrame:
     "The rows that the decoder of `learn.model` rebuilds from `codes`: labels and original units."
-    model, tmpl = learn.model, learn.dls.train_ds
+    model = learn.model
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode():
             h = model.decoder(codes.to(next(model.parameters()).device))
-            pc, pf = RecreatedLoss([len(tmpl.classes[c]) for c in tmpl.cat_names]).decodes((model.cat_head(h), model.cont_head(h)))
+            return decode_outputs(learn, (model.cat_head(h), model.cont_head(h)))
     finally: model.train(was_training)
-    frame = pd.DataFrame(pf.float().cpu().numpy().astype(np.float64), columns=list(tmpl.cont_names))
-    for i, c in enumerate(tmpl.cat_names): frame[c] = pc[:, i].cpu().numpy()
-    cats, conts = user_columns(tmpl)
-    return tmpl.new(frame[list(tmpl.x_names)]).decode().items[cats + conts]
 
 class TabularAEEncoder(TransformerMixin, BaseEstimator):
     "A scikit-learn transformer: `fit_autoencoder` on the rows of `X`, `transform` them to their codes, `inverse_transform` codes back to rows."

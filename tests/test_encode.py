@@ -38,9 +38,11 @@ def test_codes_are_the_model_code_in_eval_mode(small_learn, adult_df):
     model.eval()
     with torch.no_grad(): want = model(cats, conts, encode=True).numpy()
     model.train()
-    np.testing.assert_allclose(encode(small_learn, adult_df.loc[idx]).to_numpy(), want, atol=1e-4)
+    np.testing.assert_allclose(encode(small_learn, adult_df.loc[idx], mixed_precision=False).to_numpy(), want, atol=1e-4)
     assert model.training  # the mode is restored
     model.train(was_training)
+    fast = encode(small_learn, adult_df.loc[idx]).to_numpy()  # bf16 matmuls where the CPU/GPU has them
+    assert np.abs(fast - want).max() <= 0.02 * np.abs(want).max()
 
 def test_df_never_mutated(small_learn, rows):
     df = rows.copy()
