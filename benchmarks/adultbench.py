@@ -37,18 +37,18 @@ def raw_probes(tr, te, cats, conts, ytr, yte):
         ('passthrough', conts)), HistGradientBoostingClassifier(random_state=0, categorical_features=list(range(len(cats)))))
     return lin.fit(tr, ytr).score(te, yte), hgb.fit(tr, ytr).score(te, yte)
 
-def run(columns, kw, raw=True, deep_stack=False):
+def run(columns, kw, raw=True, deep_stack=False, amp=True):
     tr, te = load()
     cats, conts = adult_columns(columns)
     ytr, yte = tr[ADULT_TARGET], te[ADULT_TARGET]
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        learn = fit_autoencoder(tr, cats, conts, progress=False, **kw)
+        learn = fit_autoencoder(tr, cats, conts, progress=False, **({} if amp else {'mixed_precision': False}), **kw)
     fit_s, epochs = time.perf_counter() - t, len(learn.recorder.values)
     rep = evaluate(learn, te)
-    ctr, cte = encode(learn, tr), encode(learn, te)
-    res = dict(columns=columns, kw=kw, mean_r2=rep.summary.mean_r2, mean_balanced_acc=rep.summary.mean_balanced_accuracy,
+    ctr, cte = encode(learn, tr, mixed_precision=amp), encode(learn, te, mixed_precision=amp)
+    res = dict(columns=columns, kw=kw, mixed_precision=amp, mean_r2=rep.summary.mean_r2, mean_balanced_acc=rep.summary.mean_balanced_accuracy,
                mean_f1=rep.summary.mean_f1_weighted)
     res['linear_codes'], res['hgb_codes'] = probes(ctr, ytr, cte, yte)
     if deep_stack: res['linear_deep_stack'], res['hgb_deep_stack'] = probes(encode(learn, tr, deep_stack=True), ytr, encode(learn, te, deep_stack=True), yte)
@@ -64,7 +64,8 @@ if __name__ == '__main__':
     p.add_argument('--kw', default='{}', help='JSON of fit_autoencoder keyword arguments')
     p.add_argument('--article', action='store_true', help="the article's recipe (tabae.ARTICLE_RECIPE)")
     p.add_argument('--no-raw', action='store_true', help='skip the raw-column baselines')
+    p.add_argument('--fp32', action='store_true', help='no mixed precision, in training or encoding')
     p.add_argument('--deep-stack', action='store_true', help='also probe the deep-stack codes (all hidden activations)')
     a = p.parse_args()
     kw = {**(ARTICLE_RECIPE if a.article else {}), **json.loads(a.kw)}
-    for c in a.columns: print(json.dumps(run(c, kw, raw=not a.no_raw, deep_stack=a.deep_stack)), flush=True)
+    for c in a.columns: print(json.dumps(run(c, kw, raw=not a.no_raw, deep_stack=a.deep_stack, amp=not a.fp32)), flush=True)

@@ -10,23 +10,21 @@ import article
 from adultbench import load
 from tabae import ARTICLE_RECIPE, AEReport, FoldedEncoder, RecreatedLoss, adult_columns, amp_dtype, ae_data, ae_learner, encode, evaluate, fit_autoencoder
 
-def epoch_seconds(learn, epochs):
-    "Median wall seconds of a training epoch (with its validation pass), after one warm-up epoch."
-    times = []
-    with learn.no_bar(), learn.no_logging():
-        for _ in range(epochs + 1):
-            t = time.perf_counter(); learn.fit(1, 3e-3); times.append(time.perf_counter() - t)
-    return float(np.median(times[1:]))
+def learner_epoch(learn):
+    "One training epoch (with its validation pass) of a fastai `Learner`, without progress bar or logging."
+    def run():
+        with learn.no_bar(), learn.no_logging(): learn.fit(1, 3e-3)
+    return run
 
-def bare_epoch_seconds(model, loss, train, valid, bs, dtype, epochs):
-    "Median seconds of the same model, loss and optimizer on pre-built tensors: shuffled train steps, then a validation pass."
+def bare_epoch(model, loss, train, valid, bs, dtype):
+    "One epoch of the same model, loss and optimizer on pre-built tensors (on the model's device): shuffled train steps, then a validation pass."
     opt = ranger(list(model.parameters()), lr=3e-3)
-    amp = (lambda: torch.autocast('cpu', dtype=dtype)) if dtype else contextlib.nullcontext
-    n, times = len(train[0]), []
-    for _ in range(epochs + 1):
-        t = time.perf_counter()
+    dev = next(model.parameters()).device
+    amp = (lambda: torch.autocast(dev.type, dtype=dtype)) if dtype else contextlib.nullcontext
+    def run():
+        n = len(train[0])
         model.train()
-        idx = torch.randperm(n)
+        idx = torch.randperm(n, device=dev)
         for i in range(0, n - n % bs, bs):
             b = idx[i:i + bs]
             xc, xf = train[0][b], train[1][b]
@@ -35,8 +33,16 @@ def bare_epoch_seconds(model, loss, train, valid, bs, dtype, epochs):
         model.eval()
         with torch.no_grad(), amp():
             for i in range(0, len(valid[0]), bs): loss(model(valid[0][i:i + bs], valid[1][i:i + bs]), valid[0][i:i + bs], valid[1][i:i + bs])
-        times.append(time.perf_counter() - t)
-    return float(np.median(times[1:]))
+    return run
+
+def interleaved_seconds(runs:dict, rounds:int) -> dict:
+    "Median seconds per call of each of `runs`, called in turn for `rounds` rounds after a warm-up round, so drift hits them alike."
+    times = {k: [] for k in runs}
+    for r in range(rounds + 1):
+        for k, f in runs.items():
+            t = time.perf_counter(); f(); dt = time.perf_counter() - t
+            if r: times[k].append(dt)
+    return {k: float(np.median(v)) for k, v in times.items()}
 
 def rows_per_s(f, n, repeats=3):
     "Rows per second of `f()` over `n` rows, best of `repeats` after a warm-up."
@@ -58,22 +64,21 @@ def main(columns, epochs, fit):
                f"{'cuda ' + torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu'}", amp=str(amp_dtype('cuda' if torch.cuda.is_available() else 'cpu')))
     torch.manual_seed(0)
     art = article.article_learner(tr, cats, conts)
-    res['article_s_per_epoch'] = epoch_seconds(art, epochs)
     arch = {k: ARTICLE_RECIPE[k] for k in ('layers', 'ps', 'embed_p', 'swap_p')}
     dls = ae_data(tr, cats, conts)
     tab = ae_learner(dls, **arch)
-    res['tabae_s_per_epoch'] = epoch_seconds(tab, epochs)
-    res['tabae_fp32_s_per_epoch'] = epoch_seconds(ae_learner(dls, mixed_precision=False, **arch), epochs)
-    train, valid = (dls.train.cats.cpu(), dls.train.conts.cpu()), (dls.valid.cats.cpu(), dls.valid.conts.cpu())
+    dev = dls.device
+    train, valid = (dls.train.cats.to(dev), dls.train.conts.to(dev)), (dls.valid.cats.to(dev), dls.valid.conts.to(dev))
     loss = RecreatedLoss([len(dls.train_ds.classes[c]) for c in dls.train_ds.cat_names])
-    for name, dtype in (('fp32', None), ('bf16', torch.bfloat16)):
-        m = ae_learner(dls, mixed_precision=False, **arch).model.cpu()
-        res[f'bare_{name}_s_per_epoch'] = bare_epoch_seconds(m, loss, train, valid, 1024, dtype, epochs)
+    runs = {'article': learner_epoch(art), 'tabae': learner_epoch(tab), 'tabae_fp32': learner_epoch(ae_learner(dls, mixed_precision=False, **arch))}
+    for name, dtype in (('fp32', None), ('amp', amp_dtype(dev))):
+        runs[f'bare_{name}'] = bare_epoch(ae_learner(dls, mixed_precision=False, **arch).model, loss, train, valid, 1024, dtype)
+    res.update({f'{k}_s_per_epoch': v for k, v in interleaved_seconds(runs, epochs).items()})
     n = len(te)
     res['article_encode_rows_per_s'] = rows_per_s(lambda: article.article_encode(art, te), n)
     res['tabae_encode_rows_per_s'] = rows_per_s(lambda: encode(tab, te), n)
     tt = dls.test_dl(te)
-    xc, xf = tt.cats, tt.conts
+    xc, xf = tt.cats.to(dev), tt.conts.to(dev)
     enc = tab.model.eval()
     folded = FoldedEncoder(enc)
     for name, f in (('bare_fp32', lambda x, y: enc(x, y, encode=True)), ('folded_fp32', folded)):
@@ -83,7 +88,7 @@ def main(columns, epochs, fit):
         res[f'{name}_encode_rows_per_s'] = rows_per_s(run, n)
     a = res['article_s_per_epoch']
     res.update(ratio_tabae_epoch=res['tabae_s_per_epoch'] / a, ratio_bare_fp32_epoch=res['bare_fp32_s_per_epoch'] / a,
-               ratio_bare_bf16_epoch=res['bare_bf16_s_per_epoch'] / a,
+               ratio_bare_amp_epoch=res['bare_amp_s_per_epoch'] / a,
                ratio_tabae_encode=res['tabae_encode_rows_per_s'] / res['article_encode_rows_per_s'])
     if fit:
         torch.manual_seed(0)

@@ -1,6 +1,6 @@
 """`tabae demo`: the article end to end: fit the autoencoder, report on held-out rows, downstream scores on codes vs raw."""
 from __future__ import annotations
-import time
+import time, warnings
 from fastai.tabular.all import *
 from .datasets import ADULT_TARGET, adult, adult_columns, read_table
 from .downstream import codes_dls
@@ -43,7 +43,8 @@ def downstream_score(learn:Learner, train:pd.DataFrame, valid:pd.DataFrame, targ
                                          y_names=target, y_block=y_block, valid_idx=list(range(len(train), len(df))), bs=bs)
     else: dls = codes_dls(learn, train, target, valid_df=valid, y_block=y_block, bs=bs)
     clf = tabular_learner(dls, metrics=rmse if reg else accuracy)
-    with clf.no_bar(), clf.no_logging():
+    with clf.no_bar(), clf.no_logging(), warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='The given NumPy array is not writable')  # fastai's tensors of pandas 3's read-only arrays
         clf.fit_one_cycle(epochs, lr)
         return float(clf.validate()[1])
 

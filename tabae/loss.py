@@ -11,17 +11,24 @@ class RecreatedLoss(Module):
         if reduction not in ('mean', 'sum', 'none'): raise ValueError(f"`reduction` must be 'mean', 'sum' or 'none', got {reduction!r}")
         self.n_classes, self.reduction = _n_classes(cat_dict), reduction
         self.bounds = np.cumsum([0] + self.n_classes).tolist()
-        self.class_weights = None if class_weights is None else [tensor(w).float() for w in class_weights]
+        self.offsets = tensor(self.bounds[:-1]).long()  # first logit of each column
+        self.segment = torch.repeat_interleave(torch.arange(len(self.n_classes)), tensor(self.n_classes).long())  # column of each logit
+        self.class_weights = None if class_weights is None else torch.cat([tensor(w).float() for w in class_weights])
+
+    def cross_entropy(self, logits:Tensor, cat_targs:Tensor) -> Tensor:
+        "Cross-entropy of every categorical column, shape `(n, n_cats)`: segment-wise log-sum-exp in a few ops whatever the number of columns."
+        x, n, k = logits.float(), len(logits), len(self.n_classes)
+        seg, idx = self.segment.to(x.device).expand(n, -1), cat_targs + self.offsets.to(x.device)
+        with torch.no_grad(): m = x.new_full((n, k), -float('inf')).scatter_reduce(1, seg, x, 'amax')  # for stability only
+        lse = m + x.new_zeros(n, k).scatter_add(1, seg, torch.exp(x - m.gather(1, seg))).log()
+        ce = lse - x.gather(1, idx)
+        return ce if self.class_weights is None else ce * self.class_weights.to(x.device)[idx]
 
     def row_losses(self, preds, cat_targs:Tensor, cont_targs:Tensor) -> Tensor:
         "The loss of each row, shape `(n,)`."
         logits, conts = preds
         res = cont_targs.new_zeros(cat_targs.shape[0], dtype=torch.float32)
-        if self.n_classes:
-            ws = [None] * len(self.n_classes) if self.class_weights is None else [w.to(logits.device) for w in self.class_weights]
-            ce = torch.stack([F.cross_entropy(logits[:, a:b].float(), cat_targs[:, i], weight=w, reduction='none')
-                              for i, (a, b, w) in enumerate(zip(self.bounds, self.bounds[1:], ws))], 1)
-            res = res + ce.sum(1) / len(self.n_classes)
+        if self.n_classes: res = res + self.cross_entropy(logits, cat_targs).sum(1) / len(self.n_classes)
         if conts.shape[1]: res = res + ((conts.float() - cont_targs.float()) ** 2).sum(1) / conts.shape[1]
         return res
 
