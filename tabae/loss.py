@@ -13,7 +13,7 @@ class RecreatedLoss(Module):
         self.bounds = np.cumsum([0] + self.n_classes).tolist()
         self.offsets = tensor(self.bounds[:-1]).long()  # first logit of each column
         self.segment = torch.repeat_interleave(torch.arange(len(self.n_classes)), tensor(self.n_classes).long())  # column of each logit
-        self.class_weights = None if class_weights is None else torch.cat([tensor(w).float() for w in class_weights])
+        self.class_weights = torch.cat([tensor(w).float() for w in class_weights]) if class_weights else None
 
     def cross_entropy(self, logits:Tensor, cat_targs:Tensor) -> Tensor:
         "Cross-entropy of every categorical column, shape `(n, n_cats)`: segment-wise log-sum-exp in a few ops whatever the number of columns."

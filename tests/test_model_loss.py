@@ -1,4 +1,4 @@
-import math, pytest, torch
+import math, numpy as np, pytest, torch
 import torch.nn.functional as F
 from tabae import TabularAE, RecreatedLoss, BufferedSigmoidRange
 
@@ -71,3 +71,9 @@ def test_loss_without_cats_or_conts():
 
 def test_bad_reduction():
     with pytest.raises(ValueError, match='reduction'): RecreatedLoss([3], reduction='avg')
+
+def test_class_balanced_table_without_categoricals(adult_df):
+    "The recipe's class-balanced loss still trains a table with no categorical column."
+    from tabae import fit_autoencoder
+    learn = fit_autoencoder(adult_df.iloc[:300], [], ['age', 'fnlwgt'], code_size=4, layers=[16], epochs=1, bs=64, progress=False, class_balance=0.5)
+    assert learn.loss_func.class_weights is None and np.isfinite(learn.recorder.values[-1][1])
