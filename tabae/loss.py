@@ -18,11 +18,18 @@ class RecreatedLoss(Module):
     def cross_entropy(self, logits:Tensor, cat_targs:Tensor) -> Tensor:
         "Cross-entropy of every categorical column, shape `(n, n_cats)`: segment-wise log-sum-exp in a few ops whatever the number of columns."
         x, n, k = logits.float(), len(logits), len(self.n_classes)
-        seg, idx = self.segment.to(x.device).expand(n, -1), cat_targs + self.offsets.to(x.device)
+        segment, offsets, weights = self._on(x.device)
+        seg, idx = segment.expand(n, -1), cat_targs + offsets
         with torch.no_grad(): m = x.new_full((n, k), -float('inf')).scatter_reduce(1, seg, x, 'amax')  # for stability only
         lse = m + x.new_zeros(n, k).scatter_add(1, seg, torch.exp(x - m.gather(1, seg))).log()
         ce = lse - x.gather(1, idx)
-        return ce if self.class_weights is None else ce * self.class_weights.to(x.device)[idx]
+        return ce if weights is None else ce * weights[idx]
+
+    def _on(self, device:torch.device) -> list:
+        "The column index of each logit, each column's first logit and the class weights, on `device` (moved once, not per batch)."
+        if getattr(self, '_device', None) != device:
+            self._device, self._moved = device, [None if t is None else t.to(device) for t in (self.segment, self.offsets, self.class_weights)]
+        return self._moved
 
     def row_losses(self, preds, cat_targs:Tensor, cont_targs:Tensor) -> Tensor:
         "The loss of each row, shape `(n,)`."
