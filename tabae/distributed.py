@@ -69,7 +69,5 @@ def fit_distributed(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, 
     "`fit_autoencoder` in each process of a `torchrun`/`accelerate launch` run, data-parallel; every process returns the same weights."
     if num_distrib() < 2: return fit_autoencoder(df, cat_names, cont_names, progress=progress, **kwargs)
     trainer = AEDistributedTrainer(sync_bn)  # starts the process group and picks this process's GPU before the data is built
-    learn = fit_autoencoder(df, cat_names, cont_names, progress=progress and rank_distrib() == 0,
-                            cbs=L(kwargs.pop('cbs', None)) + [trainer], **kwargs)
-    learn.remove_cb(trainer)
-    return learn
+    return fit_autoencoder(df, cat_names, cont_names, progress=progress and rank_distrib() == 0,
+                           cbs=L(kwargs.pop('cbs', None)) + [trainer], **kwargs)

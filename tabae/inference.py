@@ -24,9 +24,12 @@ class FoldedEncoder(Module):
         self.act, self.dtype = (blocks[0][1] if len(blocks) > 1 else nn.Identity()), dtype
         with torch.no_grad():
             # one block-diagonal table: summing each row's lookups concatenates the column embeddings
+            sizes = [(e.num_embeddings, e.embedding_dim) for e in model.embeds]
+            if sum(n for n, _ in sizes) * model.n_emb > 4 * sum(n * d for n, d in sizes) + 2**20:
+                raise ValueError("FoldedEncoder's block-diagonal embedding table would be much larger than the embeddings")
             emb = torch.block_diag(*[e.weight.float() for e in model.embeds]) if model.n_emb else lins[0].weight.new_zeros(0, 0)
             self.register_buffer('table', emb)
-            self.register_buffer('offsets', tensor(np.cumsum([0] + [e.num_embeddings for e in model.embeds])[:-1]).long())
+            self.register_buffer('offsets', torch.as_tensor(np.cumsum([0] + [n for n, _ in sizes])[:-1], dtype=torch.long, device=lins[0].weight.device))
             w, b = lins[0].weight.float(), _bias(lins[0])
             if model.n_cont and model.bn_cont is not None:
                 s, c = _bn_affine(model.bn_cont)

@@ -18,7 +18,7 @@ def cont_bounds(dls:DataLoaders, pad:float=0.) -> tuple[Tensor, Tensor]:
     return lo - pad * (hi - lo), hi + pad * (hi - lo)
 
 def class_weights(dls:DataLoaders, alpha:float=0.5) -> list[Tensor]:
-    "Per-class cross-entropy weights `count**-alpha` from the training split, scaled to average 1 over its rows."
+    "Per-class cross-entropy weights `(count + 1)**-alpha` from the training split, scaled to average 1 over its rows."
     res = []
     for i in range(dls.train.cats.shape[1]):
         counts = torch.bincount(dls.train.cats[:, i].cpu(), minlength=len(dls.train_ds.classes[dls.train_ds.cat_names[i]])).float()
@@ -39,7 +39,7 @@ def ae_learner(dls:DataLoaders,
     code_p:float=None, # dropout on the code in the decoder (defaults to `ps`)
     emb_szs:dict=None, # embedding size overrides, `{column: size}`
     bound_pad:float=0., # widen the continuous head's range by this fraction of each column's range
-    class_balance:float=0., # weight each class's cross-entropy by `count**-class_balance` (0: unweighted, as the article)
+    class_balance:float=0., # weight each class's cross-entropy by `(count + 1)**-class_balance` (0: unweighted, as the article)
     opt_func=ranger, # optimizer
     wd:float=0.01, # weight decay
     mixed_precision:bool=True, # bf16/fp16 autocast where the device supports it
@@ -56,5 +56,6 @@ def ae_learner(dls:DataLoaders,
     metrics = kwargs.pop('metrics', [m for m, ok in ((ReconR2(), len(to.cont_names)), (CatAccuracy(cat_dict), cat_dict)) if ok])
     cbs = L(kwargs.pop('cbs', None)) + (L(AutoMixedPrecision()) if mixed_precision else L())
     loss = RecreatedLoss(cat_dict, class_weights=class_weights(dls, class_balance) if class_balance else None)
-    return Learner(dls, model.to(ifnone(dls.device, default_device())), loss_func=loss,
+    dev = ifnone(dls.device, default_device())
+    return Learner(dls.to(dev), model.to(dev), loss_func=loss,
                    opt_func=opt_func, wd=wd, metrics=metrics, cbs=cbs, **kwargs)

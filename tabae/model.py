@@ -57,6 +57,9 @@ class TabularAE(TabularModel):
         "The code when `encode`, else `(cat_logits, conts)`; swap noise applies in training only."
         nc = x_cat.shape[1]
         code = super().forward(self.noise(x_cat, slice(0, nc)), self.noise(x_cont, slice(nc, None)) if x_cont is not None else x_cont)
-        if encode: return code
+        return code if encode else self.decode(code)
+
+    def decode(self, code:Tensor) -> tuple[Tensor, Tensor]:
+        "`(cat_logits, conts)` rebuilt from `code`."
         h = self.decoder(code)
         return self.cat_head(h), self.cont_head(h)

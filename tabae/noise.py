@@ -15,7 +15,7 @@ class BatchSwapNoise(Module):
     def forward(self, x:Tensor, cols:slice=slice(None)) -> Tensor:
         "Noisy `x` in training; with one rate per column, `cols` picks the rates of `x`'s columns."
         n = x.shape[0]
-        p = self.p if isinstance(self.p, (int, float)) else np.asarray(self.p, dtype=np.float32)[cols]
+        p = float(self.p) if np.ndim(self.p) == 0 else np.asarray(self.p, dtype=np.float32)[cols]
         if not self.training or n < 2 or x.numel() == 0 or not np.any(p): return x
         if not isinstance(p, float | int): p = torch.as_tensor(p, device=x.device)
         mask = torch.rand(x.shape, device=x.device) < p

@@ -29,8 +29,7 @@ def _decode(learn:Learner, codes:Tensor) -> pd.DataFrame:
     model.eval()
     try:
         with torch.inference_mode():
-            h = model.decoder(codes.to(next(model.parameters()).device))
-            return decode_outputs(learn, (model.cat_head(h), model.cont_head(h)))
+            return decode_outputs(learn, model.decode(codes.to(next(model.parameters()).device)))
     finally: model.train(was_training)
 
 class TabularAEEncoder(TransformerMixin, BaseEstimator):
@@ -70,8 +69,8 @@ class TabularAEEncoder(TransformerMixin, BaseEstimator):
         X = self._frame(X, reset=True)
         self.cat_names_, self.cont_names_ = infer_columns(X, self.cat_names, self.cont_names)
         given = {k: v for k, v in dict(epochs=self.epochs, lr=self.lr, patience=self.patience).items() if v is not None}
-        learn = fit_autoencoder(X, self.cat_names_, self.cont_names_, code_size=self.code_size, layers=list(self.layers),
-                                valid_pct=self.valid_pct, seed=self.seed, bs=self.bs, progress=self.progress, **given, **(self.fit_kwargs or {}))
+        kw = dict(code_size=self.code_size, layers=list(self.layers), valid_pct=self.valid_pct, seed=self.seed, bs=self.bs, progress=self.progress)
+        learn = fit_autoencoder(X, self.cat_names_, self.cont_names_, **{**kw, **given, **(self.fit_kwargs or {})})
         learn.dls, learn.opt = learn.dls.new_empty(), None  # keep the procs and the model, not the training rows or optimizer state
         self.learn_ = learn
         return self

@@ -1,4 +1,4 @@
-import pytest, torch
+import numpy as np, pytest, torch
 from tabae import BatchSwapNoise
 
 def distinct(n=4000, c=8, dtype=torch.float32):
@@ -49,3 +49,8 @@ def test_per_column_rates_in_the_model():
     out = m.noise(xf, slice(1, None))
     assert (out[:, 0] != xf[:, 0]).float().mean() > 0.4 and torch.equal(out[:, 1], xf[:, 1])
     m(xc, xf)  # the forward pass splits the rates without a shape error
+
+def test_numpy_scalar_rate():
+    x = distinct()
+    out = BatchSwapNoise(np.float32(0.3)).train()(x)
+    assert abs((out != x).float().mean().item() - 0.3) < 0.01

@@ -111,3 +111,9 @@ def test_clone_and_set_params_refit(adult_df):
 def test_fitted_encoder_keeps_no_training_rows(adult_df):
     enc = TabularAEEncoder(**SMALL).fit(adult_df.iloc[:300])
     assert len(enc.learn_.dls.train_ds) == 0 and enc.learn_.opt is None
+
+def test_fit_kwargs_override_any_argument(adult_df):
+    "`fit_kwargs` may repeat an argument the estimator also has (here `epochs` and `bs`): it wins, with no clash."
+    df = adult_df[CATS + CONTS].iloc[:300]
+    enc = TabularAEEncoder(code_size=4, layers=(8,), epochs=3, fit_kwargs={'epochs': 1, 'bs': 64}).fit(df)
+    assert len(enc.learn_.recorder.values) == 1
