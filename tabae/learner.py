@@ -33,7 +33,7 @@ def ae_learner(dls:DataLoaders,
     ps:float=0.1, # dropout in the decoder's hidden layers (the article's `ps`)
     enc_ps:float=0., # dropout in the encoder's hidden layers (none in the article)
     embed_p:float=0.01, # dropout on the embeddings
-    swap_p:float=0.1, # swap noise rate
+    swap_p:float|list=0.1, # swap noise rate: one for all, or one per column of `dls` (`cat_names` incl. `<col>_na`, then `cont_names`)
     act_cls=Mish, # activation
     head_p:float=None, # dropout before the heads (defaults to `ps`)
     code_p:float=None, # dropout on the code in the decoder (defaults to `ps`)

@@ -30,7 +30,7 @@ class TabularAE(TabularModel):
         layers:list=(1024, 512, 256), # encoder sizes; the decoder mirrors them
         ps:float=0.1, # dropout in the decoder's hidden layers (the article's `ps`)
         embed_p:float=0.01, # dropout on the embeddings
-        swap_p:float|list=0.1, # swap noise rate (one for all columns or one per input column)
+        swap_p:float|list=0.1, # swap noise rate: one for all, or one per input column in the model's order (cats incl. `<col>_na`, then conts)
         act_cls=Mish, # activation class
         head_p:float=None, # dropout before the two heads, defaults to `ps` as in the article
         code_p:float=None, # dropout on the code as the decoder reads it, defaults to `ps` as in the article

@@ -76,7 +76,7 @@ def clean_train_frame(df:pd.DataFrame, cat_names:list, cont_names:list, splits:t
     for c in cont_names:
         cols[c] = col = _cont_column(df[c], c)
         if col.iloc[train].isna().all(): raise TabaeInputError(f"Continuous column {c!r} has no finite value in the {len(train)} training rows: drop it or fill it")
-        if valid and not col.iloc[train].isna().any(): col.iloc[valid] = col.iloc[valid].fillna(col.iloc[train].mean())  # as `encode` fills them
+        if valid and not col.iloc[train].isna().any(): col.iloc[valid] = col.iloc[valid].fillna(col.iloc[train].mean())  # `encode` fills with what the procs map to 0: this mean under Normalize
     return pd.DataFrame(cols)
 
 def clean_encode_frame(df:pd.DataFrame, to:Tabular) -> pd.DataFrame:
