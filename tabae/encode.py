@@ -35,13 +35,10 @@ def _centre(to:Tabular) -> dict:
 
 def _clean_conts(df:pd.DataFrame, to:Tabular) -> pd.DataFrame:
     "Continuous columns as float, +/-inf as NaN, and NaN filled with the training mean (`_centre`) where training had none."
+    from .validate import _cont_column
     fm = _proc(to, FillMissing)
     na_dict = getattr(fm, 'na_dict', {}) if fm is not None else {}
-    for c in to.cont_names:
-        col = df[c]
-        if not (pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)):
-            raise TabaeInputError(f"Continuous column {c!r} must be numeric, got dtype {col.dtype}")
-        df[c] = col.astype(np.float64).replace([np.inf, -np.inf], np.nan)
+    for c in to.cont_names: df[c] = _cont_column(df[c], c).to_numpy()  # the training-time checks and conversion
     gaps = [c for c in to.cont_names if c not in na_dict and df[c].isna().any()]
     if gaps: df[gaps] = df[gaps].fillna(_centre(to))
     return df

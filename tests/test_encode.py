@@ -116,3 +116,11 @@ def test_reconstruct_labels_and_original_units(small_learn, adult_df, rows):
 def test_empty_frame(small_learn, rows):
     assert small_learn.encode(rows.iloc[:0]).shape == (0, 16)
     assert list(small_learn.reconstruct(rows.iloc[:0]).columns) == CATS + CONTS
+
+@pytest.mark.parametrize('values,msg', [([True, False], 'holds booleans'), ([1 + 2j, 3j], 'must be numeric'), (['a', 'b'], 'must be numeric')])
+def test_encode_checks_continuous_columns_as_training_does(small_learn, rows, values, msg):
+    "A continuous column that training would refuse (booleans, complex numbers, text) is refused at encode time with the same message."
+    from tabae import TabaeInputError
+    bad = rows.iloc[:2].copy()
+    bad['age'] = values
+    with pytest.raises(TabaeInputError, match=f"'age' {msg}"): encode(small_learn, bad)
