@@ -44,14 +44,6 @@ def interleaved_seconds(runs:dict, rounds:int) -> dict:
             if r: times[k].append(dt)
     return {k: float(np.median(v)) for k, v in times.items()}
 
-def rows_per_s(f, n, repeats=3):
-    "Rows per second of `f()` over `n` rows, best of `repeats` after a warm-up."
-    f(); best = min(_timed(f) for _ in range(repeats))
-    return n / best
-
-def _timed(f):
-    t = time.perf_counter(); f(); return time.perf_counter() - t
-
 def heldout(learn, df):
     "Mean R2 and mean balanced accuracy of `learn`'s reconstruction of the held-out rows."
     s = evaluate(learn, df).summary
@@ -75,17 +67,18 @@ def main(columns, epochs, fit):
         runs[f'bare_{name}'] = bare_epoch(ae_learner(dls, mixed_precision=False, **arch).model, loss, train, valid, 1024, dtype)
     res.update({f'{k}_s_per_epoch': v for k, v in interleaved_seconds(runs, epochs).items()})
     n = len(te)
-    res['article_encode_rows_per_s'] = rows_per_s(lambda: article.article_encode(art, te), n)
-    res['tabae_encode_rows_per_s'] = rows_per_s(lambda: encode(tab, te), n)
     tt = dls.test_dl(te)
     xc, xf = tt.cats.to(dev), tt.conts.to(dev)
     enc = tab.model.eval()
-    folded = FoldedEncoder(enc)
-    for name, f in (('bare_fp32', lambda x, y: enc(x, y, encode=True)), ('folded_fp32', folded)):
-        def run(f=f):
+    def batches(f):
+        def run():
             with torch.inference_mode():
                 for i in range(0, n, 4096): f(xc[i:i + 4096], xf[i:i + 4096])
-        res[f'{name}_encode_rows_per_s'] = rows_per_s(run, n)
+        return run
+    encoders = {'article': lambda: article.article_encode(art, te), 'tabae': lambda: encode(tab, te),
+                'bare_fp32': batches(lambda x, y: enc(x, y, encode=True)), 'folded_fp32': batches(FoldedEncoder(enc)),
+                'folded_amp': batches(FoldedEncoder(enc, dtype=amp_dtype(dev) or torch.float32))}
+    res.update({f'{k}_encode_rows_per_s': n / v for k, v in interleaved_seconds(encoders, 3 * epochs).items()})
     a = res['article_s_per_epoch']
     res.update(ratio_tabae_epoch=res['tabae_s_per_epoch'] / a, ratio_bare_fp32_epoch=res['bare_fp32_s_per_epoch'] / a,
                ratio_bare_amp_epoch=res['bare_amp_s_per_epoch'] / a,

@@ -43,13 +43,25 @@ def _clean_conts(df:pd.DataFrame, to:Tabular) -> pd.DataFrame:
     if gaps: df[gaps] = df[gaps].fillna(_centre(to))
     return df
 
-def _unseen(df:pd.DataFrame, to:Tabular, cats:list) -> dict:
-    "`{column: mask}` of the non-missing values of `df`'s categorical columns that training never saw."
-    from .validate import cat_column
+def _class_codes(col:pd.Series, categories:pd.Index) -> np.ndarray:
+    "The position of each value of `col` in `categories`, -1 where it is missing or absent: Arrow's `index_in` for Arrow strings (no Python objects), else pandas' `get_indexer`."
+    if isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == 'pyarrow' and categories.inferred_type == 'string':
+        import pyarrow as pa, pyarrow.compute as pc
+        arr = pa.array(col.array)
+        return pc.fill_null(pc.index_in(arr, value_set=pa.array(categories.tolist(), type=arr.type)), -1).to_numpy()
+    return categories.get_indexer(col)
+
+def _codes_as_categoricals(df:pd.DataFrame, to:Tabular, cats:list) -> dict:
+    "Match `df`'s categorical columns to the training classes once, in place, as pandas categoricals (`Categorify` then reads their codes); `{column: count}` of the non-missing values training never saw."
     cat = _proc(to, Categorify)
     if cat is None: return {}
-    masks = {c: (v := cat_column(df[c], cat.classes[c])).notna() & ~v.isin(pd.Index(cat.classes[c].items[1:])) for c in cats}  # values as matched
-    return {c: m for c, m in masks.items() if m.any()}
+    unseen = {}
+    for c in cats:
+        dtype = pd.CategoricalDtype(cat.classes[c].items[1:])  # what `Categorify` matches, '#na#' left out: missing and unseen map to it
+        codes = _class_codes(df[c], dtype.categories)
+        if (n := int(((codes < 0) & df[c].notna().to_numpy()).sum())): unseen[c] = n
+        df[c] = pd.Categorical.from_codes(codes, dtype=dtype)
+    return unseen
 
 def _warn_unseen(counts:dict, stacklevel:int=3):
     "One warning naming each column with unseen categories and counting its rows."
@@ -63,11 +75,10 @@ def _process(learn:Learner, df:pd.DataFrame) -> tuple[Tensor, Tensor, dict]:
     from .validate import clean_encode_frame
     tmpl = learn.dls.train_ds
     sub = _clean_conts(clean_encode_frame(df, tmpl), tmpl)
-    unseen = _unseen(sub, tmpl, user_columns(tmpl)[0])
-    for c, m in unseen.items(): sub[c] = sub[c].where(~m)  # missing maps to '#na#' as unseen does, without pandas' unknown-category path
+    unseen = _codes_as_categoricals(sub, tmpl, user_columns(tmpl)[0])
     to = tmpl.new(sub, inplace=True)
     to.process()
-    return *tab_tensors(to), {c: int(m.sum()) for c, m in unseen.items()}
+    return *tab_tensors(to), unseen
 
 def process_frame(learn:Learner, df:pd.DataFrame, warn:bool=True) -> tuple[Tensor, Tensor]:
     "The `(cats, conts)` tensors of `df` after the training data's procs (Categorify, FillMissing, Normalize, ...)."
