@@ -5,6 +5,7 @@ warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', ca
 from .data import *
 from .procs import *
 from .noise import *
+from .activations import *
 from .model import *
 from .loss import *
 from .metrics import *

@@ -1,6 +1,7 @@
 """The `tabae` command line (fastcore `call_parse`): `tabae fit`, `encode`, `report` and `demo`; each command has `--help`."""
 from __future__ import annotations
-import sys
+import sys, warnings
+from collections import Counter
 from typing import Annotated
 from fastcore.foundation import L
 from fastcore.script import CliError, call_parse, parse_cli
@@ -99,25 +100,31 @@ def encode(
 ):
     "Encode DATA in chunks to a parquet file of codes (`ae_0 ...`, one row per row of DATA, in order)."
     import pandas as pd, pyarrow as pa, pyarrow.parquet as pq
-    from .encode import encode as encode_frame, user_columns
+    from .encode import UnseenCategoryWarning, _warn_unseen, encode as encode_frame, user_columns
     from .persist import load_encoder
     if not str(Output).endswith('.parquet'): raise CliError(f"--output must be a .parquet file, got {Output}")
     learn = load_encoder(model)
     keep = _cols(keep, '--keep') or []
     cats, conts = user_columns(learn.dls.train_ds)
     columns = list(dict.fromkeys(keep + cats + conts))
-    writer, n = None, 0
+    writer, n, unseen = None, 0, Counter()
     try:
-        for chunk in _with_progress(iter_table(data, chunk_size, columns), _table_rows(data), not quiet):
-            codes = encode_frame(learn, chunk, bs=bs, progress=False)
-            table = pa.Table.from_pandas(pd.concat([chunk[keep], codes], axis=1), preserve_index=False)
-            if writer is None: writer = pq.ParquetWriter(Output, table.schema)
-            try: writer.write_table(table if table.schema == writer.schema else table.cast(writer.schema))
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as e:
-                raise CliError(f"The --keep columns change type between chunks of {data} ({e}): use a larger --chunk-size or a parquet file")
-            n += len(chunk)
+        with warnings.catch_warnings(record=True) as caught:  # one unseen-category warning for the file, not one per chunk
+            warnings.simplefilter('always', UnseenCategoryWarning)
+            for chunk in _with_progress(iter_table(data, chunk_size, columns), _table_rows(data), not quiet):
+                codes = encode_frame(learn, chunk, bs=bs, progress=False)
+                table = pa.Table.from_pandas(pd.concat([chunk[keep], codes], axis=1), preserve_index=False)
+                if writer is None: writer = pq.ParquetWriter(Output, table.schema)
+                try: writer.write_table(table if table.schema == writer.schema else table.cast(writer.schema))
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as e:
+                    raise CliError(f"The --keep columns change type between chunks of {data} ({e}): use a larger --chunk-size or a parquet file")
+                n += len(chunk)
     finally:
         if writer is not None: writer.close()
+    for w in caught:
+        if isinstance(w.message, UnseenCategoryWarning): unseen.update(w.message.counts)
+        else: warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    _warn_unseen(dict(unseen))
     if writer is None: raise CliError(f"{data} has no rows to encode")
     print(f"Wrote the {learn.model.code_size}-feature codes of {n} rows to {Output}")
 
@@ -150,6 +157,14 @@ def demo(
     from .demo import run_demo
     run_demo(csv=csv, quick=quick)
 
+OPTIONS = {'cat_names/cont_names': '--cat/--cont', '`cat_names`': '--cat', '`cont_names`': '--cont'}
+"The Python argument names that errors from the library use, and the command line options that set them."
+
+def _in_cli_terms(e:Exception) -> str:
+    msg = str(e)
+    for py, opt in OPTIONS.items(): msg = msg.replace(py, opt)
+    return msg
+
 COMMANDS = {'fit': fit, 'encode': encode, 'report': report, 'demo': demo}
 
 def _usage() -> str:
@@ -168,6 +183,6 @@ def main(argv:list=None) -> int:
     try:
         pargs, kwargs, _ = parse_cli(cmd.__wrapped__)
         res = cmd(*pargs, **kwargs)
-    except (CliError, ValueError, OSError) as e: raise SystemExit(f"tabae {name}: error: {e}")
+    except (CliError, ValueError, OSError) as e: raise SystemExit(f"tabae {name}: error: {_in_cli_terms(e)}")
     finally: sys.argv = old
     return res if isinstance(res, int) else 0

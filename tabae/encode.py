@@ -8,10 +8,16 @@ from .inference import FoldedEncoder
 from .loss import RecreatedLoss
 from .precision import amp_dtype
 
-__all__ = ['TabaeInputError', 'user_columns', 'check_columns', 'process_frame', 'model_outputs', 'encode', 'decode_outputs', 'reconstruct']
+__all__ = ['TabaeInputError', 'UnseenCategoryWarning', 'user_columns', 'check_columns', 'process_frame', 'model_outputs', 'encode', 'decode_outputs', 'reconstruct']
 
 class TabaeInputError(ValueError):
     "A DataFrame or argument that tabae cannot use, with what was expected."
+
+class UnseenCategoryWarning(UserWarning):
+    "Categorical values that training never saw, encoded as '#na#'; `counts` maps each column to its number of such rows."
+    def __init__(self, msg:str, counts:dict):
+        super().__init__(msg)
+        self.counts = counts
 
 def _proc(to:Tabular, cls):
     return first(p for p in to.procs.fs if isinstance(p, cls))
@@ -67,7 +73,7 @@ def _warn_unseen(counts:dict, stacklevel:int=3):
     "One warning naming each column with unseen categories and counting its rows."
     if not counts: return
     msg = ', '.join(f"column {c!r} in {n} row(s)" for c, n in counts.items())
-    warnings.warn(f"Categories never seen in training are encoded as '#na#': {msg}", stacklevel=stacklevel)
+    warnings.warn(UnseenCategoryWarning(f"Categories never seen in training are encoded as '#na#': {msg}", counts), stacklevel=stacklevel)
 
 def _process(learn:Learner, df:pd.DataFrame) -> tuple[Tensor, Tensor, dict]:
     "`process_frame`'s tensors and the count of unseen categories per column."
@@ -78,7 +84,12 @@ def _process(learn:Learner, df:pd.DataFrame) -> tuple[Tensor, Tensor, dict]:
     unseen = _codes_as_categoricals(sub, tmpl, user_columns(tmpl)[0])
     to = tmpl.new(sub, inplace=True)
     to.process()
-    return *tab_tensors(to), unseen
+    cats, conts = tab_tensors(to)
+    if not (ok := torch.isfinite(conts)).all():  # finite in float64, yet past float32's range once normalized
+        bad = {c: df.index[~ok[:, i].numpy()][:5].tolist() for i, c in enumerate(tmpl.cont_names) if not ok[:, i].all()}
+        raise TabaeInputError(f"Continuous column(s) {list(bad)} hold values past float32's range (~3.4e38) once normalized; "
+                              f"first rows by index: {bad}. Clip or rescale them")
+    return cats, conts, unseen
 
 def process_frame(learn:Learner, df:pd.DataFrame, warn:bool=True) -> tuple[Tensor, Tensor]:
     "The `(cats, conts)` tensors of `df` after the training data's procs (Categorify, FillMissing, Normalize, ...)."

@@ -2,19 +2,14 @@
 from __future__ import annotations
 from fastai.tabular.all import *
 from torch.nn.modules.batchnorm import _BatchNorm
+from .activations import mish_bf16
 
-__all__ = ['mish_bf16', 'FoldedEncoder']
+__all__ = ['FoldedEncoder']
 
 def _bn_affine(bn:_BatchNorm) -> tuple[Tensor, Tensor]:
     "BatchNorm in eval mode as `x * scale + shift`."
     scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
     return scale, bn.bias - bn.running_mean * scale
-
-def mish_bf16(x:Tensor) -> Tensor:
-    "Mish as `x * u / (2 - u)` with `u = s * (2 - s)`, `s = sigmoid(x)`: one transcendental and in-place steps, ~2.5x faster than `F.mish` in bf16 on CPU (where `FoldedEncoder` uses it)."
-    s = torch.sigmoid(x)
-    u = torch.rsub(s, 2).mul_(s)
-    return u.div_(torch.rsub(u, 2)).mul_(x)
 
 def _linear(w:Tensor, b:Tensor, dtype:torch.dtype) -> nn.Linear:
     res = torch.nn.utils.skip_init(nn.Linear, w.shape[1], w.shape[0], device=w.device, dtype=dtype)

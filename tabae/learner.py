@@ -1,6 +1,7 @@
 """`ae_learner`: a fastai `Learner` for a `TabularAE`, built from the `DataLoaders` alone."""
 from __future__ import annotations
 from fastai.tabular.all import *
+from .activations import FastMish
 from .data import TabDataLoaderIdentity
 from .loss import RecreatedLoss
 from .metrics import CatAccuracy, ReconR2
@@ -34,7 +35,7 @@ def ae_learner(dls:DataLoaders,
     enc_ps:float=0., # dropout in the encoder's hidden layers (none in the article)
     embed_p:float=0.01, # dropout on the embeddings
     swap_p:float|list=0.1, # swap noise rate: one for all, or one per column of `dls` (`cat_names` incl. `<col>_na`, then `cont_names`)
-    act_cls=Mish, # activation
+    act_cls=FastMish, # activation (`nn.Mish` with a fast bf16 CPU path)
     head_p:float=None, # dropout before the heads (defaults to `ps`)
     code_p:float=None, # dropout on the code in the decoder (defaults to `ps`)
     emb_szs:dict=None, # embedding size overrides, `{column: size}`

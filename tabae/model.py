@@ -1,6 +1,7 @@
 """`TabularAE`: the denoising autoencoder model."""
 from __future__ import annotations
 from fastai.tabular.all import *
+from .activations import FastMish
 from .noise import BatchSwapNoise
 
 __all__ = ['BufferedSigmoidRange', 'TabularAE']
@@ -31,7 +32,7 @@ class TabularAE(TabularModel):
         ps:float=0.1, # dropout in the decoder's hidden layers (the article's `ps`)
         embed_p:float=0.01, # dropout on the embeddings
         swap_p:float|list=0.1, # swap noise rate: one for all, or one per input column in the model's order (cats incl. `<col>_na`, then conts)
-        act_cls=Mish, # activation class
+        act_cls=FastMish, # activation class (`nn.Mish` with a fast bf16 CPU path)
         head_p:float=None, # dropout before the two heads, defaults to `ps` as in the article
         code_p:float=None, # dropout on the code as the decoder reads it, defaults to `ps` as in the article
         enc_ps:float=0., # dropout in the encoder's hidden layers (none in the article)

@@ -5,6 +5,7 @@ from fastai.tabular.all import *
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from . import __version__
+from .activations import FastMish
 from .data import TabularPandasIdentity
 from .encode import TabaeInputError
 from .loss import RecreatedLoss
@@ -14,7 +15,7 @@ from .procs import RankGauss
 __all__ = ['WEIGHTS_FILE', 'CONFIG_FILE', 'save_encoder', 'load_encoder']
 
 WEIGHTS_FILE, CONFIG_FILE, FORMAT, VERSION = 'model.safetensors', 'tabae.json', 'tabae-encoder', 1
-ACTIVATIONS = {c.__name__: c for c in (nn.Mish, nn.ReLU, nn.GELU, nn.SiLU, nn.LeakyReLU, nn.ELU, nn.SELU, nn.Tanh, nn.Sigmoid)}
+ACTIVATIONS = {c.__name__: c for c in (FastMish, nn.Mish, nn.ReLU, nn.GELU, nn.SiLU, nn.LeakyReLU, nn.ELU, nn.SELU, nn.Tanh, nn.Sigmoid)}
 
 def _py(o, what:str):
     "`o` as a plain JSON value (str, int, float or bool)."

@@ -1,7 +1,7 @@
 """The `tabae` command line: fit/encode/report on real Adult files, chunked encoding, `--help`, and clear errors."""
 import os, shutil, subprocess, sys, warnings
 import numpy as np, pandas as pd, pyarrow.parquet as pq, pytest
-from tabae import adult_columns, encode, load_encoder
+from tabae import UnseenCategoryWarning, adult_columns, encode, load_encoder
 from tabae.cli import iter_table, main
 
 CATS, CONTS = adult_columns('adult-9')
@@ -60,6 +60,20 @@ def test_encode_streams_chunks_and_matches_encode(files, model_dir, fmt, tmp_pat
     ref = encode(load_encoder(model_dir), test)
     np.testing.assert_allclose(codes[ref.columns].to_numpy(), ref.to_numpy(), rtol=1e-5, atol=1e-6)
 
+def test_encode_warns_once_per_file_about_unseen_categories(files, model_dir, tmp_path):
+    "Unseen categories spread over several chunks give one warning with the file's totals, not one per chunk."
+    d, test = files
+    odd = test.copy()
+    odd.loc[odd.index[[0, 400, 900]], 'race'] = 'Martian'
+    odd.loc[odd.index[[10, 700]], 'workclass'] = 'Astronaut'
+    odd.to_csv(tmp_path/'odd.csv', index=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        assert main(['encode', str(model_dir), str(tmp_path/'odd.csv'), '-o', str(tmp_path/'c.parquet'), '--chunk-size', '300', '--quiet']) == 0
+    unseen = [w.message for w in caught if isinstance(w.message, UnseenCategoryWarning)]
+    assert len(unseen) == 1 and unseen[0].counts == {'race': 3, 'workclass': 2}
+    assert "column 'race' in 3 row(s)" in str(unseen[0])
+
 @pytest.mark.parametrize('fmt', ['parquet', 'csv'])
 def test_iter_table_reads_bounded_chunks(files, fmt):
     d, test = files
@@ -77,7 +91,8 @@ def test_report_prints_and_saves_plots(files, model_dir, tmp_path, capsys):
     assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
 @pytest.mark.parametrize('argv,match', [
-    (['fit', 'train.csv', '--cat', 'nope', '--out', 'm'], r"tabae fit: error: Column\(s\) \['nope'\]"),
+    (['fit', 'train.csv', '--cat', 'nope', '--out', 'm'], r"tabae fit: error: Column\(s\) \['nope'\] of --cat/--cont are missing"),
+    (['fit', 'train.csv', '--cat', 'age', '--cont', 'age', '--out', 'm'], r"\['age'\] are in both --cat and --cont"),
     (['fit', 'train.csv', '--drop', 'nope', '--out', 'm'], r"\['nope'\] of --drop"),
     (['fit', 'missing.csv', '--out', 'm'], "tabae fit: error: .*missing.csv"),
     (['encode', 'model', 'test.csv', '-o', 'codes.csv'], "--output must be a .parquet file"),

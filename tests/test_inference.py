@@ -32,15 +32,6 @@ def test_deep_stack_codes(small_learn, adult_test_df):
     assert np.allclose(stack.iloc[:, -code.shape[1]:].to_numpy(), code.to_numpy(), atol=1e-5)
     assert (stack.iloc[:, :widths[0]].std() > 0).any()
 
-def test_mish_bf16_matches_mish():
-    "The bf16 Mish rewrite stays within a few bf16 ulps of `F.mish` on a wide range, and keeps its limits."
-    x = torch.linspace(-30, 30, 20001).to(torch.bfloat16)
-    want, got = torch.nn.functional.mish(x.float()), mish_bf16(x).float()
-    assert got.dtype == torch.float32 and ((got - want).abs() <= 0.02 * want.abs() + 2e-3).all()
-    ext = torch.tensor([-1e4, -80., 0., 80., 1e4, float('inf')], dtype=torch.bfloat16)
-    got = mish_bf16(ext).float()
-    assert got[:3].abs().max() < 1e-30 and torch.equal(got[3:], ext[3:].float())
-
 def test_folded_encoder_row_blocks_and_bf16(small_learn, adult_test_df):
     "Rows split into CPU blocks give the unsplit codes; the bf16 encoder (with `mish_bf16`) stays near the fp32 codes."
     cats, conts = process_frame(small_learn, adult_test_df.iloc[:700], warn=False)

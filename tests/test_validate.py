@@ -86,6 +86,14 @@ def test_nan_and_inf_at_encode(learn):
     mean = first(p for p in learn.dls.train_ds.procs.fs if isinstance(p, Normalize)).means['d']
     assert np.array_equal(encode(learn, nan).values, encode(learn, df.assign(d=mean)).values)  # missing -> training mean
 
+def test_values_past_float32_at_encode_are_named(learn):
+    "A finite float64 that overflows float32 once normalized is refused, naming the column and rows, and the frame is left as it was."
+    df = frame(30, seed=4).set_index(pd.RangeIndex(100, 130))
+    df.loc[[103, 117], 'd'] = [1e300, -1e300]
+    before = df.copy()
+    with pytest.raises(TabaeInputError, match=r"\['d'\] hold values past float32's range.*'d': \[103, 117\]"): encode(learn, df)
+    pd.testing.assert_frame_equal(df, before)
+
 def test_nan_only_in_validation_rows():
     df = frame(40, seed=3)
     df['c'] = df.c.fillna(0.)
