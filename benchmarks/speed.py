@@ -77,7 +77,7 @@ def main(columns, epochs, fit):
         return run
     encoders = {'article': lambda: article.article_encode(art, te), 'tabae': lambda: encode(tab, te),
                 'bare_fp32': batches(lambda x, y: enc(x, y, encode=True)), 'folded_fp32': batches(FoldedEncoder(enc)),
-                'folded_amp': batches(FoldedEncoder(enc, dtype=amp_dtype(dev) or torch.float32))}
+                'folded_amp': batches(FoldedEncoder(enc, dtype=torch.bfloat16 if amp_dtype(dev) == torch.bfloat16 else torch.float32))}  # as `encode` folds
     res.update({f'{k}_encode_rows_per_s': n / v for k, v in interleaved_seconds(encoders, 3 * epochs).items()})
     a = res['article_s_per_epoch']
     res.update(ratio_tabae_epoch=res['tabae_s_per_epoch'] / a, ratio_bare_fp32_epoch=res['bare_fp32_s_per_epoch'] / a,

@@ -1,6 +1,7 @@
 """Mish for bf16 on CPU: one sigmoid instead of softplus and tanh, forward and backward."""
 from __future__ import annotations
 from fastai.basics import *
+from torch.autograd.function import once_differentiable
 
 __all__ = ['mish_bf16', 'FastMish']
 
@@ -11,11 +12,11 @@ def _sigmoid_tanh_softplus(x:Tensor) -> tuple[Tensor, Tensor]:
     return s, u.div_(torch.rsub(u, 2))
 
 def mish_bf16(x:Tensor) -> Tensor:
-    "Mish as `x * tanh(softplus(x))` through one sigmoid (`_sigmoid_tanh_softplus`): ~2.5x faster than `F.mish` in bf16 on CPU."
+    "Mish as `x * tanh(softplus(x))` through one sigmoid: ~2.5x faster than `F.mish` in bf16 on CPU, within ~2% of exact (bf16 `F.mish`: 0.4%)."
     return _sigmoid_tanh_softplus(x)[1].mul_(x)
 
 class _MishBF16(torch.autograd.Function):
-    "Mish through one sigmoid; its gradient `t + x * s * (1 - t) * (1 + t)` takes `1 - t = 2q² / (1 + q²)` from `q = sigmoid(-x)`, free of bf16 cancellation."
+    "Mish through one sigmoid; its gradient `t + x * s * (1 - t) * (1 + t)` takes `1 - t = 2q² / (1 + q²)` from `q = sigmoid(-x)` rather than from a rounded `t`."
     @staticmethod
     def forward(ctx, x):
         s, t = _sigmoid_tanh_softplus(x)
@@ -23,6 +24,7 @@ class _MishBF16(torch.autograd.Function):
         return t * x
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad):
         x, s, t = ctx.saved_tensors
         q2 = torch.neg(x).sigmoid_().square_()
@@ -30,6 +32,6 @@ class _MishBF16(torch.autograd.Function):
         return one_minus_t.mul_(t + 1).mul_(s).mul_(x).add_(t).mul_(grad)
 
 class FastMish(nn.Mish):
-    "`nn.Mish` that takes the one-sigmoid path (`mish_bf16`, with its gradient) for bf16 tensors on CPU, where `F.mish` is slow; unchanged elsewhere."
+    "`nn.Mish` that takes the one-sigmoid path (`mish_bf16`, with its gradient; not in place, first-order only) for bf16 tensors on CPU, where `F.mish` is slow; `F.mish` elsewhere."
     def forward(self, x:Tensor) -> Tensor:
         return _MishBF16.apply(x) if x.is_cpu and x.dtype == torch.bfloat16 else F.mish(x, inplace=self.inplace)

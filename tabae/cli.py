@@ -1,6 +1,7 @@
 """The `tabae` command line (fastcore `call_parse`): `tabae fit`, `encode`, `report` and `demo`; each command has `--help`."""
 from __future__ import annotations
 import sys, warnings
+from pathlib import Path
 from collections import Counter
 from typing import Annotated
 from fastcore.foundation import L
@@ -21,7 +22,10 @@ def iter_table(path:str, chunk_size:int=65536, columns:list=None):
     if missing := [c for c in L(columns) if c not in header]: raise CliError(f"{path} lacks the column(s) {missing} (it has {header[:20]})")
     if str(path).endswith('.parquet'):
         import pyarrow.parquet as pq
-        for b in pq.ParquetFile(path).iter_batches(batch_size=chunk_size, columns=columns): yield b.to_pandas()
+        start = 0
+        for b in pq.ParquetFile(path).iter_batches(batch_size=chunk_size, columns=columns):  # row labels run on across chunks, as a CSV's do
+            yield b.to_pandas().set_axis(pd.RangeIndex(start, start + b.num_rows))
+            start += b.num_rows
     else:
         with pd.read_csv(path, chunksize=chunk_size, usecols=columns, na_values='?') as chunks: yield from chunks
 
@@ -119,12 +123,14 @@ def encode(
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as e:
                     raise CliError(f"The --keep columns change type between chunks of {data} ({e}): use a larger --chunk-size or a parquet file")
                 n += len(chunk)
-    finally:
-        if writer is not None: writer.close()
+    except BaseException:
+        if writer is not None: writer.close(); Path(Output).unlink(missing_ok=True)  # no half-written output left behind
+        raise
+    if writer is not None: writer.close()
     for w in caught:
         if isinstance(w.message, UnseenCategoryWarning): unseen.update(w.message.counts)
         else: warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-    _warn_unseen(dict(unseen))
+    _warn_unseen(dict(unseen), stacklevel=2)
     if writer is None: raise CliError(f"{data} has no rows to encode")
     print(f"Wrote the {learn.model.code_size}-feature codes of {n} rows to {Output}")
 
@@ -157,12 +163,11 @@ def demo(
     from .demo import run_demo
     run_demo(csv=csv, quick=quick)
 
-OPTIONS = {'cat_names/cont_names': '--cat/--cont', '`cat_names`': '--cat', '`cont_names`': '--cont'}
-"The Python argument names that errors from the library use, and the command line options that set them."
+_OPTIONS = {'cat_names/cont_names': '--cat/--cont', '`cat_names`': '--cat', '`cont_names`': '--cont'}  # library argument names -> CLI options
 
 def _in_cli_terms(e:Exception) -> str:
     msg = str(e)
-    for py, opt in OPTIONS.items(): msg = msg.replace(py, opt)
+    for py, opt in _OPTIONS.items(): msg = msg.replace(py, opt)
     return msg
 
 COMMANDS = {'fit': fit, 'encode': encode, 'report': report, 'demo': demo}

@@ -18,6 +18,7 @@ class UnseenCategoryWarning(UserWarning):
     def __init__(self, msg:str, counts:dict):
         super().__init__(msg)
         self.counts = counts
+    def __reduce__(self): return type(self), (str(self), self.counts)  # picklable, e.g. raised as an error in a worker process
 
 def _proc(to:Tabular, cls):
     return first(p for p in to.procs.fs if isinstance(p, cls))
@@ -84,7 +85,7 @@ def _process(learn:Learner, df:pd.DataFrame) -> tuple[Tensor, Tensor, dict]:
     unseen = _codes_as_categoricals(sub, tmpl, user_columns(tmpl)[0])
     to = tmpl.new(sub, inplace=True)
     to.process()
-    cats, conts = tab_tensors(to)
+    with np.errstate(over='ignore'): cats, conts = tab_tensors(to)  # overflow is reported below, by column
     if not (ok := torch.isfinite(conts)).all():  # finite in float64, yet past float32's range once normalized
         bad = {c: df.index[~ok[:, i].numpy()][:5].tolist() for i, c in enumerate(tmpl.cont_names) if not ok[:, i].all()}
         raise TabaeInputError(f"Continuous column(s) {list(bad)} hold values past float32's range (~3.4e38) once normalized; "

@@ -2,7 +2,7 @@
 from __future__ import annotations
 from fastai.tabular.all import *
 from torch.nn.modules.batchnorm import _BatchNorm
-from .activations import mish_bf16
+from .activations import FastMish, mish_bf16
 
 __all__ = ['FoldedEncoder']
 
@@ -23,8 +23,8 @@ class FoldedEncoder(Module):
         lins = [b[0] for b in blocks]
         if not all(isinstance(l, nn.Linear) for l in lins): raise ValueError("FoldedEncoder needs `LinBnDrop` blocks with the linear layer first")
         self.act, self.dtype = (blocks[0][1] if len(blocks) > 1 else nn.Identity()), dtype
-        cpu_bf16 = dtype == torch.bfloat16 and lins[0].weight.device.type == 'cpu'  # CUDA's own Mish is one fused kernel
-        self.act_fn = mish_bf16 if isinstance(self.act, nn.Mish) and cpu_bf16 else self.act
+        # the one-sigmoid Mish for bf16 on CPU (CUDA's own Mish is one fused kernel); exact classes only, a subclass may change the function
+        self.fast_mish = type(self.act) in (nn.Mish, FastMish) and dtype == torch.bfloat16 and lins[0].weight.device.type == 'cpu'
         with torch.no_grad():
             # one block-diagonal table: summing each row's lookups concatenates the column embeddings
             sizes = [(e.num_embeddings, e.embedding_dim) for e in model.embeds]
@@ -62,7 +62,7 @@ class FoldedEncoder(Module):
         x = torch.cat([F.embedding_bag(x_cat + self.offsets, self.table, mode='sum') if x_cat.shape[1] else x_cont[:, :0], x_cont], 1)
         h, hs = self.lins[0](x.to(self.dtype)), []
         for lin in self.lins[1:]:
-            hs.append(self.act_fn(h))
+            hs.append(mish_bf16(h) if self.fast_mish else self.act(h))
             h = lin(hs[-1])
         return (torch.cat(hs + [h], 1) if stack else h).float()
 

@@ -15,7 +15,12 @@ from .procs import RankGauss
 __all__ = ['WEIGHTS_FILE', 'CONFIG_FILE', 'save_encoder', 'load_encoder']
 
 WEIGHTS_FILE, CONFIG_FILE, FORMAT, VERSION = 'model.safetensors', 'tabae.json', 'tabae-encoder', 1
-ACTIVATIONS = {c.__name__: c for c in (FastMish, nn.Mish, nn.ReLU, nn.GELU, nn.SiLU, nn.LeakyReLU, nn.ELU, nn.SELU, nn.Tanh, nn.Sigmoid)}
+ACTIVATIONS = {'Mish': FastMish, **{c.__name__: c for c in (nn.ReLU, nn.GELU, nn.SiLU, nn.LeakyReLU, nn.ELU, nn.SELU, nn.Tanh, nn.Sigmoid)}}
+"Activations that `tabae.json` can name; 'Mish' (`nn.Mish` or `FastMish`, the same function) loads as `FastMish`."
+
+def _act_name(o:nn.Module) -> str:
+    "The name `tabae.json` gives module `o`: 'Mish' for both Mish classes, else its class name."
+    return 'Mish' if type(o) in (nn.Mish, FastMish) else type(o).__name__
 
 def _py(o, what:str):
     "`o` as a plain JSON value (str, int, float or bool)."
@@ -52,12 +57,13 @@ def _drop_p(m:nn.Module) -> float: return ifnone(first(o.p for o in m.modules() 
 def _arch(m:TabularAE) -> dict:
     "The `TabularAE` arguments that rebuild `m`'s layout (its bounds and weights are in the state dict)."
     act = first(o for o in m.layers[0] if not isinstance(o, (nn.Linear, nn.BatchNorm1d, nn.Dropout)))
-    if ACTIVATIONS.get(type(act).__name__) is not type(act):
+    name = _act_name(act)
+    if name not in ACTIVATIONS or (name != 'Mish' and ACTIVATIONS[name] is not type(act)):
         raise TabaeInputError(f"Cannot save the activation {type(act).__name__} as JSON (one of {list(ACTIVATIONS)} can be): use `learn.export()`, a pickle")
     return {'emb_szs': [[e.num_embeddings, e.embedding_dim] for e in m.embeds], 'n_cont': m.n_cont, 'code_size': m.code_size,
             'cat_dict': list(m.n_classes), 'layers': [b[0].out_features for b in m.layers[:-1]],
             'ps': [_drop_p(b) for b in m.decoder][::-1], 'enc_ps': [_drop_p(b) for b in m.layers[:-1]],
-            'embed_p': m.emb_drop.p, 'swap_p': np.asarray(m.noise.p, np.float64).tolist(), 'act': type(act).__name__,
+            'embed_p': m.emb_drop.p, 'swap_p': np.asarray(m.noise.p, np.float64).tolist(), 'act': name,
             'head_p': _drop_p(m.cat_head), 'code_p': _drop_p(m.decoder[0])}
 
 def _new_model(a:dict, state:dict) -> TabularAE:
@@ -70,7 +76,7 @@ def _new_model(a:dict, state:dict) -> TabularAE:
     m.load_state_dict(state, strict=True, assign=True)
     return m
 
-def _layout(m:nn.Module) -> list: return [(n, type(o).__name__, o.extra_repr()) for n, o in m.named_modules()]
+def _layout(m:nn.Module) -> list: return [(n, _act_name(o), o.extra_repr()) for n, o in m.named_modules()]
 
 def save_encoder(learn:Learner, path:str|Path) -> Path:
     "Save `learn`'s autoencoder to the directory `path`: weights in `model.safetensors`, procs and architecture in `tabae.json`."

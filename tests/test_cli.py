@@ -1,5 +1,6 @@
 """The `tabae` command line: fit/encode/report on real Adult files, chunked encoding, `--help`, and clear errors."""
-import os, shutil, subprocess, sys, warnings
+import os, pickle, shutil, subprocess, sys, warnings
+from functools import partial
 import numpy as np, pandas as pd, pyarrow.parquet as pq, pytest
 from tabae import UnseenCategoryWarning, adult_columns, encode, load_encoder
 from tabae.cli import iter_table, main
@@ -75,11 +76,27 @@ def test_encode_warns_once_per_file_about_unseen_categories(files, model_dir, tm
     assert "column 'race' in 3 row(s)" in str(unseen[0])
 
 @pytest.mark.parametrize('fmt', ['parquet', 'csv'])
+def test_encode_error_names_file_rows_and_leaves_no_output(files, model_dir, fmt, tmp_path):
+    "A bad value in a later chunk is reported with its row number in the file (parquet as CSV), and no half-written output stays."
+    d, test = files
+    bad = test.reset_index(drop=True).astype({'age': float})
+    bad.loc[700, 'age'] = 1e300
+    (bad.to_parquet if fmt == 'parquet' else partial(bad.to_csv, index=False))(tmp_path/f'bad.{fmt}')
+    out = tmp_path/'codes.parquet'
+    with pytest.raises(SystemExit, match=r"\['age'\] hold values past float32's range.*'age': \[700\]"):
+        main(['encode', str(model_dir), str(tmp_path/f'bad.{fmt}'), '-o', str(out), '--chunk-size', '300', '--quiet'])
+    assert not out.exists()
+
+def test_unseen_category_warning_pickles():
+    w = pickle.loads(pickle.dumps(UnseenCategoryWarning('msg', {'race': 3})))
+    assert str(w) == 'msg' and w.counts == {'race': 3}
+
+@pytest.mark.parametrize('fmt', ['parquet', 'csv'])
 def test_iter_table_reads_bounded_chunks(files, fmt):
     d, test = files
     chunks = list(iter_table(str(d/f'test.{fmt}'), 128, columns=['age', 'race']))
     assert max(map(len, chunks)) <= 128 and all(list(c.columns) == ['age', 'race'] for c in chunks)
-    pd.testing.assert_frame_equal(pd.concat(chunks, ignore_index=True), test[['age', 'race']].reset_index(drop=True), check_dtype=False)
+    pd.testing.assert_frame_equal(pd.concat(chunks), test[['age', 'race']].reset_index(drop=True), check_dtype=False)  # row labels run on
 
 def test_report_prints_and_saves_plots(files, model_dir, tmp_path, capsys):
     d, _ = files

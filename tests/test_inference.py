@@ -1,5 +1,5 @@
 import numpy as np, torch
-from tabae import FoldedEncoder, mish_bf16, TabularAE, encode, process_frame
+from tabae import FoldedEncoder, TabularAE, encode, process_frame
 
 def test_folded_encoder_matches_trained_model(small_learn, adult_test_df):
     "The folded encoder gives the model's own codes (fp32) on real held-out rows."
@@ -37,7 +37,7 @@ def test_folded_encoder_row_blocks_and_bf16(small_learn, adult_test_df):
     cats, conts = process_frame(small_learn, adult_test_df.iloc[:700], warn=False)
     m = small_learn.model.eval().cpu()
     fe, bf = FoldedEncoder(m), FoldedEncoder(m, dtype=torch.bfloat16)
-    assert bf.act_fn is mish_bf16 and fe.act_fn is fe.act
+    assert bf.fast_mish and not fe.fast_mish
     with torch.no_grad():
         whole = fe(cats, conts)
         fe.cpu_block = 64

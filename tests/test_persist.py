@@ -97,6 +97,17 @@ def test_rank_gauss_and_int_names_round_trip(tmp_path):
     assert loaded.dls.train_ds.cont_names == ['größe', 1]
     assert np.array_equal(encode(loaded, df).values, encode(learn, df).values)
 
+def test_mish_is_saved_by_name_and_loads_as_fast_mish(tmp_path):
+    "A plain `nn.Mish` model and a `FastMish` one both save as 'Mish' (one function) and load as `FastMish`, with the same codes."
+    df = frame(60)
+    for act in (nn.Mish, FastMish):
+        learn = fit(df, act_cls=act)
+        path = save_encoder(learn, tmp_path / act.__name__)
+        assert json.loads((path / 'tabae.json').read_text())['model']['act'] == 'Mish'
+        loaded = load_encoder(path)
+        assert type(loaded.model.layers[0][1]) is FastMish
+        assert np.array_equal(encode(loaded, df).values, encode(learn, df).values)
+
 class Clip(TabularProc):
     "A proc `tabae.json` cannot describe."
     def encodes(self, to): to.conts = to.conts.clip(-3, 3)
