@@ -1,31 +1,49 @@
 """Ablation levers that need more than `fit_autoencoder` arguments; prints one JSON line.
 
-python benchmarks/ablation.py COLUMNS 'JSON kwargs of fit_autoencoder' [symlog] [emb2]
+python benchmarks/ablation.py COLUMNS 'JSON kwargs of fit_autoencoder' [symlog] [emb2] [bins] [lindec]
   symlog: fit on sign(x)*log1p(|x|) of the continuous columns with |skew| > 3 (training rows), invert the reconstruction
   emb2:   embeddings twice fastai's default size
+  bins:   one more categorical column per continuous one, its 16-quantile bin (training edges): inputs and targets
+  lindec: a linear decoder (code -> Linear + BatchNorm -> the heads) instead of the mirrored MLP
 """
 import json, sys, time, warnings
 import numpy as np
-from fastai.tabular.all import emb_sz_rule
+from fastai.tabular.all import Callback, LinBnDrop, emb_sz_rule, nn
 from adultbench import load, probes
 from tabae import ADULT_TARGET, AEReport, adult_columns, encode, fit_autoencoder, reconstruct
+
+class LinearDecoder(Callback):
+    "Swap the mirrored MLP decoder for one linear layer (+ BatchNorm) before training, and rebuild the optimizer."
+    def before_fit(self):
+        m = self.learn.model
+        m.decoder = nn.Sequential(LinBnDrop(m.code_size, m.cat_head[0].in_features, p=0., act=None)).to(next(m.parameters()).device)
+        self.learn.create_opt()
+
+def add_bins(tr, te, conts, n=16) -> list:
+    "Add `<col>_bin`, the `n`-quantile bin of each continuous column (edges from the training rows), to both frames; their names."
+    for c in conts:
+        edges = np.unique(np.quantile(tr[c], np.linspace(0, 1, n + 1)[1:-1]))
+        for d in (tr, te): d[c + '_bin'] = np.searchsorted(edges, d[c], side='right').astype(str)
+    return [c + '_bin' for c in conts]
 
 def run(columns:str, kw:dict, flags:list) -> dict:
     tr, te = load()
     cats, conts = adult_columns(columns)
+    extra = add_bins(tr, te, conts) if 'bins' in flags else []
+    if 'lindec' in flags: kw = {**kw, 'cbs': [LinearDecoder()]}
     heavy = [c for c in conts if abs(tr[c].skew()) > 3] if 'symlog' in flags else []
     fwd = lambda d: d.assign(**{c: np.sign(d[c]) * np.log1p(d[c].abs()) for c in heavy})
     if 'emb2' in flags: kw = {**kw, 'emb_szs': {c: 2 * emb_sz_rule(tr[c].nunique() + 1) for c in cats}}
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        learn = fit_autoencoder(fwd(tr), cats, conts, progress=False, **kw)
+        learn = fit_autoencoder(fwd(tr), cats + extra, conts, progress=False, **kw)
     fit_s = time.perf_counter() - t
-    rec = reconstruct(learn, fwd(te))
+    rec = reconstruct(learn, fwd(te))[cats + conts]
     for c in heavy: rec[c] = np.sign(rec[c]) * np.expm1(rec[c].abs())
     s = AEReport(te[cats + conts], rec, cats, conts).summary
     lin, hgb = probes(encode(learn, fwd(tr)), tr[ADULT_TARGET], encode(learn, fwd(te)), te[ADULT_TARGET])
-    return dict(columns=columns, kw={k: v for k, v in kw.items() if k != 'emb_szs'}, flags=flags, symlog=heavy, r2=round(s.mean_r2, 4),
+    return dict(columns=columns, kw={k: v for k, v in kw.items() if k not in ('emb_szs', 'cbs')}, flags=flags, symlog=heavy, r2=round(s.mean_r2, 4),
                 bal=round(s.mean_balanced_accuracy, 4), lin=round(lin, 4), hgb=round(hgb, 4), epochs=len(learn.recorder.values), fit_s=round(fit_s))
 
 if __name__ == '__main__': print(json.dumps(run(sys.argv[1], json.loads(sys.argv[2]), sys.argv[3:])), flush=True)
