@@ -5,6 +5,7 @@ python benchmarks/ablation.py COLUMNS 'JSON kwargs of fit_autoencoder' [symlog] 
   emb2:   embeddings twice fastai's default size
   bins:   one more categorical column per continuous one, its 16-quantile bin (training edges): inputs and targets
   lindec: a linear decoder (code -> Linear + BatchNorm -> the heads) instead of the mirrored MLP
+  contw=W: the continuous columns' squared errors weighted W against the categorical cross-entropies (1 in RecreatedLoss)
 """
 import json, sys, time, warnings
 import numpy as np
@@ -19,6 +20,16 @@ class LinearDecoder(Callback):
         m.decoder = nn.Sequential(LinBnDrop(m.code_size, m.cat_head[0].in_features, p=0., act=None)).to(next(m.parameters()).device)
         self.learn.create_opt()
 
+class ContWeight(Callback):
+    "Weight the continuous part of `RecreatedLoss` by `w` (per row: mean cross-entropy + `w` * mean squared error)."
+    def __init__(self, w:float): self.w = w
+    def before_fit(self):
+        lf, w = self.learn.loss_func, self.w
+        def row_losses(preds, cat_targs, cont_targs):
+            logits, conts = preds
+            return lf.cross_entropy(logits, cat_targs).mean(1) + w * ((conts.float() - cont_targs.float()) ** 2).mean(1)
+        lf.row_losses = row_losses
+
 def add_bins(tr, te, conts, n=16) -> list:
     "Add `<col>_bin`, the `n`-quantile bin of each continuous column (edges from the training rows), to both frames; their names."
     for c in conts:
@@ -30,7 +41,8 @@ def run(columns:str, kw:dict, flags:list) -> dict:
     tr, te = load()
     cats, conts = adult_columns(columns)
     extra = add_bins(tr, te, conts) if 'bins' in flags else []
-    if 'lindec' in flags: kw = {**kw, 'cbs': [LinearDecoder()]}
+    cbs = ([LinearDecoder()] if 'lindec' in flags else []) + [ContWeight(float(f[6:])) for f in flags if f.startswith('contw=')]
+    if cbs: kw = {**kw, 'cbs': cbs}
     heavy = [c for c in conts if abs(tr[c].skew()) > 3] if 'symlog' in flags else []
     fwd = lambda d: d.assign(**{c: np.sign(d[c]) * np.log1p(d[c].abs()) for c in heavy})
     if 'emb2' in flags: kw = {**kw, 'emb_szs': {c: 2 * emb_sz_rule(tr[c].nunique() + 1) for c in cats}}
