@@ -32,6 +32,7 @@ class _MishBF16(torch.autograd.Function):
         return one_minus_t.mul_(t + 1).mul_(s).mul_(x).add_(t).mul_(grad)
 
 class FastMish(nn.Mish):
-    "`nn.Mish` that takes the one-sigmoid path (`mish_bf16`, with its gradient; not in place, first-order only) for bf16 tensors on CPU, where `F.mish` is slow; `F.mish` elsewhere."
+    "`nn.Mish` that takes the one-sigmoid path (`mish_bf16`, with its gradient when one is needed; not in place, first-order only) for bf16 tensors on CPU, where `F.mish` is slow; `F.mish` elsewhere."
     def forward(self, x:Tensor) -> Tensor:
-        return _MishBF16.apply(x) if x.is_cpu and x.dtype == torch.bfloat16 else F.mish(x, inplace=self.inplace)
+        if not (x.is_cpu and x.dtype == torch.bfloat16): return F.mish(x, inplace=self.inplace)
+        return _MishBF16.apply(x) if torch.is_grad_enabled() and x.requires_grad else mish_bf16(x)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 from fastai.tabular.all import *
 from torch.nn.modules.batchnorm import _BatchNorm
-from .activations import FastMish, mish_bf16
+from .activations import FastMish
 
 __all__ = ['FoldedEncoder']
 
@@ -22,9 +22,9 @@ class FoldedEncoder(Module):
         blocks = list(model.layers)
         lins = [b[0] for b in blocks]
         if not all(isinstance(l, nn.Linear) for l in lins): raise ValueError("FoldedEncoder needs `LinBnDrop` blocks with the linear layer first")
-        self.act, self.dtype = (blocks[0][1] if len(blocks) > 1 else nn.Identity()), dtype
-        # the one-sigmoid Mish for bf16 on CPU (CUDA's own Mish is one fused kernel); exact classes only, a subclass may change the function
-        self.fast_mish = type(self.act) in (nn.Mish, FastMish) and dtype == torch.bfloat16 and lins[0].weight.device.type == 'cpu'
+        act = blocks[0][1] if len(blocks) > 1 else nn.Identity()
+        # Mish (exact classes: a subclass may change the function) as `FastMish`, which picks the fast path for bf16 on CPU itself
+        self.act, self.dtype = (FastMish() if type(act) in (nn.Mish, FastMish) else act), dtype
         with torch.no_grad():
             # one block-diagonal table: summing each row's lookups concatenates the column embeddings
             sizes = [(e.num_embeddings, e.embedding_dim) for e in model.embeds]
@@ -40,7 +40,7 @@ class FoldedEncoder(Module):
                 w, b = torch.cat([w[:, :model.n_emb], wc * s], 1), b + wc @ c
             self.lins = nn.ModuleList([_linear(w, b, dtype)])
             for prev, lin in zip(blocks[:-1], lins[1:]):
-                unknown = [type(m).__name__ for m in list(prev)[1:] if not isinstance(m, (_BatchNorm, nn.Dropout, type(self.act)))]
+                unknown = [type(m).__name__ for m in list(prev)[1:] if not isinstance(m, (_BatchNorm, nn.Dropout, type(act)))]
                 if unknown: raise ValueError(f"FoldedEncoder cannot fold {unknown} in an encoder block")
                 bn = first(m for m in prev if isinstance(m, _BatchNorm))
                 w, b = lin.weight.float(), _bias(lin)
@@ -62,7 +62,7 @@ class FoldedEncoder(Module):
         x = torch.cat([F.embedding_bag(x_cat + self.offsets, self.table, mode='sum') if x_cat.shape[1] else x_cont[:, :0], x_cont], 1)
         h, hs = self.lins[0](x.to(self.dtype)), []
         for lin in self.lins[1:]:
-            hs.append(mish_bf16(h) if self.fast_mish else self.act(h))
+            hs.append(self.act(h))
             h = lin(hs[-1])
         return (torch.cat(hs + [h], 1) if stack else h).float()
 

@@ -21,6 +21,14 @@ def test_fast_mish_gradient_in_bf16():
     assert xb.grad.dtype == torch.bfloat16
     assert ((xb.grad.float() - x32.grad).abs() <= 0.025 * g.float().abs()).all()
 
+def test_fast_mish_without_gradient_is_mish_bf16():
+    "Where no gradient is needed (inference, eval under no_grad) FastMish on bf16 CPU tensors is exactly `mish_bf16`; it leaves its input alone."
+    x = (torch.randn(512, 64) * 3).to(torch.bfloat16)
+    before = x.clone()
+    with torch.no_grad(): assert torch.equal(FastMish()(x), mish_bf16(x))
+    with torch.inference_mode(): assert torch.equal(FastMish()(x), mish_bf16(x))
+    assert torch.equal(x, before)
+
 def test_fast_mish_is_mish_in_fp32_and_trains():
     "In fp32 FastMish is `F.mish` bit for bit; a model with it trains under bf16 autocast on CPU."
     x = torch.randn(64, 8, requires_grad=True)

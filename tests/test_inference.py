@@ -1,5 +1,5 @@
 import numpy as np, torch
-from tabae import FoldedEncoder, TabularAE, encode, process_frame
+from tabae import FastMish, FoldedEncoder, TabularAE, encode, process_frame
 
 def test_folded_encoder_matches_trained_model(small_learn, adult_test_df):
     "The folded encoder gives the model's own codes (fp32) on real held-out rows."
@@ -37,7 +37,7 @@ def test_folded_encoder_row_blocks_and_bf16(small_learn, adult_test_df):
     cats, conts = process_frame(small_learn, adult_test_df.iloc[:700], warn=False)
     m = small_learn.model.eval().cpu()
     fe, bf = FoldedEncoder(m), FoldedEncoder(m, dtype=torch.bfloat16)
-    assert bf.fast_mish and not fe.fast_mish
+    assert type(bf.act) is FastMish and type(fe.act) is FastMish  # FastMish takes its bf16 path on bf16 tensors only (test_activations)
     with torch.no_grad():
         whole = fe(cats, conts)
         fe.cpu_block = 64
