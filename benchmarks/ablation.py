@@ -1,14 +1,16 @@
 """Ablation levers that need more than `fit_autoencoder` arguments; prints one JSON line.
 
-python benchmarks/ablation.py COLUMNS 'JSON kwargs of fit_autoencoder' [symlog] [emb2] [bins] [lindec]
+python benchmarks/ablation.py COLUMNS 'JSON kwargs of fit_autoencoder' [symlog] [emb2] [bins] [lindec] [contw=W] [entw] [contrast=L:T]
   symlog: fit on sign(x)*log1p(|x|) of the continuous columns with |skew| > 3 (training rows), invert the reconstruction
   emb2:   embeddings twice fastai's default size
   bins:   one more categorical column per continuous one, its 16-quantile bin (training edges): inputs and targets
   lindec: a linear decoder (code -> Linear + BatchNorm -> the heads) instead of the mirrored MLP
   contw=W: the continuous columns' squared errors weighted W against the categorical cross-entropies (1 in RecreatedLoss)
+  entw:    each categorical column's cross-entropy weighted by (mean entropy of the categorical columns) / (its entropy), training marginals
+  contrast=L:T: add L * InfoNCE (temperature T) between the codes of two swap-noised views of each training batch (SCARF-like)
 """
 import json, sys, time, warnings
-import numpy as np
+import numpy as np, torch, torch.nn.functional as F
 from fastai.tabular.all import Callback, LinBnDrop, emb_sz_rule, nn
 from adultbench import load, probes
 from tabae import ADULT_TARGET, AEReport, adult_columns, encode, fit_autoencoder, reconstruct
@@ -30,6 +32,29 @@ class ContWeight(Callback):
             return lf.cross_entropy(logits, cat_targs).mean(1) + w * ((conts.float() - cont_targs.float()) ** 2).mean(1)
         lf.row_losses = row_losses
 
+class EntropyWeight(Callback):
+    "Weight each categorical column's cross-entropy by the mean marginal entropy of the categorical columns over its own (training rows)."
+    def before_fit(self):
+        lf, cats = self.learn.loss_func, self.learn.dls.train_ds.cats
+        h = np.array([-(p * np.log(p)).sum() for p in (cats[c].value_counts(normalize=True).to_numpy() for c in cats)])
+        w = torch.tensor(np.minimum(h.mean() / np.maximum(h, 1e-3), 5.), dtype=torch.float32)  # capped: near-constant columns
+        def row_losses(preds, cat_targs, cont_targs):
+            logits, conts = preds
+            return (lf.cross_entropy(logits, cat_targs) * w.to(logits.device)).mean(1) + ((conts.float() - cont_targs.float()) ** 2).mean(1)
+        lf.row_losses = row_losses
+
+class Contrast(Callback):
+    "Add `lam` * symmetric InfoNCE (temperature `tau`) between the training forward's code and the code of a second noisy view."
+    def __init__(self, lam:float, tau:float): self.lam, self.tau = lam, tau
+    def before_fit(self): self.hook = self.learn.model.decoder.register_forward_pre_hook(lambda m, i: setattr(self, 'z1', i[0]))
+    def after_fit(self): self.hook.remove()
+    def after_loss(self):
+        if not self.training: return
+        z1 = F.normalize(self.z1.float(), dim=1)
+        z2 = F.normalize(self.learn.model(*self.learn.xb, encode=True).float(), dim=1)
+        logits, y = z1 @ z2.T / self.tau, torch.arange(len(z1), device=z1.device)
+        self.learn.loss_grad = self.learn.loss_grad + self.lam * (F.cross_entropy(logits, y) + F.cross_entropy(logits.T, y)) / 2
+
 def add_bins(tr, te, conts, n=16) -> list:
     "Add `<col>_bin`, the `n`-quantile bin of each continuous column (edges from the training rows), to both frames; their names."
     for c in conts:
@@ -42,6 +67,8 @@ def run(columns:str, kw:dict, flags:list) -> dict:
     cats, conts = adult_columns(columns)
     extra = add_bins(tr, te, conts) if 'bins' in flags else []
     cbs = ([LinearDecoder()] if 'lindec' in flags else []) + [ContWeight(float(f[6:])) for f in flags if f.startswith('contw=')]
+    cbs += [EntropyWeight()] if 'entw' in flags else []
+    cbs += [Contrast(*map(float, f[9:].split(':'))) for f in flags if f.startswith('contrast=')]
     if cbs: kw = {**kw, 'cbs': cbs}
     heavy = [c for c in conts if abs(tr[c].skew()) > 3] if 'symlog' in flags else []
     fwd = lambda d: d.assign(**{c: np.sign(d[c]) * np.log1p(d[c].abs()) for c in heavy})

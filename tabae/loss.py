@@ -31,6 +31,11 @@ class RecreatedLoss(Module):
             self._device, self._moved = device, [None if t is None else t.to(device) for t in (self.segment, self.offsets, self.class_weights)]
         return self._moved
 
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        for k in ('_device', '_moved'): state.pop(k, None)  # no device copies in pickles
+        return state
+
     def row_losses(self, preds, cat_targs:Tensor, cont_targs:Tensor) -> Tensor:
         "The loss of each row, shape `(n,)`."
         logits, conts = preds

@@ -1,5 +1,6 @@
 """`TabularAEEncoder`: the autoencoder as a scikit-learn transformer, for `Pipeline` and `ColumnTransformer`."""
 from __future__ import annotations
+import io
 from fastai.tabular.all import *
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
@@ -89,6 +90,22 @@ class TabularAEEncoder(TransformerMixin, BaseEstimator):
         res = _decode(self.learn_, torch.from_numpy(codes))
         if isinstance(X, pd.DataFrame): res.index = X.index
         return res
+
+    def __getstate__(self) -> dict:
+        "Pickle the fitted `Learner` through `torch.save`, so that its tensors can be mapped to another device when unpickled."
+        state = self.__dict__.copy()
+        if 'learn_' in state:
+            buf = io.BytesIO()
+            torch.save(state['learn_'], buf)
+            state['learn_'] = buf.getvalue()
+        return state
+
+    def __setstate__(self, state:dict):
+        "Unpickle an encoder fitted on any device: the model onto the GPU if there is one (as `load_encoder` does), everything else onto the CPU."
+        if 'learn_' in state:
+            state['learn_'] = torch.load(io.BytesIO(state['learn_']), map_location='cpu', weights_only=False)
+            state['learn_'].model.to(default_device())
+        self.__dict__.update(state)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         "The output column names, `ae_0 .. ae_{code_size-1}` as `encode` names them."

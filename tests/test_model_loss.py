@@ -1,4 +1,4 @@
-import math, numpy as np, pytest, torch
+import math, pickle, numpy as np, pytest, torch
 import torch.nn.functional as F
 from tabae import TabularAE, RecreatedLoss, BufferedSigmoidRange
 
@@ -68,6 +68,16 @@ def test_loss_without_cats_or_conts():
     assert torch.allclose(RecreatedLoss([])((torch.zeros(4, 0), conts), torch.zeros(4, 0, dtype=torch.long), tf), ((conts - tf) ** 2).mean())
     logits, tc = torch.randn(4, 3), torch.tensor([0, 1, 2, 1])[:, None]
     assert torch.allclose(RecreatedLoss([3])((logits, torch.zeros(4, 0)), tc, torch.zeros(4, 0)), F.cross_entropy(logits, tc[:, 0]))
+
+def test_pickled_loss_keeps_no_device_copies():
+    "The per-device copies `RecreatedLoss` makes on first use stay out of pickles (a GPU fit would pickle CUDA tensors)."
+    logits, conts, tc, tf = torch.randn(3, 7), torch.randn(3, 2), torch.tensor([[1, 2], [3, 0], [0, 1]]), torch.randn(3, 2)
+    loss = RecreatedLoss({'a': 4, 'b': 3}, class_weights=[[1., 2., 1., 1.], [1., 1., 3.]])
+    want = loss((logits, conts), tc, tf)
+    assert '_moved' in loss.__dict__
+    back = pickle.loads(pickle.dumps(loss))
+    assert '_moved' not in back.__dict__ and '_device' not in back.__dict__
+    assert torch.equal(back((logits, conts), tc, tf), want)
 
 def test_bad_reduction():
     with pytest.raises(ValueError, match='reduction'): RecreatedLoss([3], reduction='avg')

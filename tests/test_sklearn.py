@@ -8,8 +8,9 @@ scikit-learn's checks that do not run, and why:
 - `check_set_output_transform_polars`, `check_global_set_output_transform_polars`: polars is not a dependency; they run when it is installed.
 None is expected to fail: `parametrize_with_checks` gets no `expected_failed_checks`.
 """
-import warnings
-import numpy as np, pandas as pd, pytest
+import os, pickle, subprocess, sys, warnings
+import numpy as np, pandas as pd, pytest, torch
+from fastai.torch_core import default_device
 import sklearn.utils.estimator_checks as ec
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
@@ -117,3 +118,27 @@ def test_fit_kwargs_override_any_argument(adult_df):
     df = adult_df[CATS + CONTS].iloc[:300]
     enc = TabularAEEncoder(code_size=4, layers=(8,), epochs=3, fit_kwargs={'epochs': 1, 'bs': 64}).fit(df)
     assert len(enc.learn_.recorder.values) == 1
+
+def test_pickle_round_trip(adult_df):
+    "A pickled encoder gives the same codes once unpickled, with its model on the default device."
+    df = adult_df[CATS + CONTS].iloc[:300]
+    enc = TabularAEEncoder(**SMALL).fit(df)
+    back = pickle.loads(pickle.dumps(enc))
+    assert next(back.learn_.model.parameters()).device.type == default_device().type
+    np.testing.assert_array_equal(back.transform(df), enc.transform(df))
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+@pytest.mark.cuda
+def test_gpu_fitted_encoder_unpickles_without_gpu(adult_df, tmp_path):
+    "An encoder fitted on the GPU unpickles and encodes in a process that sees no GPU, with the codes of the same weights on the CPU."
+    df = adult_df[CATS + CONTS].iloc[:300]
+    enc = TabularAEEncoder(**SMALL).fit(df)
+    assert next(enc.learn_.model.parameters()).is_cuda
+    (tmp_path / 'enc.pkl').write_bytes(pickle.dumps(enc))
+    df.to_pickle(tmp_path / 'df.pkl')
+    code = ("import pickle, sys, numpy as np, pandas as pd; p = sys.argv[1]; "
+            "enc = pickle.load(open(p + '/enc.pkl', 'rb')); np.save(p + '/codes.npy', enc.transform(pd.read_pickle(p + '/df.pkl')))")
+    subprocess.run([sys.executable, '-c', code, str(tmp_path)], check=True, env={**os.environ, 'CUDA_VISIBLE_DEVICES': ''})
+    cpu = pickle.loads(pickle.dumps(enc))
+    cpu.learn_.model.cpu()
+    np.testing.assert_array_equal(np.load(tmp_path / 'codes.npy'), cpu.transform(df))
