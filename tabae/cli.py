@@ -63,7 +63,7 @@ def fit(
     layers:Annotated[int, "Encoder sizes; the decoder mirrors them (default: 1024 512 256)", {'nargs': '+'}]=None,
     epochs:int=None, # Most epochs, early stopping may stop sooner (default: fit_autoencoder's, 40)
     lr:float=None, # Learning rate (default: fit_autoencoder's, 5e-3)
-    bs:int=1024, # Batch size
+    bs:int=None, # Batch size (default: fit_autoencoder's, 8 or more batches per epoch, 128 to 1024)
     valid_pct:float=0.2, # Share of the rows held out for early stopping
     patience:int=None, # Epochs without improvement before stopping (default: fit_autoencoder's, 8)
     seed:int=0, # Seed of the split, the initial weights and the noise

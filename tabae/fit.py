@@ -1,5 +1,6 @@
 """`fit_autoencoder`: the recommended recipe in one call."""
 from __future__ import annotations
+import numbers
 from contextlib import nullcontext
 from fastai.tabular.all import *
 from .data import TabularPandasIdentity
@@ -9,26 +10,40 @@ from .learner import ae_learner
 from .noise import SwapNoiseSchedule
 from .validate import clean_train_frame
 
-__all__ = ['RECIPE', 'ARTICLE_RECIPE', 'KeepBest', 'ae_data', 'fit_autoencoder']
+__all__ = ['RECIPE', 'ARTICLE_RECIPE', 'KeepBest', 'EarlyStopFrom', 'ae_data', 'auto_bs', 'fit_autoencoder']
 
 RECIPE = dict(ps=0., embed_p=0., head_p=0., code_p=0., class_balance=0.5, bound_pad=0.1)
 "`ae_learner` settings that `fit_autoencoder` uses unless told otherwise (chosen on AdultBench; see benchmarks/RESULTS.md)."
 
 ARTICLE_RECIPE = dict(layers=(1024, 512, 256), ps=0.1, embed_p=0.01, swap_p=0.1, head_p=None, code_p=None, class_balance=0.,
-                      bound_pad=0., epochs=20, lr=3e-3, patience=4, anneal_noise=None)
+                      bound_pad=0., epochs=20, lr=3e-3, bs=1024, patience=4, anneal_noise=None)
 "The article's settings, to reproduce its numbers: `fit_autoencoder(df, cats, conts, **ARTICLE_RECIPE)`."
 
-class KeepBest(TrackerCallback):
-    "Keep the best weights by `monitor` in memory and load them after the fit (no files written)."
+class _FromPct:
+    "Mixin for `TrackerCallback`s: epochs that start before `start` of the fit (a fraction) are neither compared nor counted."
+    def after_epoch(self):
+        if self.epoch >= self.start * self.n_epoch: super().after_epoch()
+
+class KeepBest(_FromPct, TrackerCallback):
+    "Keep the best weights by `monitor` among the epochs from `start` of the fit on, in memory, and load them after the fit (no files written)."
     order = TrackerCallback.order + 1
+    def __init__(self, monitor:str='valid_loss', start:float=0., **kwargs):
+        super().__init__(monitor=monitor, **kwargs)
+        self.start = start
     def before_fit(self):
         super().before_fit()
         self.best_state = None
     def after_epoch(self):
         super().after_epoch()
-        if self.new_best: self.best_state = {k: v.detach().clone() for k, v in get_model(self.learn.model).state_dict().items()}
+        if getattr(self, 'new_best', False): self.best_state = {k: v.detach().clone() for k, v in get_model(self.learn.model).state_dict().items()}
     def after_fit(self):
         if self.best_state is not None: get_model(self.learn.model).load_state_dict(self.best_state)
+
+class EarlyStopFrom(_FromPct, EarlyStoppingCallback):
+    "`EarlyStoppingCallback` that waits `patience` epochs counted from `start` of the fit on."
+    def __init__(self, monitor:str='valid_loss', patience:int=1, start:float=0., **kwargs):
+        super().__init__(monitor=monitor, patience=patience, **kwargs)
+        self.start = start
 
 def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:list=None, valid_pct:float=0.2,
             seed:int=0, bs:int=1024, device=None, rank_gauss:bool=False) -> DataLoaders:
@@ -36,6 +51,7 @@ def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:li
     cat_names, cont_names = list(L(cat_names)), list(L(cont_names))
     check_columns(df, cat_names + cont_names, 'cat_names/cont_names')
     if not 0 <= valid_pct < 1: raise TabaeInputError(f"`valid_pct` must be in [0, 1), got {valid_pct!r}")
+    if not isinstance(bs, numbers.Integral) or isinstance(bs, bool) or bs < 1: raise TabaeInputError(f"`bs` must be a positive int, got {bs!r}")
     splits = RandomSplitter(valid_pct, seed=seed)(range_of(df)) if valid_pct else (list(range(len(df))), [])
     df = clean_train_frame(df, cat_names, cont_names, splits, valid_pct)
     procs = ifnone(procs, [Categorify, FillMissing] + ([RankGauss] if rank_gauss else []) + [Normalize])
@@ -43,17 +59,23 @@ def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:li
                                cat_names, cont_names, splits=splits)
     return to.dataloaders(bs=bs, device=device)
 
+def auto_bs(n_train:int, steps:int=8, lo:int=128, hi:int=1024) -> int:
+    "The batch size `fit_autoencoder` uses unless told: the largest power of two giving `steps` batches per epoch of `n_train` rows, within `[lo, hi]`."
+    return int(min(hi, max(lo, 2 ** math.floor(math.log2(max(n_train // steps, 1))))))
+
 @delegates(ae_learner)
 def fit_autoencoder(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, code_size:int=128,
-                    valid_pct:float=0.2, seed:int|None=0, epochs:int=40, lr:float=5e-3, bs:int=1024,
-                    patience:int=8, procs:list=None, rank_gauss:bool=False, anneal_noise:float|None=0.5, progress:bool=True,
+                    valid_pct:float=0.2, seed:int|None=0, epochs:int=40, lr:float=5e-3, bs:int|None=None,
+                    patience:int=8, procs:list=None, rank_gauss:bool=False, anneal_noise:float|None=0.5, track_from:float|None=None, progress:bool=True,
                     cbs:list=None, **kwargs) -> Learner:
-    "Build the data and `ae_learner` (`RECIPE` unless overridden), train with `fit_flat_cos`, swap noise annealed to 0 from `anneal_noise` of the way, early stopping on the validation split, and restore the best weights."
+    "Build the data (`bs`: `auto_bs` unless given) and `ae_learner` (`RECIPE` unless overridden), train with `fit_flat_cos`, swap noise annealed to 0 from `anneal_noise` of the way, and restore the best weights on the validation split, early stopping and best weights counted from `track_from` of the way (default: the anneal's start)."
     if seed is not None: set_seed(seed, reproducible=True)
+    if bs is None and isinstance(df, pd.DataFrame): bs = auto_bs(len(df) - int(valid_pct * len(df)) if 0 <= valid_pct < 1 else len(df))
     dls = ae_data(df, cat_names, cont_names, procs=procs, valid_pct=valid_pct, seed=ifnone(seed, 0), bs=bs, rank_gauss=rank_gauss)
     learn = ae_learner(dls, code_size=code_size, **{**RECIPE, **kwargs})
     monitor = 'valid_loss' if valid_pct else 'train_loss'
-    cbs = L(cbs) + [KeepBest(monitor=monitor), EarlyStoppingCallback(monitor=monitor, patience=patience)]
+    start = ifnone(track_from, ifnone(anneal_noise, 0.))
+    cbs = L(cbs) + [KeepBest(monitor=monitor, start=start), EarlyStopFrom(monitor=monitor, patience=patience, start=start)]
     if anneal_noise is not None: cbs.append(SwapNoiseSchedule(start=anneal_noise))
     with (nullcontext() if progress else learn.no_bar()), (nullcontext() if progress else learn.no_logging()):
         learn.fit_flat_cos(epochs, lr, cbs=cbs)

@@ -40,3 +40,35 @@ def test_swap_noise_schedule_anneals_and_restores(adult_df):
     with learn.no_bar(), learn.no_logging(): learn.fit(2, 1e-3, cbs=[SwapNoiseSchedule(start=0.5), Spy()])
     assert seen[0] == pytest.approx(0.2) and seen[-1] < 0.02 and all(a >= b - 1e-12 for a, b in zip(seen, seen[1:]))
     assert learn.model.noise.p == 0.2
+
+def test_auto_bs():
+    "Eight or more batches per epoch, a power of two from 128 to 1024: Adult's 26,049 training rows keep the article's 1024."
+    assert [auto_bs(n) for n in (0, 100, 2048, 2400, 8192, 26049, 10**7)] == [128, 128, 256, 256, 1024, 1024, 1024]
+
+def test_fit_autoencoder_sizes_batches_to_the_table(adult_df):
+    learn = fit_autoencoder(adult_df.iloc[:3000], ['race'], ['age'], code_size=4, layers=[16], epochs=1, progress=False)
+    assert learn.dls.train.bs == auto_bs(2400) == 256
+    learn = fit_autoencoder(adult_df.iloc[:3000], ['race'], ['age'], code_size=4, layers=[16], epochs=1, bs=100, progress=False)
+    assert learn.dls.train.bs == 100
+
+@pytest.mark.parametrize('bs', [0, -3, 2.5, 'x', True])
+def test_bad_bs_is_named(adult_df, bs):
+    with pytest.raises(TabaeInputError, match='`bs` must be a positive int'):
+        fit_autoencoder(adult_df.iloc[:100], ['race'], ['age'], bs=bs, progress=False)
+
+def test_best_weights_come_from_the_annealed_epochs(adult_df):
+    "By default the weights kept are those of the lowest validation loss from the noise anneal's start (half-way) on, and early stopping counts only those epochs."
+    scripted, states = [0.1, 5., 4., 3., 2., 2.5, 3., 3.5], []
+    class Script(Callback):
+        order = 55  # after the Recorder, before the trackers: they read this validation loss
+        def after_epoch(self):
+            self.recorder.values[-1][1] = scripted[self.epoch]
+            states.append({k: v.detach().clone() for k, v in self.learn.model.state_dict().items()})
+    learn = fit_autoencoder(adult_df.iloc[:2000], ['race', 'sex'], ['age'], code_size=4, layers=[16], epochs=8, patience=1,
+                            progress=False, cbs=[Script()])
+    assert len(states) == 6  # epoch 4 is the best from epoch 4 on; patience 1 stops after epoch 5
+    assert all(torch.equal(v, states[4][k]) for k, v in learn.model.state_dict().items())
+    learn = fit_autoencoder(adult_df.iloc[:2000], ['race', 'sex'], ['age'], code_size=4, layers=[16], epochs=8, patience=1,
+                            track_from=0., progress=False, cbs=[Script()])
+    assert len(states) == 6 + 2  # tracked from the start, epoch 0 is the best and epoch 1 stops the fit
+    assert all(torch.equal(v, states[6][k]) for k, v in learn.model.state_dict().items())
