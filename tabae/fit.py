@@ -19,31 +19,41 @@ ARTICLE_RECIPE = dict(layers=(1024, 512, 256), ps=0.1, embed_p=0.01, swap_p=0.1,
                       bound_pad=0., epochs=20, lr=3e-3, bs=1024, patience=4, anneal_noise=None)
 "The article's settings, to reproduce its numbers: `fit_autoencoder(df, cats, conts, **ARTICLE_RECIPE)`."
 
-class _FromPct:
-    "Mixin for `TrackerCallback`s: epochs that start before `start` of the fit (a fraction) are neither compared nor counted."
-    def after_epoch(self):
-        if self.epoch >= self.start * self.n_epoch: super().after_epoch()
-
-class KeepBest(_FromPct, TrackerCallback):
-    "Keep the best weights by `monitor` among the epochs from `start` of the fit on, in memory, and load them after the fit (no files written)."
-    order = TrackerCallback.order + 1
+class _TrackFrom(TrackerCallback):
+    "A `TrackerCallback` that neither compares nor counts the epochs that start before `start` of the fit (a fraction)."
     def __init__(self, monitor:str='valid_loss', start:float=0., **kwargs):
         super().__init__(monitor=monitor, **kwargs)
         self.start = start
+    def after_epoch(self):
+        if self.epoch < self.start * self.n_epoch: return
+        super().after_epoch()
+        self.after_tracked()
+
+class KeepBest(_TrackFrom):
+    "Keep the best weights by `monitor` among the epochs from `start` of the fit on, in memory, and load them after the fit (no files written)."
+    order = TrackerCallback.order + 1
     def before_fit(self):
         super().before_fit()
         self.best_state = None
-    def after_epoch(self):
-        super().after_epoch()
-        if getattr(self, 'new_best', False): self.best_state = {k: v.detach().clone() for k, v in get_model(self.learn.model).state_dict().items()}
+    def after_tracked(self):
+        if self.new_best: self.best_state = {k: v.detach().clone() for k, v in get_model(self.learn.model).state_dict().items()}
     def after_fit(self):
         if self.best_state is not None: get_model(self.learn.model).load_state_dict(self.best_state)
 
-class EarlyStopFrom(_FromPct, EarlyStoppingCallback):
-    "`EarlyStoppingCallback` that waits `patience` epochs counted from `start` of the fit on."
+class EarlyStopFrom(_TrackFrom):
+    "Stop the fit after `patience` epochs without a better `monitor`, counted from `start` of the fit on; says so unless the learner's logging is off (`no_logging`)."
+    order = TrackerCallback.order + 3
     def __init__(self, monitor:str='valid_loss', patience:int=1, start:float=0., **kwargs):
-        super().__init__(monitor=monitor, patience=patience, **kwargs)
-        self.start = start
+        super().__init__(monitor=monitor, start=start, **kwargs)
+        self.patience = patience
+    def before_fit(self):
+        self.wait = 0
+        super().before_fit()
+    def after_tracked(self):
+        self.wait = 0 if self.new_best else self.wait + 1
+        if self.wait < self.patience: return
+        if self.learn.logger is not noop: print(f'No improvement since epoch {self.epoch - self.wait}: early stopping')
+        raise CancelFitException()
 
 def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:list=None, valid_pct:float=0.2,
             seed:int=0, bs:int=1024, device=None, rank_gauss:bool=False) -> DataLoaders:

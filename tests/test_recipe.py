@@ -56,7 +56,7 @@ def test_bad_bs_is_named(adult_df, bs):
     with pytest.raises(TabaeInputError, match='`bs` must be a positive int'):
         fit_autoencoder(adult_df.iloc[:100], ['race'], ['age'], bs=bs, progress=False)
 
-def test_best_weights_come_from_the_annealed_epochs(adult_df):
+def test_best_weights_come_from_the_annealed_epochs(adult_df, capsys):
     "By default the weights kept are those of the lowest validation loss from the noise anneal's start (half-way) on, and early stopping counts only those epochs."
     scripted, states = [0.1, 5., 4., 3., 2., 2.5, 3., 3.5], []
     class Script(Callback):
@@ -67,6 +67,7 @@ def test_best_weights_come_from_the_annealed_epochs(adult_df):
     learn = fit_autoencoder(adult_df.iloc[:2000], ['race', 'sex'], ['age'], code_size=4, layers=[16], epochs=8, patience=1,
                             progress=False, cbs=[Script()])
     assert len(states) == 6  # epoch 4 is the best from epoch 4 on; patience 1 stops after epoch 5
+    assert capsys.readouterr().out == ''  # progress=False: not even the early-stopping line
     assert all(torch.equal(v, states[4][k]) for k, v in learn.model.state_dict().items())
     learn = fit_autoencoder(adult_df.iloc[:2000], ['race', 'sex'], ['age'], code_size=4, layers=[16], epochs=8, patience=1,
                             track_from=0., progress=False, cbs=[Script()])
