@@ -1,9 +1,10 @@
 """Ablation levers that need more than `fit_autoencoder` arguments; prints one JSON line.
 
-python benchmarks/ablation.py COLUMNS 'JSON kwargs of fit_autoencoder' [symlog] [emb2] [bins] [lindec] [contw=W] [entw] [contrast=L:T]
+python benchmarks/ablation.py COLUMNS 'JSON kwargs of fit_autoencoder' [symlog] [emb2] [bins|dbins] [lindec] [contw=W] [entw] [contrast=L:T]
   symlog: fit on sign(x)*log1p(|x|) of the continuous columns with |skew| > 3 (training rows), invert the reconstruction
   emb2:   embeddings twice fastai's default size
   bins:   one more categorical column per continuous one, its 16-quantile bin (training edges): inputs and targets
+  dbins:  as bins, with edges at quantiles of each column's distinct training values (tails get bins too)
   lindec: a linear decoder (code -> Linear + BatchNorm -> the heads) instead of the mirrored MLP
   contw=W: the continuous columns' squared errors weighted W against the categorical cross-entropies (1 in RecreatedLoss)
   entw:    each categorical column's cross-entropy weighted by (mean entropy of the categorical columns) / (its entropy), training marginals
@@ -55,17 +56,17 @@ class Contrast(Callback):
         logits, y = z1 @ z2.T / self.tau, torch.arange(len(z1), device=z1.device)
         self.learn.loss_grad = self.learn.loss_grad + self.lam * (F.cross_entropy(logits, y) + F.cross_entropy(logits.T, y)) / 2
 
-def add_bins(tr, te, conts, n=16) -> list:
-    "Add `<col>_bin`, the `n`-quantile bin of each continuous column (edges from the training rows), to both frames; their names."
+def add_bins(tr, te, conts, n=16, distinct=False) -> list:
+    "Add `<col>_bin`, the `n`-quantile bin of each continuous column (edges from the training rows, or their distinct values), to both frames; their names."
     for c in conts:
-        edges = np.unique(np.quantile(tr[c], np.linspace(0, 1, n + 1)[1:-1]))
+        edges = np.unique(np.quantile(tr[c].unique() if distinct else tr[c], np.linspace(0, 1, n + 1)[1:-1]))
         for d in (tr, te): d[c + '_bin'] = np.searchsorted(edges, d[c], side='right').astype(str)
     return [c + '_bin' for c in conts]
 
 def run(columns:str, kw:dict, flags:list) -> dict:
     tr, te = load()
     cats, conts = adult_columns(columns)
-    extra = add_bins(tr, te, conts) if 'bins' in flags else []
+    extra = add_bins(tr, te, conts, distinct='dbins' in flags) if 'bins' in flags or 'dbins' in flags else []
     cbs = ([LinearDecoder()] if 'lindec' in flags else []) + [ContWeight(float(f[6:])) for f in flags if f.startswith('contw=')]
     cbs += [EntropyWeight()] if 'entw' in flags else []
     cbs += [Contrast(*map(float, f[9:].split(':'))) for f in flags if f.startswith('contrast=')]
