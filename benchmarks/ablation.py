@@ -1,10 +1,11 @@
 """Ablation levers that need more than `fit_autoencoder` arguments; prints one JSON line.
 
-python benchmarks/ablation.py COLUMNS 'JSON kwargs of fit_autoencoder' [symlog] [emb2] [bins|dbins] [lindec] [contw=W] [entw] [contrast=L:T]
+python benchmarks/ablation.py COLUMNS 'JSON kwargs of fit_autoencoder' [symlog] [emb2] [bins|dbins] [bintarg] [lindec] [contw=W] [entw] [contrast=L:T]
   symlog: fit on sign(x)*log1p(|x|) of the continuous columns with |skew| > 3 (training rows), invert the reconstruction
   emb2:   embeddings twice fastai's default size
   bins:   one more categorical column per continuous one, its 16-quantile bin (training edges): inputs and targets
   dbins:  as bins, with edges at quantiles of each column's distinct training values (tails get bins too)
+  bintarg: dbins as targets only: a linear head on the decoder's output predicts each number's bin (added to the training loss)
   lindec: a linear decoder (code -> Linear + BatchNorm -> the heads) instead of the mirrored MLP
   contw=W: the continuous columns' squared errors weighted W against the categorical cross-entropies (1 in RecreatedLoss)
   entw:    each categorical column's cross-entropy weighted by (mean entropy of the categorical columns) / (its entropy), training marginals
@@ -56,6 +57,24 @@ class Contrast(Callback):
         logits, y = z1 @ z2.T / self.tau, torch.arange(len(z1), device=z1.device)
         self.learn.loss_grad = self.learn.loss_grad + self.lam * (F.cross_entropy(logits, y) + F.cross_entropy(logits.T, y)) / 2
 
+class BinTargets(Callback):
+    "Targets only: a linear head on the decoder's output predicts each continuous column's bin (`n` quantiles of its distinct training values); its mean cross-entropy is added with weight n_cont / (n_cat + n_cont)."
+    def __init__(self, n:int=16): self.n = n
+    def before_fit(self):
+        m, conts, dev = self.learn.model, self.learn.dls.train.conts.float(), next(self.learn.model.parameters()).device
+        self.edges = [torch.unique(torch.quantile(torch.unique(conts[:, j]), torch.linspace(0, 1, self.n + 1)[1:-1])).to(dev) for j in range(conts.shape[1])]
+        self.sizes = [len(e) + 1 for e in self.edges]
+        m.bin_head = nn.Linear(m.cat_head[0].in_features, sum(self.sizes)).to(dev)
+        self.w = conts.shape[1] / (conts.shape[1] + len(m.n_classes))
+        self.hook = m.decoder.register_forward_hook(lambda mod, i, o: setattr(self, 'h', o))
+        self.learn.create_opt()
+    def after_fit(self): self.hook.remove()
+    def after_loss(self):
+        if not self.training: return
+        logits, targ = self.learn.model.bin_head(self.h).float().split(self.sizes, 1), self.learn.yb[1].float()
+        ce = sum(F.cross_entropy(l, torch.bucketize(targ[:, j].contiguous(), e, right=True)) for j, (l, e) in enumerate(zip(logits, self.edges)))
+        self.learn.loss_grad = self.learn.loss_grad + self.w * ce / len(self.edges)
+
 def add_bins(tr, te, conts, n=16, distinct=False) -> list:
     "Add `<col>_bin`, the `n`-quantile bin of each continuous column (edges from the training rows, or their distinct values), to both frames; their names."
     for c in conts:
@@ -69,6 +88,7 @@ def run(columns:str, kw:dict, flags:list) -> dict:
     extra = add_bins(tr, te, conts, distinct='dbins' in flags) if 'bins' in flags or 'dbins' in flags else []
     cbs = ([LinearDecoder()] if 'lindec' in flags else []) + [ContWeight(float(f[6:])) for f in flags if f.startswith('contw=')]
     cbs += [EntropyWeight()] if 'entw' in flags else []
+    cbs += [BinTargets()] if 'bintarg' in flags else []
     cbs += [Contrast(*map(float, f[9:].split(':'))) for f in flags if f.startswith('contrast=')]
     if cbs: kw = {**kw, 'cbs': cbs}
     heavy = [c for c in conts if abs(tr[c].skew()) > 3] if 'symlog' in flags else []
