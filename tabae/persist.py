@@ -76,6 +76,17 @@ def _new_model(a:dict, state:dict) -> TabularAE:
     m.load_state_dict(state, strict=True, assign=True)
     return m
 
+def _class_weights(loss) -> list|None:
+    "The class weights of a `RecreatedLoss`, one list per categorical column, or `None`."
+    w = getattr(loss, 'class_weights', None) if isinstance(loss, RecreatedLoss) else None
+    return None if w is None else [t.tolist() for t in torch.split(w, loss.n_classes)]
+
+def _new_loss(model:TabularAE, weights:list|None) -> RecreatedLoss:
+    "The model's `RecreatedLoss`, with the saved class weights if any (checked against its classes)."
+    if weights is not None and [len(w) for w in weights] != list(model.n_classes):
+        raise ValueError(f"class weights for {[len(w) for w in weights]} classes, the model has {list(model.n_classes)}")
+    return RecreatedLoss(model.n_classes, class_weights=weights)
+
 def _layout(m:nn.Module) -> list: return [(n, _act_name(o), o.extra_repr()) for n, o in m.named_modules()]
 
 def save_encoder(learn:Learner, path:str|Path) -> Path:
@@ -85,7 +96,7 @@ def save_encoder(learn:Learner, path:str|Path) -> Path:
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     cfg = {'format': FORMAT, 'version': VERSION, 'tabae_version': __version__,
            'cat_names': [_py(c, 'the column name') for c in to.cat_names], 'cont_names': [_py(c, 'the column name') for c in to.cont_names],
-           'procs': [_proc_state(p) for p in to.procs.fs], 'model': _arch(model)}
+           'procs': [_proc_state(p) for p in to.procs.fs], 'model': _arch(model), 'class_weights': _class_weights(learn.loss_func)}
     if _layout(_new_model(cfg['model'], state)) != _layout(model):
         raise TabaeInputError(f"This {type(model).__name__} has a layout that `tabae.json` cannot describe (a custom activation or layer?): use `learn.export()`")
     path = Path(path)
@@ -103,7 +114,7 @@ def _template(cfg:dict) -> DataLoaders:
     return to.dataloaders(device='cpu').new_empty()
 
 def load_encoder(path:str|Path, device:str|torch.device|None=None) -> Learner:
-    "A `Learner` that `encode`, `reconstruct` and `evaluate` accept, from a `save_encoder` directory, on `device` (default: the GPU if any); no pickle is read."
+    "A `Learner` that `encode`, `reconstruct` and `evaluate` accept (and that fine-tunes with the saved loss), from a `save_encoder` directory, on `device` (default: the GPU if any); no pickle is read."
     path = Path(path)
     for f in (CONFIG_FILE, WEIGHTS_FILE):
         if not (path/f).is_file(): raise TabaeInputError(f"{path} is not a tabae encoder directory: {f} is missing")
@@ -113,7 +124,8 @@ def load_encoder(path:str|Path, device:str|torch.device|None=None) -> Learner:
         # fresh (aligned) copies: safetensors slices one buffer, and misaligned weights change the last bit of some CPU kernels
         state = {k: v.clone() for k, v in load_file(path/WEIGHTS_FILE, device='cpu').items()}
         model, dls = _new_model(cfg['model'], state), _template(cfg)
+        loss = _new_loss(model, cfg.get('class_weights'))
     except (ValueError, KeyError, TypeError, IndexError, AttributeError, RuntimeError, SafetensorError) as e:
         raise TabaeInputError(f"{path} does not hold a valid tabae encoder ({type(e).__name__}: {e})") from e
     device = torch.device(ifnone(device, default_device()))
-    return Learner(dls.to(device), model.to(device), loss_func=RecreatedLoss(model.n_classes))
+    return Learner(dls.to(device), model.to(device), loss_func=loss)

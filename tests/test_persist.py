@@ -36,6 +36,21 @@ def test_round_trip_is_exact(learn, saved):
     assert reconstruct(loaded, df).equals(reconstruct(learn, df))
     assert evaluate(loaded, df).summary.equals(evaluate(learn, df).summary)
 
+def test_loss_and_its_class_weights_round_trip(learn, saved):
+    "The class-balanced loss (`fit_autoencoder`'s default) comes back with its weights, so fine-tuning a loaded encoder optimizes the same loss."
+    assert learn.loss_func.class_weights is not None
+    loaded = load_encoder(saved, device='cpu')
+    assert torch.equal(loaded.loss_func.class_weights, learn.loss_func.class_weights)
+    cats, conts = process_frame(learn, frame(40, seed=3))
+    with torch.no_grad(): preds = loaded.model.eval()(cats, conts)
+    assert torch.equal(loaded.loss_func(preds, cats, conts), learn.loss_func(preds, cats, conts))
+
+def test_unweighted_loss_saves_no_weights(tmp_path):
+    learn = fit(frame(), class_balance=0.)
+    saved = save_encoder(learn, tmp_path / 'm')
+    assert json.loads((saved / 'tabae.json').read_text(encoding='utf-8'))['class_weights'] is None
+    assert load_encoder(saved).loss_func.class_weights is None
+
 def test_json_describes_the_encoder(learn, saved):
     cfg = json.loads((saved / 'tabae.json').read_text(encoding='utf-8'))
     assert cfg['cont_names'] == CONTS and cfg['cat_names'] == CATS + ['größe_na']
@@ -74,6 +89,7 @@ def test_tampered_weights_do_not_run(saved, tmp_path):
     (lambda c: c.update(version=99), 'version'),
     (lambda c: c['procs'][1]['classes'][0][1].pop(0), 'Categorify'),
     (lambda c: c.pop('model'), 'model'),
+    (lambda c: c['class_weights'][0].pop(), 'class weights'),
 ])
 def test_tampered_config_is_refused(saved, tmp_path, tamper, msg):
     bad = copy_encoder(saved, tmp_path / 'bad')
