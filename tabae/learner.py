@@ -3,13 +3,14 @@ from __future__ import annotations
 from fastai.tabular.all import *
 from .activations import FastMish
 from .data import TabDataLoaderIdentity
-from .loss import RecreatedLoss
+from .encode import TabaeInputError
+from .loss import BinLoss, RecreatedLoss
 from .metrics import CatAccuracy, ReconR2
 from .model import TabularAE
 from .precision import AutoMixedPrecision
 from .validate import check_hparams, check_train_data
 
-__all__ = ['cont_bounds', 'class_weights', 'ae_learner']
+__all__ = ['cont_bounds', 'cont_bin_edges', 'class_weights', 'ae_learner']
 
 def cont_bounds(dls:DataLoaders, pad:float=0.) -> tuple[Tensor, Tensor]:
     "Per-column (low, high) of the training split's normalized continuous values, widened by `pad` times the range."
@@ -17,6 +18,15 @@ def cont_bounds(dls:DataLoaders, pad:float=0.) -> tuple[Tensor, Tensor]:
     if not len(conts): raise ValueError("The training split has no rows: cannot set the continuous bounds")
     lo, hi = conts.min(0).values.float().cpu(), conts.max(0).values.float().cpu()
     return lo - pad * (hi - lo), hi + pad * (hi - lo)
+
+def cont_bin_edges(dls:DataLoaders, n_bins:int=16) -> Tensor:
+    "Per continuous column, the `n_bins - 1` edges at quantiles of its distinct normalized training values (so a spike at one value leaves the tail its bins), `inf`-padded: shape `(n_cont, n_bins - 1)`."
+    conts = dls.train.conts.float().cpu()
+    res = torch.full((conts.shape[1], n_bins - 1), float('inf'))
+    for j in range(conts.shape[1]):
+        e = torch.unique(torch.quantile(torch.unique(conts[:, j]), torch.linspace(0, 1, n_bins + 1)[1:-1]))
+        res[j, :len(e)] = e
+    return res
 
 def class_weights(dls:DataLoaders, alpha:float=0.5) -> list[Tensor]:
     "Per-class cross-entropy weights `(count + 1)**-alpha` from the training split, scaled to average 1 over its rows."
@@ -44,18 +54,25 @@ def ae_learner(dls:DataLoaders,
     opt_func=ranger, # optimizer
     wd:float=0.01, # weight decay
     mixed_precision:bool=True, # bf16/fp16 autocast where the device supports it
+    decoder:str='mirror', # 'mirror' (the encoder reversed, as the article) or 'linear' (one linear layer + BatchNorm)
+    bin_targets:int=0, # also predict each continuous column's bin among this many (`cont_bin_edges`) in training (`BinLoss`); 0: off
     **kwargs
 ) -> Learner:
     "A `Learner` with a `TabularAE` and `RecreatedLoss` sized from `dls` (the article's defaults), on `dls.device`."
     to = dls.train_ds
     if not isinstance(dls.train, TabDataLoaderIdentity): raise ValueError("`dls` must yield (cats, conts, cats, conts) batches: build them with `TabularPandasIdentity`")
     check_train_data(dls); check_hparams(code_size, layers, ps, swap_p, n_in=len(to.cat_names) + len(to.cont_names))
+    if decoder not in ('mirror', 'linear'): raise TabaeInputError(f"`decoder` must be 'mirror' or 'linear', got {decoder!r}")
+    if not isinstance(bin_targets, int) or isinstance(bin_targets, bool) or bin_targets < 0 or bin_targets == 1:
+        raise TabaeInputError(f"`bin_targets` must be 0 (off) or an int >= 2 (bins per continuous column), got {bin_targets!r}")
+    edges = cont_bin_edges(dls, bin_targets) if bin_targets and to.cont_names else None
     cat_dict = {n: len(to.classes[n]) for n in to.cat_names}
     low, high = cont_bounds(dls, bound_pad)
     model = TabularAE(get_emb_sz(to, ifnone(emb_szs, {})), len(to.cont_names), code_size, cat_dict, low, high,
-                      layers=layers, ps=ps, embed_p=embed_p, swap_p=swap_p, act_cls=act_cls, head_p=head_p, code_p=code_p, enc_ps=enc_ps)
+                      layers=layers, ps=ps, embed_p=embed_p, swap_p=swap_p, act_cls=act_cls, head_p=head_p, code_p=code_p, enc_ps=enc_ps,
+                      decoder=decoder, bin_edges=edges)
     metrics = kwargs.pop('metrics', [m for m, ok in ((ReconR2(), len(to.cont_names)), (CatAccuracy(cat_dict), cat_dict)) if ok])
-    cbs = L(kwargs.pop('cbs', None)) + (L(AutoMixedPrecision()) if mixed_precision else L())
+    cbs = L(kwargs.pop('cbs', None)) + (L(AutoMixedPrecision()) if mixed_precision else L()) + (L(BinLoss()) if edges is not None else L())
     loss = RecreatedLoss(cat_dict, class_weights=class_weights(dls, class_balance) if class_balance else None)
     dev = ifnone(dls.device, default_device())
     return Learner(dls.to(dev), model.to(dev), loss_func=loss,

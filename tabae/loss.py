@@ -1,9 +1,10 @@
 """`RecreatedLoss`: how well the autoencoder rebuilt its input."""
 from __future__ import annotations
+from fastai.callback.core import Callback
 from fastai.torch_basics import *
 from .model import _n_classes
 
-__all__ = ['RecreatedLoss']
+__all__ = ['RecreatedLoss', 'BinLoss']
 
 class RecreatedLoss(Module):
     "Cross-entropy per categorical column (averaged over them, optionally class-weighted) plus squared error per continuous column (averaged over them), per row."
@@ -53,3 +54,20 @@ class RecreatedLoss(Module):
         logits, conts = preds
         cats = [logits[:, a:b].argmax(1) for a, b in zip(self.bounds, self.bounds[1:])]
         return (torch.stack(cats, 1) if cats else logits.new_zeros(len(logits), 0, dtype=torch.long)), conts
+
+class BinLoss(Callback):
+    "In training, add the cross-entropy of each continuous column's bin, predicted by the model's `bin_head` from the decoder's output, weighted as that many more categorical columns."
+    order = 5  # before the mixed-precision callback scales the loss
+    def before_fit(self):
+        self.model_ = get_model(self.learn.model)
+        self.hook = self.model_.decoder.register_forward_hook(lambda m, i, o: setattr(self, 'h', o))
+    def after_fit(self):
+        self.hook.remove()
+        self.h = None
+    def after_loss(self):
+        if not self.training: return
+        m = self.model_
+        n_cont, n_cat = m.bin_edges.shape[0], len(m.n_classes)
+        logits = m.bin_head(self.h).float().view(len(self.h), n_cont, m.n_bins)
+        ce = F.cross_entropy(logits.transpose(1, 2), m.bins(self.learn.yb[1]))
+        self.learn.loss_grad = self.learn.loss_grad + ce * n_cont / (n_cat + n_cont)

@@ -36,6 +36,8 @@ class TabularAE(TabularModel):
         head_p:float=None, # dropout before the two heads, defaults to `ps` as in the article
         code_p:float=None, # dropout on the code as the decoder reads it, defaults to `ps` as in the article
         enc_ps:float=0., # dropout in the encoder's hidden layers (none in the article)
+        decoder:str='mirror', # 'mirror': the encoder's layers reversed; 'linear': one linear layer + BatchNorm, so every output is linear in the code
+        bin_edges:Tensor=None, # `(n_cont, n_bins - 1)` bin edges per continuous column (normalized units, `inf`-padded): adds `bin_head`, see `BinLoss`
     ):
         layers, cat_dict = list(layers), ifnone(cat_dict, [n for n, _ in emb_szs])
         if not isinstance(code_size, int) or code_size < 1: raise ValueError(f"`code_size` must be a positive int, got {code_size!r}")
@@ -48,7 +50,13 @@ class TabularAE(TabularModel):
         self.noise = BatchSwapNoise(swap_p)
         sizes, dps = [code_size] + layers[::-1], (list(ps) if is_listy(ps) else [ps] * len(layers))[::-1]
         dps[0] = ifnone(code_p, dps[0])
-        self.decoder = nn.Sequential(*[LinBnDrop(sizes[i], sizes[i+1], p=dps[i], act=act) for i in range(len(layers))])
+        if decoder not in ('mirror', 'linear'): raise ValueError(f"`decoder` must be 'mirror' or 'linear', got {decoder!r}")
+        self.decoder_kind = decoder
+        self.decoder = nn.Sequential(*[LinBnDrop(sizes[i], sizes[i+1], p=dps[i], act=act) for i in range(len(layers))] if decoder == 'mirror'
+                                     else [LinBnDrop(code_size, layers[0], p=dps[0], act=None)])
+        if bin_edges is not None and n_cont:
+            self.register_buffer('bin_edges', torch.as_tensor(bin_edges, dtype=torch.float32).reshape(n_cont, -1).clone())
+            self.bin_head = nn.Linear(layers[0], n_cont * (self.bin_edges.shape[1] + 1))
         head_p = ifnone(head_p, (list(ps) if is_listy(ps) else [ps])[0])
         low = ifnone(low, torch.full((n_cont,), -3.)); high = ifnone(high, torch.full((n_cont,), 3.))
         self.cat_head = LinBnDrop(layers[0], sum(self.n_classes), p=head_p, bn=False, act=None)
@@ -59,6 +67,15 @@ class TabularAE(TabularModel):
         nc = x_cat.shape[1]
         code = super().forward(self.noise(x_cat, slice(0, nc)), self.noise(x_cont, slice(nc, None)) if x_cont is not None else x_cont)
         return code if encode else self.decode(code)
+
+    @property
+    def n_bins(self) -> int:
+        "Bins per continuous column that `bin_head` predicts (0: no bin head)."
+        return self.bin_edges.shape[1] + 1 if hasattr(self, 'bin_head') else 0
+
+    def bins(self, conts:Tensor) -> Tensor:
+        "The bin of each continuous value (normalized units), shape `(n, n_cont)`."
+        return (conts.float()[:, :, None] >= self.bin_edges[None]).sum(-1)
 
     def decode(self, code:Tensor) -> tuple[Tensor, Tensor]:
         "`(cat_logits, conts)` rebuilt from `code`."

@@ -1,4 +1,6 @@
 import numpy as np, pandas as pd, pytest, torch
+import torch.nn.functional as F
+from fastai.callback.core import Callback
 from fastai.tabular.all import Categorify, FillMissing, Normalize, RandomSplitter, EarlyStoppingCallback, SaveModelCallback
 from tabae import *
 
@@ -57,3 +59,50 @@ def test_trains_on_cuda(adult_df):
     learn = ae_learner(dls)
     with learn.no_bar(), learn.no_logging(): learn.fit(1, 3e-3)
     assert next(learn.model.parameters()).is_cuda and np.isfinite(learn.recorder.values[-1][1])
+
+def test_linear_decoder_outputs_are_linear_in_the_code(adult_df):
+    "With `decoder='linear'` every categorical logit is an affine function of the code (eval mode)."
+    learn = ae_learner(adult_dls(adult_df.iloc[:1500], bs=256), code_size=8, layers=[32, 16], decoder='linear', mixed_precision=False)
+    m = learn.model.eval()
+    assert len(m.decoder) == 1 and m.decoder_kind == 'linear'
+    c1, c2 = torch.randn(5, 8), torch.randn(5, 8)
+    with torch.no_grad(): mix, a, b = (m.decode(c)[0] for c in (0.3 * c1 + 0.7 * c2, c1, c2))
+    assert torch.allclose(mix, 0.3 * a + 0.7 * b, atol=1e-5)
+    m_mirror = ae_learner(adult_dls(adult_df.iloc[:1500], bs=256), code_size=8, layers=[32, 16], mixed_precision=False).model.eval()
+    with torch.no_grad(): mix, a, b = (m_mirror.decode(c)[0] for c in (0.3 * c1 + 0.7 * c2, c1, c2))
+    assert not torch.allclose(mix, 0.3 * a + 0.7 * b, atol=1e-5)  # the mirrored decoder is not
+
+def test_bin_edges_follow_distinct_values(adult_df):
+    "capital-gain is 0 in ~92% of rows: its edges spread over its distinct values (the tail gets bins), and `bins` numbers each value's range."
+    dls = adult_dls(adult_df.iloc[:5000], ['race'], ['age', 'capital-gain'])
+    edges = cont_bin_edges(dls, 8)
+    assert edges.shape == (2, 7)
+    gain = dls.train.conts[:, 1].float()
+    finite = edges[1][torch.isfinite(edges[1])]
+    assert len(finite) >= 5 and (finite.diff() > 0).all() and (finite > gain.min()).sum() >= 5
+    learn = ae_learner(dls, code_size=8, layers=[32], bin_targets=8, mixed_precision=False)
+    bins = learn.model.bins(dls.train.conts)
+    want = torch.stack([torch.bucketize(dls.train.conts[:, j].float().contiguous(), edges[j][torch.isfinite(edges[j])], right=True) for j in range(2)], 1)
+    assert torch.equal(bins.cpu(), want) and bins.max() < 8
+
+def test_bin_loss_is_added_in_training_only(adult_df):
+    "The training loss gains the bins' cross-entropy (weighted n_cont / (n_cat + n_cont)); the validation loss stays `RecreatedLoss`."
+    dls = adult_dls(adult_df.iloc[:1500], bs=256)
+    learn = ae_learner(dls, code_size=8, layers=[32, 16], bin_targets=4, mixed_precision=False)
+    m, seen = learn.model, []
+    class Spy(Callback):
+        order = 6  # after `BinLoss`
+        def before_fit(self): self.hook = m.decoder.register_forward_hook(lambda mod, i, o: setattr(self, 'h', o))
+        def after_fit(self): self.hook.remove()
+        def after_loss(self):
+            logits = m.bin_head(self.h).view(len(self.h), len(CONTS), 4)
+            ce = sum(F.cross_entropy(logits[:, j], m.bins(self.yb[1])[:, j]) for j in range(len(CONTS))) / len(CONTS)
+            seen.append((self.training, (self.learn.loss_grad - self.learn.loss_func(self.pred, *self.yb)).item(), (ce * len(CONTS) / (len(CATS) + len(CONTS))).item()))
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3, cbs=Spy())
+    train, valid = [s for s in seen if s[0]], [s for s in seen if not s[0]]
+    assert train and valid and all(abs(d - w) < 1e-5 and w > 0 for _, d, w in train) and all(d == 0 for _, d, _ in valid)
+
+@pytest.mark.parametrize('kw,name', [(dict(decoder='tree'), 'decoder'), (dict(bin_targets=1), 'bin_targets'), (dict(bin_targets=-2), 'bin_targets'),
+                                     (dict(bin_targets=2.5), 'bin_targets'), (dict(bin_targets=True), 'bin_targets')])
+def test_bad_decoder_arguments_are_named(adult_df, kw, name):
+    with pytest.raises(TabaeInputError, match=f'`{name}`'): ae_learner(adult_dls(adult_df.iloc[:300], bs=64), **kw)
