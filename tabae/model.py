@@ -36,7 +36,7 @@ class TabularAE(TabularModel):
         head_p:float=None, # dropout before the two heads, defaults to `ps` as in the article
         code_p:float=None, # dropout on the code as the decoder reads it, defaults to `ps` as in the article
         enc_ps:float=0., # dropout in the encoder's hidden layers (none in the article)
-        decoder:str='mirror', # 'mirror': the encoder's layers reversed; 'linear': one linear layer + BatchNorm, so every output is linear in the code
+        decoder:str='mirror', # 'mirror': the encoder's layers reversed; 'linear': one linear layer + BatchNorm, so every logit is linear in the code
         bin_edges:Tensor=None, # `(n_cont, n_bins - 1)` bin edges per continuous column (normalized units, `inf`-padded): adds `bin_head`, see `BinLoss`
     ):
         layers, cat_dict = list(layers), ifnone(cat_dict, [n for n, _ in emb_szs])

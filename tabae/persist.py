@@ -64,7 +64,7 @@ def _arch(m:TabularAE) -> dict:
             'cat_dict': list(m.n_classes), 'layers': [b[0].out_features for b in m.layers[:-1]],
             'ps': [_drop_p(b) for b in m.decoder][::-1], 'enc_ps': [_drop_p(b) for b in m.layers[:-1]],
             'embed_p': m.emb_drop.p, 'swap_p': np.asarray(m.noise.p, np.float64).tolist(), 'act': name,
-            'head_p': _drop_p(m.cat_head), 'code_p': _drop_p(m.decoder[0]), 'decoder': m.decoder_kind, 'n_bins': m.n_bins}
+            'head_p': _drop_p(m.cat_head), 'code_p': _drop_p(m.decoder[0]), 'decoder': getattr(m, 'decoder_kind', 'mirror'), 'n_bins': m.n_bins}
 
 def _new_model(a:dict, state:dict) -> TabularAE:
     "A `TabularAE` built from `_arch` and filled from `state`; built on the meta device, so the JSON sizes allocate nothing."
