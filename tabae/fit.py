@@ -12,11 +12,11 @@ from .validate import clean_train_frame
 
 __all__ = ['RECIPE', 'ARTICLE_RECIPE', 'KeepBest', 'EarlyStopFrom', 'ae_data', 'auto_bs', 'fit_autoencoder']
 
-RECIPE = dict(ps=0., embed_p=0., head_p=0., code_p=0., class_balance=0.5, bound_pad=0.1)
+RECIPE = dict(ps=0., embed_p=0., head_p=0., code_p=0., class_balance=0.5, bound_pad=0.1, decoder='linear', bin_targets=16)
 "`ae_learner` settings that `fit_autoencoder` uses unless told otherwise (chosen on AdultBench; see benchmarks/RESULTS.md)."
 
 ARTICLE_RECIPE = dict(layers=(1024, 512, 256), ps=0.1, embed_p=0.01, swap_p=0.1, head_p=None, code_p=None, class_balance=0.,
-                      bound_pad=0., epochs=20, lr=3e-3, bs=1024, patience=4, anneal_noise=None)
+                      bound_pad=0., decoder='mirror', bin_targets=0, epochs=20, lr=3e-3, bs=1024, patience=4, anneal_noise=None)
 "The article's settings, to reproduce its numbers: `fit_autoencoder(df, cats, conts, **ARTICLE_RECIPE)`."
 
 class _TrackFrom(TrackerCallback):
@@ -69,7 +69,7 @@ def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:li
                                cat_names, cont_names, splits=splits)
     return to.dataloaders(bs=bs, device=device)
 
-def auto_bs(n_train:int, steps:int=8, lo:int=128, hi:int=1024) -> int:
+def auto_bs(n_train:int, steps:int=8, lo:int=64, hi:int=1024) -> int:
     "The batch size `fit_autoencoder` uses unless told: the largest power of two giving `steps` batches per epoch of `n_train` rows, within `[lo, hi]`."
     return int(min(hi, max(lo, 2 ** math.floor(math.log2(max(n_train // steps, 1))))))
 

@@ -40,7 +40,7 @@ def class_weights(dls:DataLoaders, alpha:float=0.5) -> list[Tensor]:
 @delegates(Learner.__init__)
 def ae_learner(dls:DataLoaders,
     code_size:int=128, # size of the code
-    layers:list=(1024, 512, 256), # encoder sizes; the decoder mirrors them
+    layers:list=(1024, 512, 256), # encoder sizes; the mirrored decoder reverses them, the linear one maps the code to the first
     ps:float=0.1, # dropout in the decoder's hidden layers (the article's `ps`)
     enc_ps:float=0., # dropout in the encoder's hidden layers (none in the article)
     embed_p:float=0.01, # dropout on the embeddings
@@ -54,7 +54,7 @@ def ae_learner(dls:DataLoaders,
     opt_func=ranger, # optimizer
     wd:float=0.01, # weight decay
     mixed_precision:bool=True, # bf16/fp16 autocast where the device supports it
-    decoder:str='mirror', # 'mirror' (the encoder reversed, as the article) or 'linear' (one linear layer + BatchNorm)
+    decoder:str='mirror', # 'mirror' (the encoder reversed, as the article) or 'linear' (one linear layer)
     bin_targets:int=0, # also predict each continuous column's bin among this many (`cont_bin_edges`) in training (`BinLoss`); 0: off
     **kwargs
 ) -> Learner:

@@ -28,7 +28,7 @@ class TabularAE(TabularModel):
         code_size:int=128, # size of the code (the bottleneck)
         cat_dict:dict|list=None, # classes per categorical column: a `{name: n_classes}` dict or a list
         low=None, high=None, # per-column bounds of the continuous head's `SigmoidRange` (normalized units)
-        layers:list=(1024, 512, 256), # encoder sizes; the decoder mirrors them
+        layers:list=(1024, 512, 256), # encoder sizes; the mirrored decoder reverses them, the linear one maps the code to the first
         ps:float=0.1, # dropout in the decoder's hidden layers (the article's `ps`)
         embed_p:float=0.01, # dropout on the embeddings
         swap_p:float|list=0.1, # swap noise rate: one for all, or one per input column in the model's order (cats incl. `<col>_na`, then conts)
@@ -36,7 +36,7 @@ class TabularAE(TabularModel):
         head_p:float=None, # dropout before the two heads, defaults to `ps` as in the article
         code_p:float=None, # dropout on the code as the decoder reads it, defaults to `ps` as in the article
         enc_ps:float=0., # dropout in the encoder's hidden layers (none in the article)
-        decoder:str='mirror', # 'mirror': the encoder's layers reversed; 'linear': one linear layer + BatchNorm, so every logit is linear in the code
+        decoder:str='mirror', # 'mirror': the encoder's layers reversed (the article); 'linear': one linear layer, so every logit is linear in the code
         bin_edges:Tensor=None, # `(n_cont, n_bins - 1)` bin edges per continuous column (normalized units, `inf`-padded): adds `bin_head`, see `BinLoss`
     ):
         layers, cat_dict = list(layers), ifnone(cat_dict, [n for n, _ in emb_szs])
@@ -53,7 +53,7 @@ class TabularAE(TabularModel):
         if decoder not in ('mirror', 'linear'): raise ValueError(f"`decoder` must be 'mirror' or 'linear', got {decoder!r}")
         self.decoder_kind = decoder
         self.decoder = nn.Sequential(*[LinBnDrop(sizes[i], sizes[i+1], p=dps[i], act=act) for i in range(len(layers))] if decoder == 'mirror'
-                                     else [LinBnDrop(code_size, layers[0], p=dps[0], act=None)])
+                                     else [LinBnDrop(code_size, layers[0], bn=False, p=dps[0], act=None)])
         if bin_edges is not None and n_cont:
             self.register_buffer('bin_edges', torch.as_tensor(bin_edges, dtype=torch.float32).reshape(n_cont, -1).clone())
             self.bin_head = nn.Linear(layers[0], n_cont * (self.bin_edges.shape[1] + 1))

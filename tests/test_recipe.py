@@ -42,8 +42,8 @@ def test_swap_noise_schedule_anneals_and_restores(adult_df):
     assert learn.model.noise.p == 0.2
 
 def test_auto_bs():
-    "Eight or more batches per epoch, a power of two from 128 to 1024: Adult's 26,049 training rows keep the article's 1024."
-    assert [auto_bs(n) for n in (0, 100, 2048, 2400, 8192, 26049, 10**7)] == [128, 128, 256, 256, 1024, 1024, 1024]
+    "Eight or more batches per epoch, a power of two from 64 to 1024: Adult's 26,049 training rows keep the article's 1024."
+    assert [auto_bs(n) for n in (0, 100, 2048, 2400, 8192, 26049, 10**7)] == [64, 64, 256, 256, 1024, 1024, 1024]
 
 def test_fit_autoencoder_sizes_batches_to_the_table(adult_df):
     learn = fit_autoencoder(adult_df.iloc[:3000], ['race'], ['age'], code_size=4, layers=[16], epochs=1, progress=False)
@@ -73,3 +73,11 @@ def test_best_weights_come_from_the_annealed_epochs(adult_df, capsys):
                             track_from=0., progress=False, cbs=[Script()])
     assert len(states) == 6 + 2  # tracked from the start, epoch 0 is the best and epoch 1 stops the fit
     assert all(torch.equal(v, states[6][k]) for k, v in learn.model.state_dict().items())
+
+def test_default_and_article_decoders(adult_df):
+    "`fit_autoencoder`'s recipe: a linear decoder with 16 bin targets; the article's: the mirrored decoder, no bins."
+    kw = dict(code_size=4, layers=[16, 8], epochs=1, progress=False)
+    m = fit_autoencoder(adult_df.iloc[:500], ['race'], ['age'], **kw).model
+    assert m.decoder_kind == 'linear' and len(m.decoder) == 1 and m.n_bins == 16
+    m = fit_autoencoder(adult_df.iloc[:500], ['race'], ['age'], **{**ARTICLE_RECIPE, **kw}).model
+    assert m.decoder_kind == 'mirror' and len(m.decoder) == 2 and m.n_bins == 0 and not hasattr(m, 'bin_head')
