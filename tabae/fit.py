@@ -55,32 +55,32 @@ class EarlyStopFrom(_TrackFrom):
         if self.learn.logger is not noop: print(f'No improvement since epoch {self.epoch - self.wait}: early stopping')
         raise CancelFitException()
 
+def auto_bs(n_train:int, steps:int=8, lo:int=64, hi:int=1024) -> int:
+    "The batch size `fit_autoencoder` uses unless told: the largest power of two giving `steps` batches per epoch of `n_train` rows, within `[lo, hi]`."
+    return int(min(hi, max(lo, 2 ** math.floor(math.log2(max(n_train // steps, 1))))))
+
 def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:list=None, valid_pct:float=0.2,
-            seed:int=0, bs:int=1024, device=None, rank_gauss:bool=False) -> DataLoaders:
-    "Autoencoder `DataLoaders` for `df`: Categorify/FillMissing(/RankGauss)/Normalize unless `procs` given, a seeded random `valid_pct` split."
+            seed:int=0, bs:int|None=1024, device=None, rank_gauss:bool=False) -> DataLoaders:
+    "Autoencoder `DataLoaders` for `df`: Categorify/FillMissing(/RankGauss)/Normalize unless `procs` given, a seeded random `valid_pct` split, `bs` rows per batch (`None`: `auto_bs` of the training split)."
     cat_names, cont_names = list(L(cat_names)), list(L(cont_names))
     check_columns(df, cat_names + cont_names, 'cat_names/cont_names')
     if not 0 <= valid_pct < 1: raise TabaeInputError(f"`valid_pct` must be in [0, 1), got {valid_pct!r}")
-    if not isinstance(bs, numbers.Integral) or isinstance(bs, bool) or bs < 1: raise TabaeInputError(f"`bs` must be a positive int, got {bs!r}")
     splits = RandomSplitter(valid_pct, seed=seed)(range_of(df)) if valid_pct else (list(range(len(df))), [])
+    bs = ifnone(bs, auto_bs(len(splits[0])))
+    if not isinstance(bs, numbers.Integral) or isinstance(bs, bool) or bs < 1: raise TabaeInputError(f"`bs` must be a positive int, got {bs!r}")
     df = clean_train_frame(df, cat_names, cont_names, splits, valid_pct)
     procs = ifnone(procs, [Categorify, FillMissing] + ([RankGauss] if rank_gauss else []) + [Normalize])
     to = TabularPandasIdentity(df[cat_names + cont_names], procs,
                                cat_names, cont_names, splits=splits)
     return to.dataloaders(bs=bs, device=device)
 
-def auto_bs(n_train:int, steps:int=8, lo:int=64, hi:int=1024) -> int:
-    "The batch size `fit_autoencoder` uses unless told: the largest power of two giving `steps` batches per epoch of `n_train` rows, within `[lo, hi]`."
-    return int(min(hi, max(lo, 2 ** math.floor(math.log2(max(n_train // steps, 1))))))
-
 @delegates(ae_learner)
 def fit_autoencoder(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, code_size:int=128,
                     valid_pct:float=0.2, seed:int|None=0, epochs:int=40, lr:float=5e-3, bs:int|None=None,
                     patience:int=8, procs:list=None, rank_gauss:bool=False, anneal_noise:float|None=0.5, track_from:float|None=None, progress:bool=True,
                     cbs:list=None, **kwargs) -> Learner:
-    "Build the data (`bs`: `auto_bs` unless given) and `ae_learner` (`RECIPE` unless overridden), train with `fit_flat_cos`, swap noise annealed to 0 from `anneal_noise` of the way, and restore the best weights on the validation split, early stopping and best weights counted from `track_from` of the way (default: the anneal's start)."
+    "Build the data (`ae_data`; `bs`: `auto_bs` unless given) and `ae_learner` (`RECIPE` unless overridden), train with `fit_flat_cos`, swap noise annealed to 0 from `anneal_noise` of the way, and restore the best weights on the validation split, early stopping and best weights counted from `track_from` of the way (default: the anneal's start)."
     if seed is not None: set_seed(seed, reproducible=True)
-    if bs is None and isinstance(df, pd.DataFrame): bs = auto_bs(len(df) - int(valid_pct * len(df)) if 0 <= valid_pct < 1 else len(df))
     dls = ae_data(df, cat_names, cont_names, procs=procs, valid_pct=valid_pct, seed=ifnone(seed, 0), bs=bs, rank_gauss=rank_gauss)
     learn = ae_learner(dls, code_size=code_size, **{**RECIPE, **kwargs})
     monitor = 'valid_loss' if valid_pct else 'train_loss'

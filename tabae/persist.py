@@ -79,7 +79,7 @@ def _new_model(a:dict, state:dict) -> TabularAE:
 
 def _class_weights(loss) -> list|None:
     "The class weights of a `RecreatedLoss`, one list per categorical column, or `None`."
-    w = getattr(loss, 'class_weights', None) if isinstance(loss, RecreatedLoss) else None
+    w = loss.class_weights if isinstance(loss, RecreatedLoss) else None
     return None if w is None else [t.tolist() for t in torch.split(w, loss.n_classes)]
 
 def _new_loss(model:TabularAE, weights:list|None) -> RecreatedLoss:
