@@ -8,7 +8,7 @@ from fastai.tabular.all import EarlyStoppingCallback, ranger
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import article
 from adultbench import load
-from tabae import ARTICLE_RECIPE, AEReport, FoldedEncoder, RecreatedLoss, adult_columns, amp_dtype, ae_data, ae_learner, encode, evaluate, fit_autoencoder
+from tabae import ARTICLE_RECIPE, RECIPE, AEReport, FoldedEncoder, RecreatedLoss, adult_columns, amp_dtype, ae_data, ae_learner, encode, evaluate, fit_autoencoder
 
 def learner_epoch(learn):
     "One training epoch (with its validation pass) of a fastai `Learner`, without progress bar or logging."
@@ -62,7 +62,9 @@ def main(columns, epochs, fit):
     dev = dls.device
     train, valid = (dls.train.cats.to(dev), dls.train.conts.to(dev)), (dls.valid.cats.to(dev), dls.valid.conts.to(dev))
     loss = RecreatedLoss([len(dls.train_ds.classes[c]) for c in dls.train_ds.cat_names])
-    runs = {'article': learner_epoch(art), 'tabae': learner_epoch(tab), 'tabae_fp32': learner_epoch(ae_learner(dls, mixed_precision=False, **arch))}
+    rec = ae_learner(dls, **RECIPE)  # `fit_autoencoder`'s model: linear decoder, bins as inputs and targets, no dropout
+    runs = {'article': learner_epoch(art), 'tabae': learner_epoch(tab), 'tabae_fp32': learner_epoch(ae_learner(dls, mixed_precision=False, **arch)),
+            'tabae_recipe': learner_epoch(rec)}
     for name, dtype in (('fp32', None), ('amp', amp_dtype(dev))):
         runs[f'bare_{name}'] = bare_epoch(ae_learner(dls, mixed_precision=False, **arch).model, loss, train, valid, 1024, dtype)
     res.update({f'{k}_s_per_epoch': v for k, v in interleaved_seconds(runs, epochs).items()})
@@ -75,14 +77,15 @@ def main(columns, epochs, fit):
             with torch.inference_mode():
                 for i in range(0, n, 4096): f(xc[i:i + 4096], xf[i:i + 4096])
         return run
-    encoders = {'article': lambda: article.article_encode(art, te), 'tabae': lambda: encode(tab, te),
+    encoders = {'article': lambda: article.article_encode(art, te), 'tabae': lambda: encode(tab, te), 'tabae_recipe': lambda: encode(rec, te),
                 'bare_fp32': batches(lambda x, y: enc(x, y, encode=True)), 'folded_fp32': batches(FoldedEncoder(enc)),
                 'folded_amp': batches(FoldedEncoder(enc, dtype=torch.bfloat16 if amp_dtype(dev) == torch.bfloat16 else torch.float32))}  # as `encode` folds
     res.update({f'{k}_encode_rows_per_s': n / v for k, v in interleaved_seconds(encoders, 3 * epochs).items()})
     a = res['article_s_per_epoch']
     res.update(ratio_tabae_epoch=res['tabae_s_per_epoch'] / a, ratio_bare_fp32_epoch=res['bare_fp32_s_per_epoch'] / a,
                ratio_bare_amp_epoch=res['bare_amp_s_per_epoch'] / a,
-               ratio_tabae_encode=res['tabae_encode_rows_per_s'] / res['article_encode_rows_per_s'])
+               ratio_tabae_encode=res['tabae_encode_rows_per_s'] / res['article_encode_rows_per_s'],
+               ratio_recipe_epoch=res['tabae_recipe_s_per_epoch'] / a, ratio_recipe_encode=res['tabae_recipe_encode_rows_per_s'] / res['article_encode_rows_per_s'])
     if fit:
         torch.manual_seed(0)
         art = article.article_learner(tr, cats, conts)

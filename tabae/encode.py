@@ -50,25 +50,32 @@ def _clean_conts(df:pd.DataFrame, to:Tabular) -> pd.DataFrame:
     if gaps: df[gaps] = df[gaps].fillna(_centre(to))
     return df
 
-def _class_codes(col:pd.Series, categories:pd.Index) -> np.ndarray:
-    "The position of each value of `col` in `categories`, -1 where it is missing or absent: Arrow's `index_in` for Arrow strings (no Python objects), else pandas' `get_indexer`."
-    if isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == 'pyarrow' and categories.inferred_type == 'string':
-        import pyarrow as pa, pyarrow.compute as pc
-        arr = pa.array(col.array)
-        return pc.fill_null(pc.index_in(arr, value_set=pa.array(categories.tolist(), type=arr.type)), -1).to_numpy()
-    return categories.get_indexer(col)
+class _ClassIndex:
+    "Each categorical column's training classes as a pandas `CategoricalDtype` (and an Arrow value set for Arrow strings), built once and reused for every chunk of a frame."
+    def __init__(self, to:Tabular):
+        cat = _proc(to, Categorify)
+        # what `Categorify` matches, '#na#' left out: missing and unseen map to it
+        self.dtypes = {} if cat is None else {c: pd.CategoricalDtype(cat.classes[c].items[1:]) for c in user_columns(to)[0]}
+        self.value_sets = {}
 
-def _codes_as_categoricals(df:pd.DataFrame, to:Tabular, cats:list) -> dict:
-    "Match `df`'s categorical columns to the training classes once, in place, as pandas categoricals (`Categorify` then reads their codes); `{column: count}` of the non-missing values training never saw."
-    cat = _proc(to, Categorify)
-    if cat is None: return {}
-    unseen = {}
-    for c in cats:
-        dtype = pd.CategoricalDtype(cat.classes[c].items[1:])  # what `Categorify` matches, '#na#' left out: missing and unseen map to it
-        codes = _class_codes(df[c], dtype.categories)
-        if (n := int(((codes < 0) & df[c].notna().to_numpy()).sum())): unseen[c] = n
-        df[c] = pd.Categorical.from_codes(codes, dtype=dtype)
-    return unseen
+    def codes(self, col:pd.Series, c:str) -> np.ndarray:
+        "The position of each value of `col` among column `c`'s classes, -1 where it is missing or absent: Arrow's `index_in` for Arrow strings (no Python objects), else pandas' `get_indexer`."
+        categories = self.dtypes[c].categories
+        if isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == 'pyarrow' and categories.inferred_type == 'string':
+            import pyarrow as pa, pyarrow.compute as pc
+            arr = pa.array(col.array)
+            if (c, arr.type) not in self.value_sets: self.value_sets[c, arr.type] = pa.array(categories.tolist(), type=arr.type)
+            return pc.fill_null(pc.index_in(arr, value_set=self.value_sets[c, arr.type]), -1).to_numpy()
+        return categories.get_indexer(col)
+
+    def __call__(self, df:pd.DataFrame) -> dict:
+        "Match `df`'s categorical columns to the training classes once, in place, as pandas categoricals (`Categorify` then reads their codes); `{column: count}` of the non-missing values training never saw."
+        unseen = {}
+        for c, dtype in self.dtypes.items():
+            codes = self.codes(df[c], c)
+            if (n := int(((codes < 0) & df[c].notna().to_numpy()).sum())): unseen[c] = n
+            df[c] = pd.Categorical.from_codes(codes, dtype=dtype)
+        return unseen
 
 def _warn_unseen(counts:dict, stacklevel:int=3):
     "One warning naming each column with unseen categories and counting its rows."
@@ -76,13 +83,13 @@ def _warn_unseen(counts:dict, stacklevel:int=3):
     msg = ', '.join(f"column {c!r} in {n} row(s)" for c, n in counts.items())
     warnings.warn(UnseenCategoryWarning(f"Categories never seen in training are encoded as '#na#': {msg}", counts), stacklevel=stacklevel)
 
-def _process(learn:Learner, df:pd.DataFrame) -> tuple[Tensor, Tensor, dict]:
-    "`process_frame`'s tensors and the count of unseen categories per column."
+def _process(learn:Learner, df:pd.DataFrame, index:_ClassIndex=None) -> tuple[Tensor, Tensor, dict]:
+    "`process_frame`'s tensors and the count of unseen categories per column (`index`: the training classes, if already built)."
     from .data import tab_tensors
     from .validate import clean_encode_frame
     tmpl = learn.dls.train_ds
     sub = _clean_conts(clean_encode_frame(df, tmpl), tmpl)
-    unseen = _codes_as_categoricals(sub, tmpl, user_columns(tmpl)[0])
+    unseen = (_ClassIndex(tmpl) if index is None else index)(sub)
     to = tmpl.new(sub, inplace=True)
     to.process()
     with np.errstate(over='ignore'): cats, conts = tab_tensors(to)  # overflow is reported below, by column
@@ -120,10 +127,10 @@ def model_outputs(learn:Learner, df:pd.DataFrame, bs:int=4096, encode:bool=True,
     was_training = model.training
     model.eval()
     net = _encoder(model, deep_stack, mixed_precision) if encode else model
-    unseen = Counter()
+    unseen, index = Counter(), _ClassIndex(learn.dls.train_ds)
     try:
         for sl in progress_bar(chunks, leave=False) if progress else chunks:
-            cats, conts, counts = _process(learn, df.iloc[sl])
+            cats, conts, counts = _process(learn, df.iloc[sl], index)
             unseen.update(counts)
             outs = []
             with torch.inference_mode():

@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastai.tabular.all import *
 from torch.nn.modules.batchnorm import _BatchNorm
 from .activations import FastMish
+from .model import bucketize_cols
 
 __all__ = ['FoldedEncoder']
 
@@ -32,6 +33,7 @@ class FoldedEncoder(Module):
                 raise ValueError("FoldedEncoder's block-diagonal embedding table would be much larger than the embeddings")
             emb = torch.block_diag(*[e.weight.float() for e in model.embeds]) if model.n_emb else lins[0].weight.new_zeros(0, 0)
             self.register_buffer('table', emb)
+            self.register_buffer('bin_edges', model.bin_edges.float() if getattr(model, 'bin_inputs', False) else None)
             self.register_buffer('offsets', torch.as_tensor(np.cumsum([0] + [n for n, _ in sizes])[:-1], dtype=torch.long, device=lins[0].weight.device))
             w, b = lins[0].weight.float(), _bias(lins[0])
             if model.n_cont and model.bn_cont is not None:
@@ -59,6 +61,7 @@ class FoldedEncoder(Module):
         return self._forward(x_cat, x_cont, stack)
 
     def _forward(self, x_cat:Tensor, x_cont:Tensor, stack:bool) -> Tensor:
+        if self.bin_edges is not None: x_cat = torch.cat([x_cat, bucketize_cols(x_cont, self.bin_edges)], 1)
         x = torch.cat([F.embedding_bag(x_cat + self.offsets, self.table, mode='sum') if x_cat.shape[1] else x_cont[:, :0], x_cont], 1)
         h, hs = self.lins[0](x.to(self.dtype)), []
         for lin in self.lins[1:]:

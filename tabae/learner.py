@@ -5,11 +5,11 @@ from .activations import FastMish
 from .data import TabDataLoaderIdentity
 from .loss import BinLoss, RecreatedLoss
 from .metrics import CatAccuracy, ReconR2
-from .model import TabularAE
+from .model import TabularAE, bucketize_cols
 from .precision import AutoMixedPrecision
 from .validate import check_hparams, check_train_data
 
-__all__ = ['cont_bounds', 'cont_bin_edges', 'class_weights', 'ae_learner']
+__all__ = ['cont_bounds', 'cont_bin_edges', 'class_weights', 'bin_weights', 'ae_learner']
 
 def cont_bounds(dls:DataLoaders, pad:float=0.) -> tuple[Tensor, Tensor]:
     "Per-column (low, high) of the training split's normalized continuous values, widened by `pad` times the range."
@@ -27,14 +27,20 @@ def cont_bin_edges(dls:DataLoaders, n_bins:int=16) -> Tensor:
         res[j, :len(e)] = e
     return res
 
+def _balanced(counts:Tensor, alpha:float) -> Tensor:
+    "Per-class weights `(count + 1)**-alpha`, scaled to average 1 over the rows that `counts` counts."
+    w = (counts.float() + 1) ** -alpha
+    return w * counts.sum() / (w * counts).sum().clamp_min(1e-12)
+
 def class_weights(dls:DataLoaders, alpha:float=0.5) -> list[Tensor]:
     "Per-class cross-entropy weights `(count + 1)**-alpha` from the training split, scaled to average 1 over its rows."
-    res = []
-    for i in range(dls.train.cats.shape[1]):
-        counts = torch.bincount(dls.train.cats[:, i].cpu(), minlength=len(dls.train_ds.classes[dls.train_ds.cat_names[i]])).float()
-        w = (counts + 1) ** -alpha
-        res.append(w * counts.sum() / (w * counts).sum().clamp_min(1e-12))
-    return res
+    cats, to = dls.train.cats.cpu(), dls.train_ds
+    return [_balanced(torch.bincount(cats[:, i], minlength=len(to.classes[c])), alpha) for i, c in enumerate(to.cat_names)]
+
+def bin_weights(dls:DataLoaders, edges:Tensor, alpha:float=0.5) -> Tensor:
+    "Per continuous column and bin of `edges`, the weights `class_weights` would give the bins as classes: shape `(n_cont, n_bins)`."
+    bins = bucketize_cols(dls.train.conts.cpu(), edges)
+    return torch.stack([_balanced(torch.bincount(bins[:, j], minlength=edges.shape[1] + 1), alpha) for j in range(edges.shape[0])])
 
 @delegates(Learner.__init__)
 def ae_learner(dls:DataLoaders,
@@ -55,20 +61,21 @@ def ae_learner(dls:DataLoaders,
     mixed_precision:bool=True, # bf16/fp16 autocast where the device supports it
     decoder:str='mirror', # 'mirror' (the encoder reversed, as the article) or 'linear' (one linear layer)
     bin_targets:int=0, # also predict each continuous column's bin among this many (`cont_bin_edges`) in training (`BinLoss`); 0: off
+    bin_inputs:bool=False, # also embed each continuous column's bin (the `bin_targets` bins) as an input
     **kwargs
 ) -> Learner:
     "A `Learner` with a `TabularAE` and `RecreatedLoss` sized from `dls` (the article's defaults), on `dls.device`."
     to = dls.train_ds
     if not isinstance(dls.train, TabDataLoaderIdentity): raise ValueError("`dls` must yield (cats, conts, cats, conts) batches: build them with `TabularPandasIdentity`")
-    check_train_data(dls); check_hparams(code_size, layers, ps, swap_p, n_in=len(to.cat_names) + len(to.cont_names), decoder=decoder, bin_targets=bin_targets)
+    check_train_data(dls); check_hparams(code_size, layers, ps, swap_p, n_in=len(to.cat_names) + len(to.cont_names), decoder=decoder, bin_targets=bin_targets, bin_inputs=bin_inputs)
     edges = cont_bin_edges(dls, bin_targets) if bin_targets and to.cont_names else None
     cat_dict = {n: len(to.classes[n]) for n in to.cat_names}
     low, high = cont_bounds(dls, bound_pad)
     model = TabularAE(get_emb_sz(to, ifnone(emb_szs, {})), len(to.cont_names), code_size, cat_dict, low, high,
                       layers=layers, ps=ps, embed_p=embed_p, swap_p=swap_p, act_cls=act_cls, head_p=head_p, code_p=code_p, enc_ps=enc_ps,
-                      decoder=decoder, bin_edges=edges)
+                      decoder=decoder, bin_edges=edges, bin_inputs=bin_inputs and edges is not None)
     metrics = kwargs.pop('metrics', [m for m, ok in ((ReconR2(), len(to.cont_names)), (CatAccuracy(cat_dict), cat_dict)) if ok])
-    cbs = L(kwargs.pop('cbs', None)) + (L(AutoMixedPrecision()) if mixed_precision else L()) + (L(BinLoss()) if edges is not None else L())
+    cbs = L(kwargs.pop('cbs', None)) + (L(AutoMixedPrecision()) if mixed_precision else L()) + (L(BinLoss(bin_weights(dls, edges, class_balance) if class_balance else None)) if edges is not None else L())
     loss = RecreatedLoss(cat_dict, class_weights=class_weights(dls, class_balance) if class_balance else None)
     dev = ifnone(dls.device, default_device())
     return Learner(dls.to(dev), model.to(dev), loss_func=loss,

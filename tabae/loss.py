@@ -56,18 +56,22 @@ class RecreatedLoss(Module):
         return (torch.stack(cats, 1) if cats else logits.new_zeros(len(logits), 0, dtype=torch.long)), conts
 
 class BinLoss(Callback):
-    "In training, add the cross-entropy of each continuous column's bin, predicted by the model's `bin_head` from the decoder's output, weighted as that many more categorical columns."
+    "In training, add the cross-entropy of each continuous column's bin, predicted by the model's `bin_head` from the decoder's output, weighted as that many more categorical columns (and per bin by `class_weights`, `(n_cont, n_bins)`, if given)."
     order = 5  # before the mixed-precision callback scales the loss
+    def __init__(self, class_weights:Tensor=None): self.class_weights = class_weights
     def before_fit(self):
         self.model_ = get_model(self.learn.model)
         self.hook = self.model_.decoder.register_forward_hook(lambda m, i, o: setattr(self, 'h', o))
+        w = self.class_weights
+        self.w_ = None if w is None else w.to(self.model_.bin_edges.device)
     def after_fit(self):
         self.hook.remove()
-        self.h = None
+        self.h = self.w_ = None
     def after_loss(self):
         if not self.training: return
         m = self.model_
         n_cont, n_cat = m.bin_edges.shape[0], len(m.n_classes)
-        logits = m.bin_head(self.h).float().view(len(self.h), n_cont, m.n_bins)
-        ce = F.cross_entropy(logits.transpose(1, 2), m.bins(self.learn.yb[1]))
-        self.learn.loss_grad = self.learn.loss_grad + ce * n_cont / (n_cat + n_cont)
+        logits, targ = m.bin_head(self.h).float().view(len(self.h), n_cont, m.n_bins), m.bins(self.learn.yb[1])
+        ce = -F.log_softmax(logits, -1).gather(2, targ[..., None])[..., 0]
+        if self.w_ is not None: ce = ce * self.w_.gather(1, targ.T).T
+        self.learn.loss_grad = self.learn.loss_grad + ce.mean() * n_cont / (n_cat + n_cont)

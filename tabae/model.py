@@ -4,7 +4,7 @@ from fastai.tabular.all import *
 from .activations import FastMish
 from .noise import BatchSwapNoise
 
-__all__ = ['BufferedSigmoidRange', 'TabularAE']
+__all__ = ['BufferedSigmoidRange', 'bucketize_cols', 'TabularAE']
 
 class BufferedSigmoidRange(SigmoidRange):
     "`SigmoidRange` with per-column `low`/`high` held as buffers, so they follow `.to(device)` and the state dict."
@@ -12,6 +12,10 @@ class BufferedSigmoidRange(SigmoidRange):
         nn.Module.__init__(self)
         self.register_buffer('low', torch.as_tensor(low, dtype=torch.float32).flatten().clone())
         self.register_buffer('high', torch.as_tensor(high, dtype=torch.float32).flatten().clone())
+
+def bucketize_cols(conts:Tensor, edges:Tensor) -> Tensor:
+    "The bin of each value of `conts` `(n, n_cols)` among its column's `edges` `(n_cols, n_edges)` (`inf`-padded), as `long`."
+    return torch.searchsorted(edges, conts.float().T.contiguous(), right=True).T
 
 def _n_classes(cat_dict) -> list[int]:
     return [int(v) for v in (cat_dict.values() if isinstance(cat_dict, dict) else cat_dict)]
@@ -21,7 +25,7 @@ def _check_p(name, p):
         if not 0 <= v < 1: raise ValueError(f"`{name}` must be a probability in [0, 1), got {p!r}")
 
 class TabularAE(TabularModel):
-    "Denoising autoencoder: embeddings -> encoder -> `code_size` code -> mirrored decoder -> cat logits and cont values."
+    "Denoising autoencoder: embeddings (and, with `bin_inputs`, bin embeddings) -> encoder -> `code_size` code -> decoder (mirrored or linear) -> cat logits and cont values."
     def __init__(self,
         emb_szs:list, # (n_classes, embedding size) per categorical column
         n_cont:int, # number of continuous columns
@@ -38,8 +42,14 @@ class TabularAE(TabularModel):
         enc_ps:float=0., # dropout in the encoder's hidden layers (none in the article)
         decoder:str='mirror', # 'mirror': the encoder's layers reversed (the article); 'linear': one linear layer, so every logit is linear in the code
         bin_edges:Tensor=None, # `(n_cont, n_bins - 1)` bin edges per continuous column (normalized units, `inf`-padded): adds `bin_head`, see `BinLoss`
+        bin_inputs:bool=False, # also embed each continuous column's bin (of `bin_edges`) as an input, beside its value
     ):
         layers, cat_dict = list(layers), ifnone(cat_dict, [n for n, _ in emb_szs])
+        if bin_inputs and (bin_edges is None or not n_cont): raise ValueError("`bin_inputs` needs `bin_edges` and continuous columns")
+        self.bin_inputs = bin_inputs
+        if bin_inputs:  # one embedding per continuous column, after the categorical ones; `forward` appends the bins to `x_cat`
+            n_bins = torch.as_tensor(bin_edges).reshape(n_cont, -1).shape[1] + 1
+            emb_szs = list(emb_szs) + [(n_bins, emb_sz_rule(n_bins))] * n_cont
         if not isinstance(code_size, int) or code_size < 1: raise ValueError(f"`code_size` must be a positive int, got {code_size!r}")
         if not layers or any(not isinstance(l, int) or l < 1 for l in layers):
             raise ValueError(f"`layers` must be a non-empty list of positive ints, got {layers!r}")
@@ -65,7 +75,8 @@ class TabularAE(TabularModel):
     def forward(self, x_cat:Tensor, x_cont:Tensor=None, encode:bool=False):
         "The code when `encode`, else `(cat_logits, conts)`; swap noise applies in training only."
         nc = x_cat.shape[1]
-        code = super().forward(self.noise(x_cat, slice(0, nc)), self.noise(x_cont, slice(nc, None)) if x_cont is not None else x_cont)
+        x_cat, x_cont = self.noise(x_cat, slice(0, nc)), (self.noise(x_cont, slice(nc, None)) if x_cont is not None else x_cont)
+        code = super().forward(torch.cat([x_cat, self.bins(x_cont)], 1) if self.bin_inputs else x_cat, x_cont)
         return code if encode else self.decode(code)
 
     @property
@@ -75,7 +86,7 @@ class TabularAE(TabularModel):
 
     def bins(self, conts:Tensor) -> Tensor:
         "The bin of each continuous value (normalized units), shape `(n, n_cont)`."
-        return (conts.float()[:, :, None] >= self.bin_edges[None]).sum(-1)
+        return bucketize_cols(conts, self.bin_edges)
 
     def decode(self, code:Tensor) -> tuple[Tensor, Tensor]:
         "`(cat_logits, conts)` rebuilt from `code`."

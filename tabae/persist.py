@@ -60,11 +60,12 @@ def _arch(m:TabularAE) -> dict:
     name = _act_name(act)
     if name not in ACTIVATIONS or (name != 'Mish' and ACTIVATIONS[name] is not type(act)):
         raise TabaeInputError(f"Cannot save the activation {type(act).__name__} as JSON (one of {list(ACTIVATIONS)} can be): use `learn.export()`, a pickle")
-    return {'emb_szs': [[e.num_embeddings, e.embedding_dim] for e in m.embeds], 'n_cont': m.n_cont, 'code_size': m.code_size,
+    return {'emb_szs': [[e.num_embeddings, e.embedding_dim] for e in m.embeds[:len(m.n_classes)]], 'n_cont': m.n_cont, 'code_size': m.code_size,
             'cat_dict': list(m.n_classes), 'layers': [b[0].out_features for b in m.layers[:-1]],
             'ps': [_drop_p(b) for b in m.decoder][::-1], 'enc_ps': [_drop_p(b) for b in m.layers[:-1]],
             'embed_p': m.emb_drop.p, 'swap_p': np.asarray(m.noise.p, np.float64).tolist(), 'act': name,
-            'head_p': _drop_p(m.cat_head), 'code_p': _drop_p(m.decoder[0]), 'decoder': getattr(m, 'decoder_kind', 'mirror'), 'n_bins': m.n_bins}
+            'head_p': _drop_p(m.cat_head), 'code_p': _drop_p(m.decoder[0]), 'decoder': getattr(m, 'decoder_kind', 'mirror'), 'n_bins': m.n_bins,
+            'bin_inputs': m.bin_inputs}
 
 def _new_model(a:dict, state:dict) -> TabularAE:
     "A `TabularAE` built from `_arch` and filled from `state`; built on the meta device, so the JSON sizes allocate nothing."
@@ -73,7 +74,7 @@ def _new_model(a:dict, state:dict) -> TabularAE:
         m = TabularAE([tuple(o) for o in a['emb_szs']], a['n_cont'], a['code_size'], a['cat_dict'], torch.zeros(a['n_cont']), torch.zeros(a['n_cont']),
                       layers=a['layers'], ps=a['ps'], enc_ps=a['enc_ps'], embed_p=a['embed_p'], swap_p=a['swap_p'], act_cls=ACTIVATIONS[a['act']],
                       head_p=a['head_p'], code_p=a['code_p'], decoder=a.get('decoder', 'mirror'),
-                      bin_edges=torch.zeros(a['n_cont'], a['n_bins'] - 1) if a.get('n_bins') else None)
+                      bin_edges=torch.zeros(a['n_cont'], a['n_bins'] - 1) if a.get('n_bins') else None, bin_inputs=a.get('bin_inputs', False))
     m.load_state_dict(state, strict=True, assign=True)
     return m
 

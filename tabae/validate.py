@@ -16,8 +16,8 @@ def _is_p(o, high:float=1., closed:bool=False) -> bool:
     return isinstance(o, (int, float)) and not isinstance(o, bool) and 0 <= o and (o <= high if closed else o < high)
 
 def check_hparams(code_size:int=128, layers:list=(1024, 512, 256), ps:float|list=0.1, swap_p:float|list=0.1, n_in:int|None=None,
-                  decoder:str='mirror', bin_targets:int=0):
-    "Raise `TabaeInputError` naming the first of `code_size`, `layers`, `ps`, `swap_p`, `decoder`, `bin_targets` out of range (`n_in`: input columns, for a per-column `swap_p`)."
+                  decoder:str='mirror', bin_targets:int=0, bin_inputs:bool=False):
+    "Raise `TabaeInputError` naming the first of `code_size`, `layers`, `ps`, `swap_p`, `decoder`, `bin_targets`, `bin_inputs` out of range (`n_in`: input columns, for a per-column `swap_p`)."
     if not _is_int(code_size) or code_size < 1: raise TabaeInputError(f"`code_size` must be a positive int, got {code_size!r}")
     if not is_listy(layers) or not layers or not all(_is_int(l) and l > 0 for l in layers):
         raise TabaeInputError(f"`layers` must be a non-empty list of positive ints, got {layers!r}")
@@ -28,6 +28,8 @@ def check_hparams(code_size:int=128, layers:list=(1024, 512, 256), ps:float|list
     if decoder not in ('mirror', 'linear'): raise TabaeInputError(f"`decoder` must be 'mirror' or 'linear', got {decoder!r}")
     if not _is_int(bin_targets) or bin_targets < 0 or bin_targets == 1:
         raise TabaeInputError(f"`bin_targets` must be 0 (off) or an int >= 2 (bins per continuous column), got {bin_targets!r}")
+    if not isinstance(bin_inputs, bool): raise TabaeInputError(f"`bin_inputs` must be True or False, got {bin_inputs!r}")
+    if bin_inputs and not bin_targets: raise TabaeInputError("`bin_inputs` embeds the `bin_targets` bins: with `bin_inputs=True`, `bin_targets` must be >= 2, got 0")
 
 _PLAIN = {'string', 'integer', 'floating', 'mixed-integer-float', 'boolean', 'empty'}
 

@@ -1,4 +1,4 @@
-import warnings
+import sys, warnings
 import numpy as np, pandas as pd, pytest, torch
 from fastai.tabular.all import Categorify
 from tabae import adult_columns, encode, reconstruct
@@ -88,6 +88,25 @@ def test_batch_size_independent(small_learn, rows):
     a, b = encode(small_learn, rows, bs=7), encode(small_learn, rows, bs=4096)
     np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), atol=1e-5)
     with pytest.raises(ValueError, match='bs'): encode(small_learn, rows, bs=0)
+
+def test_chunks_share_one_class_index(small_learn, rows, monkeypatch):
+    "The training classes are indexed once per call, not per chunk; chunked codes, Arrow or object strings, and unseen-category counts equal the unchunked ones."
+    enc = sys.modules['tabae.encode']  # the module: `tabae.encode` is the function
+    built, init = [], enc._ClassIndex.__init__
+    monkeypatch.setattr(enc._ClassIndex, '__init__', lambda self, to: (built.append(1), init(self, to))[1])
+    df = rows.copy()
+    df.loc[df.index[:3], 'workclass'] = 'Martian'
+    whole = np.concatenate([o.numpy() for _, o in enc.model_outputs(small_learn, df)])
+    assert len(built) == 1
+    for d in (df, df.astype({c: object for c in CATS})):
+        n = len(built)
+        with warnings.catch_warnings(record=True) as ws:
+            warnings.simplefilter('always')
+            parts = list(enc.model_outputs(small_learn, d, bs=64, chunk=64))
+        assert len(parts) == 7 and len(built) == n + 1
+        np.testing.assert_allclose(np.concatenate([o.numpy() for _, o in parts]), whole, atol=1e-5)
+        assert [w.message.counts for w in ws if isinstance(w.message, enc.UnseenCategoryWarning)] == [{'workclass': 3}]
+    assert isinstance(df['workclass'].dtype, pd.StringDtype) and df['workclass'].dtype.storage == 'pyarrow'  # the Arrow path ran
 
 def test_missing_column_is_named(small_learn, rows):
     with pytest.raises(ValueError, match='education'): small_learn.encode(rows.drop(columns='education'))

@@ -17,6 +17,18 @@ def test_folded_encoder_with_random_batchnorm_stats():
     xc, xf = torch.randint(0, 5, (64, 2)), torch.randn(64, 3)
     with torch.no_grad(): assert torch.allclose(FoldedEncoder(m)(xc, xf), m(xc, xf, encode=True), atol=1e-5)
 
+def test_folded_encoder_with_bin_inputs():
+    "The folded encoder bucketizes the numbers into the bin embeddings as the model does (the last edges `inf` padding)."
+    torch.manual_seed(0)
+    edges = torch.tensor([[-1., 0., 1.], [0.5, float('inf'), float('inf')]])
+    xc, xf = torch.randint(0, 5, (64, 1)), torch.randn(64, 2)
+    for m in (TabularAE([(5, 3)], 2, cat_dict=[5], layers=[16], bin_edges=edges, bin_inputs=True),
+              TabularAE([], 2, cat_dict=[], layers=[16], bin_edges=edges, bin_inputs=True)):
+        m.eval()
+        a = xc[:, :len(m.n_classes)]
+        with torch.no_grad(): assert torch.allclose(FoldedEncoder(m)(a, xf), m(a, xf, encode=True), atol=1e-5)
+    assert m.bins(xf)[:, 1].max() == 1 and len(m.embeds) == 2
+
 def test_folded_encoder_without_cats_or_conts():
     xc, xf = torch.randint(0, 5, (8, 1)), torch.randn(8, 3)
     for m, a, b in [(TabularAE([], 3, cat_dict=[], layers=[16]), xc[:, :0], xf), (TabularAE([(5, 3)], 0, cat_dict=[5], layers=[16]), xc, xf[:, :0])]:

@@ -102,7 +102,41 @@ def test_bin_loss_is_added_in_training_only(adult_df):
     train, valid = [s for s in seen if s[0]], [s for s in seen if not s[0]]
     assert train and valid and all(abs(d - w) < 1e-5 and w > 0 for _, d, w in train) and all(d == 0 for _, d, _ in valid)
 
+def test_class_balanced_bin_loss(adult_df):
+    "With `class_balance`, each bin's cross-entropy is weighted as a class would be: `(count + 1)**-alpha`, averaging 1 over the training rows."
+    dls = adult_dls(adult_df.iloc[:1500], bs=256)
+    learn = ae_learner(dls, code_size=8, layers=[32, 16], bin_targets=4, class_balance=0.5, mixed_precision=False)
+    m, w, seen = learn.model, bin_weights(dls, learn.model.bin_edges, 0.5), []
+    bins = m.bins(dls.train.conts)
+    for j in range(len(CONTS)):
+        counts = torch.bincount(bins[:, j].cpu(), minlength=4).float()
+        assert torch.isclose((w[j] * counts).sum() / counts.sum(), torch.tensor(1.)) and w[j][counts.argmin()] >= w[j][counts.argmax()]
+    class Spy(Callback):
+        order = 6  # after `BinLoss`
+        def before_fit(self): self.hook = m.decoder.register_forward_hook(lambda mod, i, o: setattr(self, 'h', o))
+        def after_fit(self): self.hook.remove()
+        def after_loss(self):
+            if not self.training: return
+            logits, targ = m.bin_head(self.h).view(len(self.h), len(CONTS), 4), m.bins(self.yb[1])
+            ce = sum((F.cross_entropy(logits[:, j], targ[:, j], reduction='none') * w[j][targ[:, j]]).mean() for j in range(len(CONTS))) / len(CONTS)
+            seen.append(((self.learn.loss_grad - self.learn.loss_func(self.pred, *self.yb)).item(), (ce * len(CONTS) / (len(CATS) + len(CONTS))).item()))
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3, cbs=Spy())
+    assert seen and all(abs(d - want) < 1e-5 for d, want in seen)
+
+def test_bin_inputs_embed_each_numbers_bin(adult_df):
+    "With `bin_inputs`, each continuous column's bin has its own embedding after the categorical ones, and the code depends on it."
+    dls = adult_dls(adult_df.iloc[:1500], bs=256)
+    learn = ae_learner(dls, code_size=8, layers=[32, 16], bin_targets=4, bin_inputs=True, mixed_precision=False)
+    m = learn.model.eval()
+    assert len(m.embeds) == len(CATS) + len(CONTS) and all(e.num_embeddings == 4 for e in m.embeds[len(CATS):])
+    cats, conts = dls.valid.cats[:64], dls.valid.conts[:64]
+    with torch.no_grad():
+        code = m(cats, conts, encode=True)
+        for e in m.embeds[len(CATS):]: e.weight.zero_()
+        assert not torch.allclose(m(cats, conts, encode=True), code)
+
 @pytest.mark.parametrize('kw,name', [(dict(decoder='tree'), 'decoder'), (dict(bin_targets=1), 'bin_targets'), (dict(bin_targets=-2), 'bin_targets'),
-                                     (dict(bin_targets=2.5), 'bin_targets'), (dict(bin_targets=True), 'bin_targets')])
+                                     (dict(bin_targets=2.5), 'bin_targets'), (dict(bin_targets=True), 'bin_targets'),
+                                     (dict(bin_inputs=1), 'bin_inputs'), (dict(bin_inputs=True), 'bin_inputs')])
 def test_bad_decoder_arguments_are_named(adult_df, kw, name):
     with pytest.raises(TabaeInputError, match=f'`{name}`'): ae_learner(adult_dls(adult_df.iloc[:300], bs=64), **kw)

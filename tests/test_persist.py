@@ -52,21 +52,22 @@ def test_unweighted_loss_saves_no_weights(tmp_path):
     assert load_encoder(saved).loss_func.class_weights is None
 
 def test_linear_decoder_and_bin_head_round_trip(tmp_path):
-    learn = fit(frame(), decoder='linear', bin_targets=8)
+    learn = fit(frame(), decoder='linear', bin_targets=8, bin_inputs=True)
     saved = save_encoder(learn, tmp_path / 'm')
     cfg = json.loads((saved / 'tabae.json').read_text(encoding='utf-8'))
-    assert cfg['model']['decoder'] == 'linear' and cfg['model']['n_bins'] == 8
+    assert cfg['model']['decoder'] == 'linear' and cfg['model']['n_bins'] == 8 and cfg['model']['bin_inputs'] is True
+    assert len(cfg['model']['emb_szs']) == len(learn.model.n_classes) == 4 and len(learn.model.embeds) == 4 + len(CONTS)  # größe_na added
     loaded = load_encoder(saved, device='cpu')
     assert torch.equal(loaded.model.bin_edges, learn.model.bin_edges.cpu()) and len(loaded.model.decoder) == 1
     df = frame(90, seed=1)
     assert np.array_equal(encode(loaded, df).values, encode(learn, df).values) and reconstruct(loaded, df).equals(reconstruct(learn, df))
 
 def test_config_without_decoder_keys_loads_as_mirrored(tmp_path):
-    "Encoders saved before `decoder` and `n_bins` existed load as the mirrored decoder without a bin head."
-    learn = fit(frame(), decoder='mirror', bin_targets=0)
+    "Encoders saved before `decoder`, `n_bins` and `bin_inputs` existed load as the mirrored decoder without bins."
+    learn = fit(frame(), decoder='mirror', bin_targets=0, bin_inputs=False)
     saved = save_encoder(learn, tmp_path / 'm')
     cfg = json.loads((saved / 'tabae.json').read_text(encoding='utf-8'))
-    for k in ('decoder', 'n_bins'): cfg['model'].pop(k)
+    for k in ('decoder', 'n_bins', 'bin_inputs'): cfg['model'].pop(k)
     (saved / 'tabae.json').write_text(json.dumps(cfg), encoding='utf-8')
     df = frame(90, seed=1)
     assert np.array_equal(encode(load_encoder(saved), df).values, encode(learn, df).values)

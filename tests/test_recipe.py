@@ -75,9 +75,9 @@ def test_best_weights_come_from_the_annealed_epochs(adult_df, capsys):
     assert all(torch.equal(v, states[6][k]) for k, v in learn.model.state_dict().items())
 
 def test_default_and_article_decoders(adult_df):
-    "`fit_autoencoder`'s recipe: a linear decoder with 16 bin targets; the article's: the mirrored decoder, no bins."
+    "`fit_autoencoder`'s recipe: a linear decoder with 16 bins as targets and inputs; the article's: the mirrored decoder, no bins."
     kw = dict(code_size=4, layers=[16, 8], epochs=1, progress=False)
     m = fit_autoencoder(adult_df.iloc[:500], ['race'], ['age'], **kw).model
-    assert m.decoder_kind == 'linear' and len(m.decoder) == 1 and m.n_bins == 16
+    assert m.decoder_kind == 'linear' and len(m.decoder) == 1 and m.n_bins == 16 and m.bin_inputs and len(m.embeds) == 2
     m = fit_autoencoder(adult_df.iloc[:500], ['race'], ['age'], **{**ARTICLE_RECIPE, **kw}).model
-    assert m.decoder_kind == 'mirror' and len(m.decoder) == 2 and m.n_bins == 0 and not hasattr(m, 'bin_head')
+    assert m.decoder_kind == 'mirror' and len(m.decoder) == 2 and m.n_bins == 0 and not hasattr(m, 'bin_head') and not m.bin_inputs and len(m.embeds) == 1
