@@ -8,7 +8,7 @@ from . import __version__
 from .activations import FastMish
 from .data import TabularPandasIdentity
 from .encode import TabaeInputError
-from .loss import RecreatedLoss
+from .loss import BinLoss, RecreatedLoss
 from .model import TabularAE
 from .procs import RankGauss
 
@@ -89,6 +89,20 @@ def _new_loss(model:TabularAE, weights:list|None) -> RecreatedLoss:
         raise ValueError(f"class weights for {[len(w) for w in weights]} classes, the model has {list(model.n_classes)}")
     return RecreatedLoss(model.n_classes, class_weights=weights)
 
+def _bin_weights(learn:Learner) -> list|None:
+    "The per-bin weights of `learn`'s `BinLoss`, one list per continuous column, or `None`."
+    cb = first(c for c in learn.cbs if isinstance(c, BinLoss))
+    return None if cb is None or cb.class_weights is None else cb.class_weights.tolist()
+
+def _bin_loss(model:TabularAE, weights:list|None) -> list:
+    "`[BinLoss]` with the saved bin weights (checked against the model's bins) where the model has a bin head, else `[]`."
+    if not model.n_bins:
+        if weights is not None: raise ValueError("bin weights for a model without a bin head")
+        return []
+    if weights is not None and list(torch.as_tensor(weights).shape) != [model.n_cont, model.n_bins]:
+        raise ValueError(f"bin weights of shape {list(torch.as_tensor(weights).shape)}, the model has {model.n_cont} columns of {model.n_bins} bins")
+    return [BinLoss(None if weights is None else torch.as_tensor(weights, dtype=torch.float32))]
+
 def _layout(m:nn.Module) -> list: return [(n, _act_name(o), o.extra_repr()) for n, o in m.named_modules()]
 
 def save_encoder(learn:Learner, path:str|Path) -> Path:
@@ -98,7 +112,7 @@ def save_encoder(learn:Learner, path:str|Path) -> Path:
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     cfg = {'format': FORMAT, 'version': VERSION, 'tabae_version': __version__,
            'cat_names': [_py(c, 'the column name') for c in to.cat_names], 'cont_names': [_py(c, 'the column name') for c in to.cont_names],
-           'procs': [_proc_state(p) for p in to.procs.fs], 'model': _arch(model), 'class_weights': _class_weights(learn.loss_func)}
+           'procs': [_proc_state(p) for p in to.procs.fs], 'model': _arch(model), 'class_weights': _class_weights(learn.loss_func), 'bin_weights': _bin_weights(learn)}
     if _layout(_new_model(cfg['model'], state)) != _layout(model):
         raise TabaeInputError(f"This {type(model).__name__} has a layout that `tabae.json` cannot describe (a custom activation or layer?): use `learn.export()`")
     path = Path(path)
@@ -126,8 +140,8 @@ def load_encoder(path:str|Path, device:str|torch.device|None=None) -> Learner:
         # fresh (aligned) copies: safetensors slices one buffer, and misaligned weights change the last bit of some CPU kernels
         state = {k: v.clone() for k, v in load_file(path/WEIGHTS_FILE, device='cpu').items()}
         model, dls = _new_model(cfg['model'], state), _template(cfg)
-        loss = _new_loss(model, cfg.get('class_weights'))
+        loss, cbs = _new_loss(model, cfg.get('class_weights')), _bin_loss(model, cfg.get('bin_weights'))
     except (ValueError, KeyError, TypeError, IndexError, AttributeError, RuntimeError, SafetensorError) as e:
         raise TabaeInputError(f"{path} does not hold a valid tabae encoder ({type(e).__name__}: {e})") from e
     device = torch.device(ifnone(device, default_device()))
-    return Learner(dls.to(device), model.to(device), loss_func=loss)
+    return Learner(dls.to(device), model.to(device), loss_func=loss, cbs=cbs)

@@ -1,4 +1,6 @@
 import json, os, pickle, warnings
+from pathlib import Path
+from fastcore.basics import first
 import numpy as np, pandas as pd, pytest, torch
 from fastai.learner import Learner, load_learner
 from fastai.tabular.all import Categorify, FillMissing, Normalize, TabularProc, nn
@@ -44,6 +46,17 @@ def test_loss_and_its_class_weights_round_trip(learn, saved):
     cats, conts = process_frame(learn, frame(40, seed=3))
     with torch.no_grad(): preds = loaded.model.eval()(cats, conts)
     assert torch.equal(loaded.loss_func(preds, cats, conts), learn.loss_func(preds, cats, conts))
+
+def test_bin_loss_and_its_weights_round_trip(learn, saved):
+    "The bin targets' loss (`BinLoss`, class-balanced by default) comes back too, so a loaded encoder fine-tunes its bin head as the fit did."
+    bin_cb = lambda l: first(c for c in l.cbs if isinstance(c, BinLoss))
+    want = bin_cb(learn).class_weights
+    assert want is not None and want.shape == (len(CONTS), learn.model.n_bins)
+    got = bin_cb(load_encoder(saved, device='cpu')).class_weights
+    assert torch.equal(got, want)
+    plain = fit(frame(), class_balance=0.)
+    assert bin_cb(load_encoder(save_encoder(plain, Path(saved).parent / 'plain'))).class_weights is None
+    assert bin_cb(load_encoder(save_encoder(fit(frame(), **ARTICLE_RECIPE | KW), Path(saved).parent / 'article'))) is None
 
 def test_unweighted_loss_saves_no_weights(tmp_path):
     learn = fit(frame(), class_balance=0.)
@@ -111,6 +124,8 @@ def test_tampered_weights_do_not_run(saved, tmp_path):
     (lambda c: c['procs'][1]['classes'][0][1].pop(0), 'Categorify'),
     (lambda c: c.pop('model'), 'model'),
     (lambda c: c['class_weights'][0].pop(), 'class weights'),
+    (lambda c: c['bin_weights'].pop(), 'bin weights'),
+    (lambda c: c['model'].update(n_bins=0), 'bin'),
 ])
 def test_tampered_config_is_refused(saved, tmp_path, tamper, msg):
     bad = copy_encoder(saved, tmp_path / 'bad')
