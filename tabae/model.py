@@ -14,7 +14,7 @@ class BufferedSigmoidRange(SigmoidRange):
         self.register_buffer('high', torch.as_tensor(high, dtype=torch.float32).flatten().clone())
 
 def bucketize_cols(conts:Tensor, edges:Tensor) -> Tensor:
-    "The bin of each value of `conts` `(n, n_cols)` among its column's `edges` `(n_cols, n_edges)` (`inf`-padded), as `long`."
+    "The bin of each value of `conts` `(n, n_cols)` among its column's `edges` `(n_cols, n_edges)` (`inf`-padded), as `long` (NaN: the last bin; tabae's procs leave none)."
     return torch.searchsorted(edges, conts.float().T.contiguous(), right=True).T
 
 def _n_classes(cat_dict) -> list[int]:
@@ -26,6 +26,7 @@ def _check_p(name, p):
 
 class TabularAE(TabularModel):
     "Denoising autoencoder: embeddings (and, with `bin_inputs`, bin embeddings) -> encoder -> `code_size` code -> decoder (mirrored or linear) -> cat logits and cont values."
+    bin_inputs = False  # class default, so models pickled before bin inputs existed still run
     def __init__(self,
         emb_szs:list, # (n_classes, embedding size) per categorical column
         n_cont:int, # number of continuous columns

@@ -14,7 +14,8 @@ from .procs import RankGauss
 
 __all__ = ['WEIGHTS_FILE', 'CONFIG_FILE', 'save_encoder', 'load_encoder']
 
-WEIGHTS_FILE, CONFIG_FILE, FORMAT, VERSION = 'model.safetensors', 'tabae.json', 'tabae-encoder', 1
+WEIGHTS_FILE, CONFIG_FILE, FORMAT, VERSION = 'model.safetensors', 'tabae.json', 'tabae-encoder', 2
+READS = (1, 2)  # version 2 added bin inputs and bin weights; a version-1 file loads as before
 ACTIVATIONS = {'Mish': FastMish, **{c.__name__: c for c in (nn.ReLU, nn.GELU, nn.SiLU, nn.LeakyReLU, nn.ELU, nn.SELU, nn.Tanh, nn.Sigmoid)}}
 "Activations that `tabae.json` can name; 'Mish' (`nn.Mish` or `FastMish`, the same function) loads as `FastMish`."
 
@@ -83,10 +84,16 @@ def _class_weights(loss) -> list|None:
     w = loss.class_weights if isinstance(loss, RecreatedLoss) else None
     return None if w is None else [t.tolist() for t in torch.split(w, loss.n_classes)]
 
+def _check_weights(weights:list, what:str):
+    "Raise `ValueError` unless every saved weight is a finite number >= 0."
+    t = torch.cat([torch.as_tensor(w, dtype=torch.float64).flatten() for w in weights]) if len(weights) else torch.zeros(0)
+    if not (torch.isfinite(t) & (t >= 0)).all(): raise ValueError(f"{what} must be finite and >= 0")
+
 def _new_loss(model:TabularAE, weights:list|None) -> RecreatedLoss:
     "The model's `RecreatedLoss`, with the saved class weights if any (checked against its classes)."
     if weights is not None and [len(w) for w in weights] != list(model.n_classes):
         raise ValueError(f"class weights for {[len(w) for w in weights]} classes, the model has {list(model.n_classes)}")
+    if weights is not None: _check_weights(weights, 'class weights')
     return RecreatedLoss(model.n_classes, class_weights=weights)
 
 def _bin_weights(learn:Learner) -> list|None:
@@ -101,6 +108,7 @@ def _bin_loss(model:TabularAE, weights:list|None) -> list:
         return []
     if weights is not None and list(torch.as_tensor(weights).shape) != [model.n_cont, model.n_bins]:
         raise ValueError(f"bin weights of shape {list(torch.as_tensor(weights).shape)}, the model has {model.n_cont} columns of {model.n_bins} bins")
+    if weights is not None: _check_weights(weights, 'bin weights')
     return [BinLoss(None if weights is None else torch.as_tensor(weights, dtype=torch.float32))]
 
 def _layout(m:nn.Module) -> list: return [(n, _act_name(o), o.extra_repr()) for n, o in m.named_modules()]
@@ -136,7 +144,7 @@ def load_encoder(path:str|Path, device:str|torch.device|None=None) -> Learner:
         if not (path/f).is_file(): raise TabaeInputError(f"{path} is not a tabae encoder directory: {f} is missing")
     try:
         cfg = json.loads((path/CONFIG_FILE).read_text(encoding='utf-8'))
-        if cfg.get('format') != FORMAT or cfg.get('version') != VERSION: raise ValueError(f"format {cfg.get('format')!r} version {cfg.get('version')!r}, expected {FORMAT!r} version {VERSION}")
+        if cfg.get('format') != FORMAT or cfg.get('version') not in READS: raise ValueError(f"format {cfg.get('format')!r} version {cfg.get('version')!r}, expected {FORMAT!r} version {' or '.join(map(str, READS))}")
         # fresh (aligned) copies: safetensors slices one buffer, and misaligned weights change the last bit of some CPU kernels
         state = {k: v.clone() for k, v in load_file(path/WEIGHTS_FILE, device='cpu').items()}
         model, dls = _new_model(cfg['model'], state), _template(cfg)

@@ -135,6 +135,22 @@ def test_bin_inputs_embed_each_numbers_bin(adult_df):
         for e in m.embeds[len(CATS):]: e.weight.zero_()
         assert not torch.allclose(m(cats, conts, encode=True), code)
 
+def test_bin_inputs_need_bins_and_numbers(adult_df):
+    "The model refuses bin inputs without edges or continuous columns; `ae_learner` on a table without numbers has no bins to embed, so none."
+    with pytest.raises(ValueError, match='bin_inputs'): TabularAE([(5, 3)], 2, cat_dict=[5], layers=[8], bin_inputs=True)
+    with pytest.raises(ValueError, match='bin_inputs'): TabularAE([(5, 3)], 0, cat_dict=[5], layers=[8], bin_edges=torch.zeros(0, 3), bin_inputs=True)
+    learn = ae_learner(adult_dls(adult_df.iloc[:600], CATS, [], bs=64), code_size=4, layers=[8], bin_targets=4, bin_inputs=True)
+    assert not learn.model.bin_inputs and learn.model.n_bins == 0 and len(learn.model.embeds) == len(CATS)
+
+def test_models_pickled_before_bin_inputs_still_run(adult_df):
+    "A `TabularAE` unpickled from before `bin_inputs` existed has no such attribute: the class default (off) applies."
+    dls = adult_dls(adult_df.iloc[:600], bs=64)
+    m = ae_learner(dls, code_size=4, layers=[8], mixed_precision=False).model.eval()
+    cats, conts = dls.valid.cats[:8], dls.valid.conts[:8]
+    with torch.no_grad(): want = m(cats, conts, encode=True)
+    del m.bin_inputs
+    with torch.no_grad(): assert torch.equal(m(cats, conts, encode=True), want) and torch.allclose(FoldedEncoder(m)(cats, conts), want, atol=1e-5)
+
 @pytest.mark.parametrize('kw,name', [(dict(decoder='tree'), 'decoder'), (dict(bin_targets=1), 'bin_targets'), (dict(bin_targets=-2), 'bin_targets'),
                                      (dict(bin_targets=2.5), 'bin_targets'), (dict(bin_targets=True), 'bin_targets'),
                                      (dict(bin_inputs=1), 'bin_inputs'), (dict(bin_inputs=True), 'bin_inputs')])

@@ -76,11 +76,12 @@ def test_linear_decoder_and_bin_head_round_trip(tmp_path):
     assert np.array_equal(encode(loaded, df).values, encode(learn, df).values) and reconstruct(loaded, df).equals(reconstruct(learn, df))
 
 def test_config_without_decoder_keys_loads_as_mirrored(tmp_path):
-    "Encoders saved before `decoder`, `n_bins` and `bin_inputs` existed load as the mirrored decoder without bins."
+    "Encoders saved before `decoder`, `n_bins`, `bin_inputs` and `bin_weights` existed (format version 1) load as the mirrored decoder without bins."
     learn = fit(frame(), decoder='mirror', bin_targets=0, bin_inputs=False)
     saved = save_encoder(learn, tmp_path / 'm')
     cfg = json.loads((saved / 'tabae.json').read_text(encoding='utf-8'))
     for k in ('decoder', 'n_bins', 'bin_inputs'): cfg['model'].pop(k)
+    cfg.pop('bin_weights'); cfg['version'] = 1  # as version 1 wrote them
     (saved / 'tabae.json').write_text(json.dumps(cfg), encoding='utf-8')
     df = frame(90, seed=1)
     assert np.array_equal(encode(load_encoder(saved), df).values, encode(learn, df).values)
@@ -125,7 +126,8 @@ def test_tampered_weights_do_not_run(saved, tmp_path):
     (lambda c: c.pop('model'), 'model'),
     (lambda c: c['class_weights'][0].pop(), 'class weights'),
     (lambda c: c['bin_weights'].pop(), 'bin weights'),
-    (lambda c: c['model'].update(n_bins=0), 'bin'),
+    (lambda c: c['bin_weights'][0].__setitem__(0, float('nan')), 'bin weights must be finite'),
+    (lambda c: c['class_weights'][0].__setitem__(0, -1.), 'class weights must be finite'),
 ])
 def test_tampered_config_is_refused(saved, tmp_path, tamper, msg):
     bad = copy_encoder(saved, tmp_path / 'bad')
@@ -133,6 +135,14 @@ def test_tampered_config_is_refused(saved, tmp_path, tamper, msg):
     tamper(cfg)
     (bad / 'tabae.json').write_text(json.dumps(cfg), encoding='utf-8')
     with pytest.raises(TabaeInputError, match=msg): load_encoder(bad)
+
+def test_bin_weights_without_a_bin_head_are_refused(tmp_path):
+    saved = save_encoder(fit(frame(), **ARTICLE_RECIPE | KW), tmp_path / 'article')
+    cfg = json.loads((saved / 'tabae.json').read_text(encoding='utf-8'))
+    assert cfg['bin_weights'] is None
+    cfg['bin_weights'] = [[1., 1.], [1., 1.]]
+    (saved / 'tabae.json').write_text(json.dumps(cfg), encoding='utf-8')
+    with pytest.raises(TabaeInputError, match='without a bin head'): load_encoder(saved)
 
 def test_missing_or_broken_files(saved, tmp_path):
     with pytest.raises(TabaeInputError, match='tabae.json is missing'): load_encoder(tmp_path)

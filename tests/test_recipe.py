@@ -74,6 +74,13 @@ def test_best_weights_come_from_the_annealed_epochs(adult_df, capsys):
     assert len(states) == 6 + 2  # tracked from the start, epoch 0 is the best and epoch 1 stops the fit
     assert all(torch.equal(v, states[6][k]) for k, v in learn.model.state_dict().items())
 
+def test_bin_targets_0_turns_the_recipes_bins_off(adult_df):
+    "`bin_targets=0` turns off the recipe's bin inputs with its targets; asking for bin inputs without bins is refused by name."
+    kw = dict(code_size=4, layers=[16], epochs=1, progress=False)
+    m = fit_autoencoder(adult_df.iloc[:500], ['race'], ['age'], bin_targets=0, **kw).model
+    assert m.n_bins == 0 and not m.bin_inputs and len(m.embeds) == 1
+    with pytest.raises(TabaeInputError, match='`bin_inputs`'): fit_autoencoder(adult_df.iloc[:500], ['race'], ['age'], bin_targets=0, bin_inputs=True, **kw)
+
 def test_default_and_article_decoders(adult_df):
     "`fit_autoencoder`'s recipe: a linear decoder with 16 bins as targets and inputs; the article's: the mirrored decoder, no bins."
     kw = dict(code_size=4, layers=[16, 8], epochs=1, progress=False)
