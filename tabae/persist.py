@@ -10,6 +10,7 @@ from .data import TabularPandasIdentity
 from .encode import TabaeInputError
 from .loss import BinLoss, RecreatedLoss
 from .model import TabularAE
+from .precision import AutoMixedPrecision
 from .procs import RankGauss
 
 __all__ = ['WEIGHTS_FILE', 'CONFIG_FILE', 'save_encoder', 'load_encoder']
@@ -137,8 +138,8 @@ def _template(cfg:dict) -> DataLoaders:
     to = TabularPandasIdentity(row, [_new_proc(s) for s in cfg['procs']], cats, conts, splits=([0], [0]), do_setup=False, reduce_memory=False)
     return to.dataloaders(device='cpu').new_empty()
 
-def load_encoder(path:str|Path, device:str|torch.device|None=None) -> Learner:
-    "A `Learner` that `encode`, `reconstruct` and `evaluate` accept (and that fine-tunes with the saved loss), from a `save_encoder` directory, on `device` (default: the GPU if any); no pickle is read."
+def load_encoder(path:str|Path, device:str|torch.device|None=None, mixed_precision:bool=True) -> Learner:
+    "A `Learner` that `encode`, `reconstruct` and `evaluate` accept (and that fine-tunes with the saved loss, in mixed precision as `ae_learner` unless told not to), from a `save_encoder` directory, on `device` (default: the GPU if any); no pickle is read."
     path = Path(path)
     for f in (CONFIG_FILE, WEIGHTS_FILE):
         if not (path/f).is_file(): raise TabaeInputError(f"{path} is not a tabae encoder directory: {f} is missing")
@@ -152,4 +153,4 @@ def load_encoder(path:str|Path, device:str|torch.device|None=None) -> Learner:
     except (ValueError, KeyError, TypeError, IndexError, AttributeError, RuntimeError, SafetensorError) as e:
         raise TabaeInputError(f"{path} does not hold a valid tabae encoder ({type(e).__name__}: {e})") from e
     device = torch.device(ifnone(device, default_device()))
-    return Learner(dls.to(device), model.to(device), loss_func=loss, cbs=cbs)
+    return Learner(dls.to(device), model.to(device), loss_func=loss, cbs=cbs + ([AutoMixedPrecision()] if mixed_precision else []))

@@ -48,12 +48,14 @@ def test_loss_and_its_class_weights_round_trip(learn, saved):
     assert torch.equal(loaded.loss_func(preds, cats, conts), learn.loss_func(preds, cats, conts))
 
 def test_bin_loss_and_its_weights_round_trip(learn, saved):
-    "The bin targets' loss (`BinLoss`, class-balanced by default) comes back too, so a loaded encoder fine-tunes its bin head as the fit did."
+    "The bin targets' loss (`BinLoss`, class-balanced by default) and mixed precision come back too, so a loaded encoder fine-tunes as the fit did."
     bin_cb = lambda l: first(c for c in l.cbs if isinstance(c, BinLoss))
     want = bin_cb(learn).class_weights
     assert want is not None and want.shape == (len(CONTS), learn.model.n_bins)
     got = bin_cb(load_encoder(saved, device='cpu')).class_weights
     assert torch.equal(got, want)
+    assert any(isinstance(c, AutoMixedPrecision) for c in load_encoder(saved).cbs)  # as `ae_learner`'s default
+    assert not any(isinstance(c, AutoMixedPrecision) for c in load_encoder(saved, mixed_precision=False).cbs)
     plain = fit(frame(), class_balance=0.)
     assert bin_cb(load_encoder(save_encoder(plain, Path(saved).parent / 'plain'))).class_weights is None
     assert bin_cb(load_encoder(save_encoder(fit(frame(), **ARTICLE_RECIPE | KW), Path(saved).parent / 'article'))) is None
