@@ -46,11 +46,11 @@ class TabularAE(TabularModel):
         bin_inputs:bool=False, # also embed each continuous column's bin (of `bin_edges`) as an input, beside its value
     ):
         layers, cat_dict = list(layers), ifnone(cat_dict, [n for n, _ in emb_szs])
-        if bin_inputs and (bin_edges is None or not n_cont): raise ValueError("`bin_inputs` needs `bin_edges` and continuous columns")
+        edges = torch.as_tensor(bin_edges, dtype=torch.float32).reshape(n_cont, -1).clone() if bin_edges is not None and n_cont else None
+        if bin_inputs and edges is None: raise ValueError("`bin_inputs` needs `bin_edges` and continuous columns")
         self.bin_inputs = bin_inputs
         if bin_inputs:  # one embedding per continuous column, after the categorical ones; `forward` appends the bins to `x_cat`
-            n_bins = torch.as_tensor(bin_edges).reshape(n_cont, -1).shape[1] + 1
-            emb_szs = list(emb_szs) + [(n_bins, emb_sz_rule(n_bins))] * n_cont
+            emb_szs = list(emb_szs) + [(edges.shape[1] + 1, emb_sz_rule(edges.shape[1] + 1))] * n_cont
         if not isinstance(code_size, int) or code_size < 1: raise ValueError(f"`code_size` must be a positive int, got {code_size!r}")
         if not layers or any(not isinstance(l, int) or l < 1 for l in layers):
             raise ValueError(f"`layers` must be a non-empty list of positive ints, got {layers!r}")
@@ -65,8 +65,8 @@ class TabularAE(TabularModel):
         self.decoder_kind = decoder
         self.decoder = nn.Sequential(*[LinBnDrop(sizes[i], sizes[i+1], p=dps[i], act=act) for i in range(len(layers))] if decoder == 'mirror'
                                      else [LinBnDrop(code_size, layers[0], bn=False, p=dps[0], act=None)])
-        if bin_edges is not None and n_cont:
-            self.register_buffer('bin_edges', torch.as_tensor(bin_edges, dtype=torch.float32).reshape(n_cont, -1).clone())
+        if edges is not None:
+            self.register_buffer('bin_edges', edges)
             self.bin_head = nn.Linear(layers[0], n_cont * (self.bin_edges.shape[1] + 1))
         head_p = ifnone(head_p, (list(ps) if is_listy(ps) else [ps])[0])
         low = ifnone(low, torch.full((n_cont,), -3.)); high = ifnone(high, torch.full((n_cont,), 3.))

@@ -107,10 +107,12 @@ def _bin_loss(model:TabularAE, weights:list|None) -> list:
     if not model.n_bins:
         if weights is not None: raise ValueError("bin weights for a model without a bin head")
         return []
-    if weights is not None and list(torch.as_tensor(weights).shape) != [model.n_cont, model.n_bins]:
-        raise ValueError(f"bin weights of shape {list(torch.as_tensor(weights).shape)}, the model has {model.n_cont} columns of {model.n_bins} bins")
-    if weights is not None: _check_weights(weights, 'bin weights')
-    return [BinLoss(None if weights is None else torch.as_tensor(weights, dtype=torch.float32))]
+    if weights is None: return [BinLoss()]
+    w = torch.as_tensor(weights, dtype=torch.float32)
+    if list(w.shape) != [model.n_cont, model.n_bins]:
+        raise ValueError(f"bin weights of shape {list(w.shape)}, the model has {model.n_cont} columns of {model.n_bins} bins")
+    _check_weights([w], 'bin weights')
+    return [BinLoss(w)]
 
 def _layout(m:nn.Module) -> list: return [(n, _act_name(o), o.extra_repr()) for n, o in m.named_modules()]
 
