@@ -94,6 +94,15 @@ def test_values_past_float32_at_encode_are_named(learn):
     with pytest.raises(TabaeInputError, match=r"\['d'\] hold values past float32's range.*'d': \[103, 117\]"): encode(learn, df)
     pd.testing.assert_frame_equal(df, before)
 
+def test_columns_too_large_to_normalize_are_named():
+    "Finite values so large that the training mean or std overflows float64 (every normalized value would be 0) are refused at fit, naming the column; the frame is left as it was."
+    df = frame(60, seed=5)
+    df['d'] = df['d'] * 1e300
+    before = df.copy()
+    with pytest.raises(TabaeInputError, match=r"\['d'\] are too large to normalize"): fit(df)
+    pd.testing.assert_frame_equal(df, before)
+    assert finite(encode(fit(df.assign(d=df['d'] / 1e300)), df.assign(d=df['d'] / 1e300)))  # rescaled, as the message says
+
 def test_nan_only_in_validation_rows():
     df = frame(40, seed=3)
     df['c'] = df.c.fillna(0.)
