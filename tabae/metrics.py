@@ -1,4 +1,4 @@
-"""fastai metrics for autoencoder training: reconstruction R2 and categorical accuracy."""
+"""fastai metrics for autoencoder training: reconstruction R2 and categorical accuracy (over every process's rows in data-parallel runs)."""
 from __future__ import annotations
 from fastai.learner import Metric
 from fastai.torch_basics import *
@@ -9,7 +9,7 @@ class ReconR2(Metric):
     "Mean over continuous columns of the reconstruction R2 on the validation set."
     def reset(self): self.n, self.s, self.ss, self.sse = 0, 0., 0., 0.
     def accumulate(self, learn):
-        pred, targ = learn.pred[1].detach().float(), learn.yb[1].detach().float()
+        pred, targ = (t.float() for t in learn.to_detach((learn.pred[1], learn.yb[1]), cpu=False))  # gathered over the processes, if several
         self.n += len(targ)
         self.s, self.ss = self.s + targ.sum(0), self.ss + (targ ** 2).sum(0)
         self.sse = self.sse + ((pred - targ) ** 2).sum(0)
@@ -29,9 +29,10 @@ class CatAccuracy(Metric):
         self.decode = RecreatedLoss(cat_dict).decodes
     def reset(self): self.n, self.correct = 0, 0.
     def accumulate(self, learn):
-        cats = self.decode(learn.pred)[0]
+        logits, targ = learn.to_detach((learn.pred[0], learn.yb[0]), cpu=False)  # gathered over the processes, if several
+        cats = self.decode((logits, None))[0]
         self.n += len(cats)
-        self.correct = self.correct + (cats == learn.yb[0]).float().sum(0)
+        self.correct = self.correct + (cats == targ).float().sum(0)
     @property
     def value(self):
         if not self.n or not torch.is_tensor(self.correct) or not self.correct.numel(): return None

@@ -16,7 +16,8 @@ CATS, CONTS = adult_columns('adult-9')
 N_TRAIN, N_TEST = 3000, 1000
 # valid_pct=0: with no validation pass, only tabae's averaging of the BatchNorm statistics makes the processes agree
 ARGS = dict(code_size=8, layers=[32, 16], epochs=8, lr=1e-2, bs=128, valid_pct=0., seed=0)
-ENV = {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1', 'PYTHONWARNINGS': 'ignore'}
+ENV = {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1', 'PYTHONWARNINGS': 'ignore',
+       'PYTHONFAULTHANDLER': '1'}  # a process that aborts prints its Python stacks into the failure message
 TORCHRUN = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc-per-node', '2']
 
 class CountRows(Callback):
