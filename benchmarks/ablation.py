@@ -1,6 +1,6 @@
 """Ablation levers that need more than `fit_autoencoder` arguments; prints one JSON line.
 
-python benchmarks/ablation.py COLUMNS 'JSON kwargs of fit_autoencoder' [symlog] [emb2] [bins|dbins] [bintarg] [lindec] [contw=W] [entw] [contrast=L:T]
+python benchmarks/ablation.py COLUMNS 'JSON kwargs of fit_autoencoder' [symlog] [emb2] [bins|dbins] [bintarg] [lindec] [contw=W] [entw] [contrast=L:T] [codeact=A]
   symlog: fit on sign(x)*log1p(|x|) of the continuous columns with |skew| > 3 (training rows), invert the reconstruction
   emb2:   embeddings twice fastai's default size
   bins:   one more categorical column per continuous one, its 16-quantile bin (training edges): inputs and targets
@@ -10,6 +10,7 @@ python benchmarks/ablation.py COLUMNS 'JSON kwargs of fit_autoencoder' [symlog] 
   contw=W: the continuous columns' squared errors weighted W against the categorical cross-entropies (1 in RecreatedLoss)
   entw:    each categorical column's cross-entropy weighted by (mean entropy of the categorical columns) / (its entropy), training marginals
   contrast=L:T: add L * InfoNCE (temperature T) between the codes of two swap-noised views of each training batch (SCARF-like)
+  codeact=A: an activation on the code (relu or mish), so the code the probes read is sparse or bounded below
 """
 import json, sys, time, warnings
 import numpy as np, torch, torch.nn.functional as F
@@ -57,6 +58,11 @@ class Contrast(Callback):
         logits, y = z1 @ z2.T / self.tau, torch.arange(len(z1), device=z1.device)
         self.learn.loss_grad = self.learn.loss_grad + self.lam * (F.cross_entropy(logits, y) + F.cross_entropy(logits.T, y)) / 2
 
+class CodeAct(Callback):
+    "Put activation `act` ('relu' or 'mish') after the encoder's last layer, so the code is its output."
+    def __init__(self, act:str): self.act = act
+    def before_fit(self): self.learn.model.layers.append(dict(relu=nn.ReLU, mish=nn.Mish)[self.act]())
+
 class BinTargets(Callback):
     "Targets only: a linear head on the decoder's output predicts each continuous column's bin (`n` quantiles of its distinct training values); its mean cross-entropy is added with weight n_cont / (n_cat + n_cont)."
     def __init__(self, n:int=16): self.n = n
@@ -90,6 +96,7 @@ def run(columns:str, kw:dict, flags:list) -> dict:
     cbs += [EntropyWeight()] if 'entw' in flags else []
     cbs += [BinTargets()] if 'bintarg' in flags else []
     cbs += [Contrast(*map(float, f[9:].split(':'))) for f in flags if f.startswith('contrast=')]
+    cbs += [CodeAct(f[8:]) for f in flags if f.startswith('codeact=')]
     if cbs: kw = {**kw, 'cbs': cbs}
     heavy = [c for c in conts if abs(tr[c].skew()) > 3] if 'symlog' in flags else []
     fwd = lambda d: d.assign(**{c: np.sign(d[c]) * np.log1p(d[c].abs()) for c in heavy})

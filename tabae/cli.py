@@ -66,6 +66,7 @@ def fit(
     bs:int=None, # Batch size (default: fit_autoencoder's, 8 or more batches per epoch, 64 to 1024)
     valid_pct:float=0.2, # Share of the rows held out for early stopping
     patience:int=None, # Epochs without improvement before stopping (default: fit_autoencoder's, 8)
+    code_act:str=None, # 'relu': a rectified code, which tree models downstream split more easily (default: a linear code)
     seed:int=0, # Seed of the split, the initial weights and the noise
     quiet:bool=False, # No progress bar or training table
 ):
@@ -81,7 +82,7 @@ def fit(
     drop = _cols(drop, '--drop') or []
     check_columns(df, drop, '--drop')
     cats, conts = infer_columns(df.drop(columns=drop), _cols(cat, '--cat'), _cols(cont, '--cont'))
-    kw = {k: v for k, v in dict(layers=layers and list(layers), epochs=epochs, lr=lr, patience=patience).items() if v is not None}
+    kw = {k: v for k, v in dict(layers=layers and list(layers), epochs=epochs, lr=lr, patience=patience, code_act=code_act).items() if v is not None}
     learn = fit_distributed(df, cats, conts, code_size=code_size, bs=bs, valid_pct=valid_pct, seed=seed, progress=not quiet, **kw)
     teardown_distrib()
     if rank_distrib(): return

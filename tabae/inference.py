@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastai.tabular.all import *
 from torch.nn.modules.batchnorm import _BatchNorm
 from .activations import FastMish
-from .model import bucketize_cols
+from .model import CODE_ACTS, bucketize_cols
 
 __all__ = ['FoldedEncoder']
 
@@ -26,6 +26,7 @@ class FoldedEncoder(Module):
         act = blocks[0][1] if len(blocks) > 1 else nn.Identity()
         # Mish (exact classes: a subclass may change the function) as `FastMish`, which picks the fast path for bf16 on CPU itself
         self.act, self.dtype = (FastMish() if type(act) in (nn.Mish, FastMish) else act), dtype
+        self.code_act = getattr(model, 'code_act', None)
         with torch.no_grad():
             # one block-diagonal table: summing each row's lookups concatenates the column embeddings
             sizes = [(e.num_embeddings, e.embedding_dim) for e in model.embeds]
@@ -67,6 +68,7 @@ class FoldedEncoder(Module):
         for lin in self.lins[1:]:
             hs.append(self.act(h))
             h = lin(hs[-1])
+        if self.code_act is not None: h = CODE_ACTS[self.code_act](h)
         return (torch.cat(hs + [h], 1) if stack else h).float()
 
 def _bias(lin:nn.Linear) -> Tensor: return lin.bias.float() if lin.bias is not None else lin.weight.new_zeros(lin.out_features).float()

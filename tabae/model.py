@@ -4,7 +4,10 @@ from fastai.tabular.all import *
 from .activations import FastMish
 from .noise import BatchSwapNoise
 
-__all__ = ['BufferedSigmoidRange', 'bucketize_cols', 'TabularAE']
+__all__ = ['CODE_ACTS', 'BufferedSigmoidRange', 'bucketize_cols', 'TabularAE']
+
+CODE_ACTS = {'relu': F.relu}
+"Activations that `TabularAE(code_act=...)` can put on the code, by name."
 
 class BufferedSigmoidRange(SigmoidRange):
     "`SigmoidRange` with per-column `low`/`high` held as buffers, so they follow `.to(device)` and the state dict."
@@ -26,7 +29,7 @@ def _check_p(name, p):
 
 class TabularAE(TabularModel):
     "Denoising autoencoder: embeddings (and, with `bin_inputs`, bin embeddings) -> encoder -> `code_size` code -> decoder (mirrored or linear) -> cat logits and cont values."
-    bin_inputs = False  # class default, so models pickled before bin inputs existed still run
+    bin_inputs, code_act = False, None  # class defaults, so models pickled before these options existed still run
     def __init__(self,
         emb_szs:list, # (n_classes, embedding size) per categorical column
         n_cont:int, # number of continuous columns
@@ -44,6 +47,7 @@ class TabularAE(TabularModel):
         decoder:str='mirror', # 'mirror': the encoder's layers reversed (the article); 'linear': one linear layer, so every logit is linear in the code
         bin_edges:Tensor=None, # `(n_cont, n_bins - 1)` bin edges per continuous column (normalized units, `inf`-padded): adds `bin_head`, see `BinLoss`
         bin_inputs:bool=False, # also embed each continuous column's bin (of `bin_edges`) as an input, beside its value
+        code_act:str=None, # None: a linear code (the article); 'relu': a rectified, half-sparse code, which tree models split more easily
     ):
         layers, cat_dict = list(layers), ifnone(cat_dict, [n for n, _ in emb_szs])
         edges = torch.as_tensor(bin_edges, dtype=torch.float32).reshape(n_cont, -1).clone() if bin_edges is not None and n_cont else None
@@ -51,6 +55,7 @@ class TabularAE(TabularModel):
         self.bin_inputs = bin_inputs
         if bin_inputs:  # one embedding per continuous column, after the categorical ones; `forward` appends the bins to `x_cat`
             emb_szs = list(emb_szs) + [(edges.shape[1] + 1, emb_sz_rule(edges.shape[1] + 1))] * n_cont
+        if code_act is not None and (not isinstance(code_act, str) or code_act not in CODE_ACTS): raise ValueError(f"`code_act` must be None or one of {list(CODE_ACTS)}, got {code_act!r}")
         if not isinstance(code_size, int) or code_size < 1: raise ValueError(f"`code_size` must be a positive int, got {code_size!r}")
         if not layers or any(not isinstance(l, int) or l < 1 for l in layers):
             raise ValueError(f"`layers` must be a non-empty list of positive ints, got {layers!r}")
@@ -59,6 +64,7 @@ class TabularAE(TabularModel):
         super().__init__(emb_szs, n_cont, out_sz=code_size, layers=layers, ps=enc_ps, embed_p=embed_p, act_cls=act)
         self.n_classes, self.code_size = _n_classes(cat_dict), code_size
         self.noise = BatchSwapNoise(swap_p)
+        self.code_act = code_act
         sizes, dps = [code_size] + layers[::-1], (list(ps) if is_listy(ps) else [ps] * len(layers))[::-1]
         dps[0] = ifnone(code_p, dps[0])
         if decoder not in ('mirror', 'linear'): raise ValueError(f"`decoder` must be 'mirror' or 'linear', got {decoder!r}")
@@ -78,6 +84,7 @@ class TabularAE(TabularModel):
         nc = x_cat.shape[1]
         x_cat, x_cont = self.noise(x_cat, slice(0, nc)), (self.noise(x_cont, slice(nc, None)) if x_cont is not None else x_cont)
         code = super().forward(torch.cat([x_cat, self.bins(x_cont)], 1) if self.bin_inputs else x_cat, x_cont)
+        if self.code_act is not None: code = CODE_ACTS[self.code_act](code)
         return code if encode else self.decode(code)
 
     @property

@@ -15,8 +15,8 @@ from .procs import RankGauss
 
 __all__ = ['WEIGHTS_FILE', 'CONFIG_FILE', 'save_encoder', 'load_encoder']
 
-WEIGHTS_FILE, CONFIG_FILE, FORMAT, VERSION = 'model.safetensors', 'tabae.json', 'tabae-encoder', 2
-READS = (1, 2)  # version 2 added bin inputs and bin weights; a version-1 file loads as before
+WEIGHTS_FILE, CONFIG_FILE, FORMAT, VERSION = 'model.safetensors', 'tabae.json', 'tabae-encoder', 3
+READS = (1, 2, 3)  # version 2 added bin inputs and bin weights, version 3 the code's activation; older files load as before
 ACTIVATIONS = {'Mish': FastMish, **{c.__name__: c for c in (nn.ReLU, nn.GELU, nn.SiLU, nn.LeakyReLU, nn.ELU, nn.SELU, nn.Tanh, nn.Sigmoid)}}
 "Activations that `tabae.json` can name; 'Mish' (`nn.Mish` or `FastMish`, the same function) loads as `FastMish`."
 
@@ -67,7 +67,7 @@ def _arch(m:TabularAE) -> dict:
             'ps': [_drop_p(b) for b in m.decoder][::-1], 'enc_ps': [_drop_p(b) for b in m.layers[:-1]],
             'embed_p': m.emb_drop.p, 'swap_p': np.asarray(m.noise.p, np.float64).tolist(), 'act': name,
             'head_p': _drop_p(m.cat_head), 'code_p': _drop_p(m.decoder[0]), 'decoder': getattr(m, 'decoder_kind', 'mirror'), 'n_bins': m.n_bins,
-            'bin_inputs': m.bin_inputs}
+            'bin_inputs': m.bin_inputs, 'code_act': m.code_act}
 
 def _new_model(a:dict, state:dict) -> TabularAE:
     "A `TabularAE` built from `_arch` and filled from `state`; built on the meta device, so the JSON sizes allocate nothing."
@@ -76,7 +76,8 @@ def _new_model(a:dict, state:dict) -> TabularAE:
         m = TabularAE([tuple(o) for o in a['emb_szs']], a['n_cont'], a['code_size'], a['cat_dict'], torch.zeros(a['n_cont']), torch.zeros(a['n_cont']),
                       layers=a['layers'], ps=a['ps'], enc_ps=a['enc_ps'], embed_p=a['embed_p'], swap_p=a['swap_p'], act_cls=ACTIVATIONS[a['act']],
                       head_p=a['head_p'], code_p=a['code_p'], decoder=a.get('decoder', 'mirror'),
-                      bin_edges=torch.zeros(a['n_cont'], a['n_bins'] - 1) if a.get('n_bins') else None, bin_inputs=a.get('bin_inputs', False))
+                      bin_edges=torch.zeros(a['n_cont'], a['n_bins'] - 1) if a.get('n_bins') else None, bin_inputs=a.get('bin_inputs', False),
+                      code_act=a.get('code_act'))
     m.load_state_dict(state, strict=True, assign=True)
     return m
 
@@ -121,7 +122,8 @@ def save_encoder(learn:Learner, path:str|Path) -> Path:
     model, to = get_model(learn.model), learn.dls.train_ds
     if not isinstance(model, TabularAE): raise TabaeInputError(f"`save_encoder` saves a `TabularAE`, got {type(model).__name__}")
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    cfg = {'format': FORMAT, 'version': VERSION, 'tabae_version': __version__,
+    # the oldest version that describes the model: a tabae that reads version 2 but not 3 would drop the code's activation
+    cfg = {'format': FORMAT, 'version': VERSION if model.code_act is not None else 2, 'tabae_version': __version__,
            'cat_names': [_py(c, 'the column name') for c in to.cat_names], 'cont_names': [_py(c, 'the column name') for c in to.cont_names],
            'procs': [_proc_state(p) for p in to.procs.fs], 'model': _arch(model), 'class_weights': _class_weights(learn.loss_func), 'bin_weights': _bin_weights(learn)}
     if _layout(_new_model(cfg['model'], state)) != _layout(model):

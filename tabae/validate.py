@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastai.tabular.all import *
 from pandas.api.types import infer_dtype
 from .encode import TabaeInputError, _proc, check_columns, user_columns
+from .model import CODE_ACTS
 
 __all__ = ['check_frame', 'check_hparams', 'cat_column', 'clean_train_frame', 'clean_encode_frame', 'check_train_data']
 
@@ -16,8 +17,8 @@ def _is_p(o, high:float=1., closed:bool=False) -> bool:
     return isinstance(o, (int, float)) and not isinstance(o, bool) and 0 <= o and (o <= high if closed else o < high)
 
 def check_hparams(code_size:int=128, layers:list=(1024, 512, 256), ps:float|list=0.1, swap_p:float|list=0.1, n_in:int|None=None,
-                  decoder:str='mirror', bin_targets:int=0, bin_inputs:bool=False):
-    "Raise `TabaeInputError` naming the first of `code_size`, `layers`, `ps`, `swap_p`, `decoder`, `bin_targets`, `bin_inputs` out of range (`n_in`: input columns, for a per-column `swap_p`)."
+                  decoder:str='mirror', bin_targets:int=0, bin_inputs:bool=False, code_act:str|None=None):
+    "Raise `TabaeInputError` naming the first of `code_size`, `layers`, `ps`, `swap_p`, `decoder`, `bin_targets`, `bin_inputs`, `code_act` out of range (`n_in`: input columns, for a per-column `swap_p`)."
     if not _is_int(code_size) or code_size < 1: raise TabaeInputError(f"`code_size` must be a positive int, got {code_size!r}")
     if not is_listy(layers) or not layers or not all(_is_int(l) and l > 0 for l in layers):
         raise TabaeInputError(f"`layers` must be a non-empty list of positive ints, got {layers!r}")
@@ -30,6 +31,8 @@ def check_hparams(code_size:int=128, layers:list=(1024, 512, 256), ps:float|list
         raise TabaeInputError(f"`bin_targets` must be 0 (off) or an int >= 2 (bins per continuous column), got {bin_targets!r}")
     if not isinstance(bin_inputs, bool): raise TabaeInputError(f"`bin_inputs` must be True or False, got {bin_inputs!r}")
     if bin_inputs and not bin_targets: raise TabaeInputError("`bin_inputs` embeds the `bin_targets` bins: with `bin_inputs=True`, `bin_targets` must be >= 2, got 0")
+    if code_act is not None and (not isinstance(code_act, str) or code_act not in CODE_ACTS):
+        raise TabaeInputError(f"`code_act` must be None (a linear code) or one of {list(CODE_ACTS)}, got {code_act!r}")
 
 _PLAIN = {'string', 'integer', 'floating', 'mixed-integer-float', 'boolean', 'empty'}
 

@@ -39,9 +39,11 @@ def test_fit_saves_the_safe_format(model_dir, capsys):
 
 def test_fit_infers_columns_and_drops_the_target(files, capsys):
     d, _ = files
-    assert main(['fit', str(d/'train.parquet'), '--drop', 'salary', '--out', str(d/'inferred'), *SMALL]) == 0
+    assert main(['fit', str(d/'train.parquet'), '--drop', 'salary', '--out', str(d/'inferred'), '--code-act', 'relu', *SMALL]) == 0
     assert 'Saved the encoder to' in capsys.readouterr().out
-    to = load_encoder(d/'inferred').dls.train_ds
+    learn = load_encoder(d/'inferred')
+    to = learn.dls.train_ds
+    assert learn.model.code_act == 'relu'
     assert 'salary' not in to.cat_names and set(to.cont_names) == set(adult_columns('adult-14')[1])
 
 @pytest.mark.parametrize('fmt', ['parquet', 'csv'])
@@ -112,6 +114,7 @@ def test_report_prints_and_saves_plots(files, model_dir, tmp_path, capsys):
     (['fit', 'train.csv', '--cat', 'age', '--cont', 'age', '--out', 'm'], r"\['age'\] are in both --cat and --cont"),
     (['fit', 'train.csv', '--drop', 'nope', '--out', 'm'], r"\['nope'\] of --drop"),
     (['fit', 'missing.csv', '--out', 'm'], "tabae fit: error: .*missing.csv"),
+    (['fit', 'train.csv', '--code-act', 'gelu', '--out', 'm'], r"tabae fit: error: .*code.act. must be None .* or one of \['relu'\], got 'gelu'"),
     (['encode', 'model', 'test.csv', '-o', 'codes.csv'], "--output must be a .parquet file"),
     (['encode', 'model', 'test.csv', '-o', 'c.parquet', '--keep', 'id'], r"test.csv lacks the column\(s\) \['id'\]"),
     (['encode', 'model', 'test.csv', '-o', 'c.parquet', '--chunk-size', '0'], "--chunk-size must be a positive"),

@@ -143,16 +143,32 @@ def test_bin_inputs_need_bins_and_numbers(adult_df):
     assert not learn.model.bin_inputs and learn.model.n_bins == 0 and len(learn.model.embeds) == len(CATS)
 
 def test_models_pickled_before_bin_inputs_still_run(adult_df):
-    "A `TabularAE` unpickled from before `bin_inputs` existed has no such attribute: the class default (off) applies."
+    "A `TabularAE` unpickled from before `bin_inputs` and `code_act` existed has no such attributes: the class defaults (off) apply."
     dls = adult_dls(adult_df.iloc[:600], bs=64)
     m = ae_learner(dls, code_size=4, layers=[8], mixed_precision=False).model.eval()
     cats, conts = dls.valid.cats[:8], dls.valid.conts[:8]
     with torch.no_grad(): want = m(cats, conts, encode=True)
-    del m.bin_inputs
+    del m.bin_inputs, m.code_act
     with torch.no_grad(): assert torch.equal(m(cats, conts, encode=True), want) and torch.allclose(FoldedEncoder(m)(cats, conts), want, atol=1e-5)
+
+def test_relu_code_is_rectified_and_folds(adult_df):
+    "`code_act='relu'`: the code is the linear code rectified (half-sparse), in the model, in `FoldedEncoder` and at the end of its deep stack; the decoder reads it."
+    dls = adult_dls(adult_df.iloc[:1500], bs=256)
+    learn = ae_learner(dls, code_size=16, layers=[32, 16], code_act='relu', mixed_precision=False)
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3)
+    m, cats, conts = learn.model.eval(), dls.valid.cats, dls.valid.conts
+    with torch.no_grad():
+        code, folded, stack = m(cats, conts, encode=True), FoldedEncoder(m)(cats, conts), FoldedEncoder(m)(cats, conts, stack=True)
+        m.code_act = None
+        linear = m(cats, conts, encode=True)
+        m.code_act = 'relu'
+        assert torch.equal(code, linear.clamp_min(0)) and 0.05 < (code > 0).float().mean() < 0.95
+        assert torch.allclose(folded, code, atol=1e-5) and torch.allclose(stack[:, -16:], code, atol=1e-5)
+        assert torch.equal(m(cats, conts)[1], m.decode(code)[1])
 
 @pytest.mark.parametrize('kw,name', [(dict(decoder='tree'), 'decoder'), (dict(bin_targets=1), 'bin_targets'), (dict(bin_targets=-2), 'bin_targets'),
                                      (dict(bin_targets=2.5), 'bin_targets'), (dict(bin_targets=True), 'bin_targets'),
-                                     (dict(bin_inputs=1), 'bin_inputs'), (dict(bin_inputs=True), 'bin_inputs')])
+                                     (dict(bin_inputs=1), 'bin_inputs'), (dict(bin_inputs=True), 'bin_inputs'),
+                                     (dict(code_act='gelu'), 'code_act'), (dict(code_act=['relu']), 'code_act'), (dict(code_act=True), 'code_act')])
 def test_bad_decoder_arguments_are_named(adult_df, kw, name):
     with pytest.raises(TabaeInputError, match=f'`{name}`'): ae_learner(adult_dls(adult_df.iloc[:300], bs=64), **kw)

@@ -77,6 +77,20 @@ def test_linear_decoder_and_bin_head_round_trip(tmp_path):
     df = frame(90, seed=1)
     assert np.array_equal(encode(loaded, df).values, encode(learn, df).values) and reconstruct(loaded, df).equals(reconstruct(learn, df))
 
+def test_relu_code_round_trips_as_version_3(learn, saved, tmp_path):
+    "A rectified code is saved by name in format version 3 (a tabae that reads only version 2 refuses it rather than drop the activation); a linear code stays version 2."
+    relu = fit(frame(), code_act='relu')
+    path = save_encoder(relu, tmp_path / 'm')
+    cfg = json.loads((path / 'tabae.json').read_text(encoding='utf-8'))
+    assert cfg['version'] == 3 and cfg['model']['code_act'] == 'relu'
+    assert json.loads((saved / 'tabae.json').read_text(encoding='utf-8'))['version'] == 2
+    df = frame(90, seed=1)
+    codes = encode(load_encoder(path), df)
+    assert np.array_equal(codes.values, encode(relu, df).values) and (codes.values >= 0).all() and (codes.values == 0).any()
+    cfg['model']['code_act'] = 'os.system'
+    (path / 'tabae.json').write_text(json.dumps(cfg), encoding='utf-8')
+    with pytest.raises(TabaeInputError, match='code_act'): load_encoder(path)
+
 def test_config_without_decoder_keys_loads_as_mirrored(tmp_path):
     "Encoders saved before `decoder`, `n_bins`, `bin_inputs` and `bin_weights` existed (format version 1) load as the mirrored decoder without bins."
     learn = fit(frame(), decoder='mirror', bin_targets=0, bin_inputs=False)
