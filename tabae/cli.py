@@ -149,10 +149,7 @@ def report(
     rep = evaluate(load_encoder(model), read_table(data), bs=bs)
     print(rep)
     if plot:
-        import matplotlib.pyplot as plt
-        fig = rep.plot()
-        fig.savefig(plot, dpi=120)
-        plt.close(fig)
+        rep.plot().savefig(plot, dpi=120)
         print(f"\nSaved the plots to {plot}")
 
 @call_parse

@@ -64,14 +64,13 @@ def test_learner_method_and_repr(small_learn, report_and_rec, held_out):
 
 def test_plot_returns_a_figure(report_and_rec):
     rep, _ = report_and_rec
+    open_before = plt.get_fignums()
     fig = rep.plot(ncols=4)
-    try:
-        assert isinstance(fig, Figure)
-        titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
-        assert len(titles) == len(CATS + CONTS) and all(any(t.startswith(c + ' ') for t in titles) for c in CATS + CONTS)
-        age = next(ax for ax in fig.axes if ax.get_title().startswith('age '))
-        assert len(age.collections[0].get_offsets()) == 1500  # one point per row
-    finally: plt.close(fig)
+    assert isinstance(fig, Figure) and plt.get_fignums() == open_before  # not left open in pyplot, so Jupyter shows it once
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert len(titles) == len(CATS + CONTS) and all(any(t.startswith(c + ' ') for t in titles) for c in CATS + CONTS)
+    age = next(ax for ax in fig.axes if ax.get_title().startswith('age '))
+    assert len(age.collections[0].get_offsets()) == 1500  # one point per row
 
 def test_training_metrics_match_sklearn(small_learn):
     "`ReconR2` and `CatAccuracy` in the per-epoch table are the R2 and accuracy of the validation predictions."

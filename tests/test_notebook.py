@@ -24,5 +24,6 @@ def test_article_notebook_runs(monkeypatch):
     text = '\n'.join(t for m, t in outs if m != 'image/png')
     assert 'recon_r2' in text and 'cat_acc' in text  # the per-epoch table
     assert 'AEReport on 1,000 rows' in text
-    assert sum(m == 'image/png' for m, _ in outs) >= 1  # report.plot()
+    plots = [c for c in nb.cells if c.cell_type == 'code' and c.source.strip() == 'report.plot()']
+    assert len(plots) == 1 and sum('image/png' in o.get('data', {}) for o in plots[0].outputs) == 1  # shown once, not twice
     assert 'accuracy on adult_test' in text and 'raw columns' in text
