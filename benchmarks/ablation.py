@@ -10,7 +10,8 @@ python benchmarks/ablation.py COLUMNS 'JSON kwargs of fit_autoencoder' [symlog] 
   contw=W: the continuous columns' squared errors weighted W against the categorical cross-entropies (1 in RecreatedLoss)
   entw:    each categorical column's cross-entropy weighted by (mean entropy of the categorical columns) / (its entropy), training marginals
   contrast=L:T: add L * InfoNCE (temperature T) between the codes of two swap-noised views of each training batch (SCARF-like)
-  codeact=A: an activation on the code (relu or mish), so the code the probes read is sparse or bounded below
+  codeact=A: an activation on the code (relu or mish), so the code the probes read is sparse or bounded below;
+             crelu: half as many code units, each read as relu(z) and relu(-z) (the code keeps its width)
 """
 import json, sys, time, warnings
 import numpy as np, torch, torch.nn.functional as F
@@ -58,10 +59,21 @@ class Contrast(Callback):
         logits, y = z1 @ z2.T / self.tau, torch.arange(len(z1), device=z1.device)
         self.learn.loss_grad = self.learn.loss_grad + self.lam * (F.cross_entropy(logits, y) + F.cross_entropy(logits.T, y)) / 2
 
+class CReLU(nn.Module):
+    "`[relu(z), relu(-z)]`: twice the width of `z`, each pair one nonzero value, `z` = the difference."
+    def forward(self, z): return torch.cat([F.relu(z), F.relu(-z)], 1)
+
 class CodeAct(Callback):
-    "Put activation `act` ('relu' or 'mish') after the encoder's last layer, so the code is its output."
+    "Put activation `act` ('relu', 'mish', or 'crelu': a last layer half as wide, then `CReLU`) after the encoder's last layer, so the code is its output."
     def __init__(self, act:str): self.act = act
-    def before_fit(self): self.learn.model.layers.append(dict(relu=nn.ReLU, mish=nn.Mish)[self.act]())
+    def before_fit(self):
+        m = self.learn.model
+        if self.act == 'crelu':
+            lin = m.layers[-1][0]
+            m.layers[-1][0] = nn.Linear(lin.in_features, lin.out_features // 2).to(lin.weight.device)
+            m.layers.append(CReLU())
+            self.learn.create_opt()
+        else: m.layers.append(dict(relu=nn.ReLU, mish=nn.Mish)[self.act]())
 
 class BinTargets(Callback):
     "Targets only: a linear head on the decoder's output predicts each continuous column's bin (`n` quantiles of its distinct training values); its mean cross-entropy is added with weight n_cont / (n_cat + n_cont)."
