@@ -18,7 +18,7 @@ def _linear(w:Tensor, b:Tensor, dtype:torch.dtype) -> nn.Linear:
     return res
 
 class FoldedEncoder(Module):
-    "The eval-mode encoder of a `TabularAE`: each BatchNorm folded into the next Linear, the embeddings one lookup, the linear layers in `dtype` (e.g. bf16)."
+    "The eval-mode encoder of a `TabularAE`: each BatchNorm folded into the next Linear, the embeddings one lookup, the linear layers in `dtype` (e.g. bf16), the model's `code_act` on the code."
     def __init__(self, model, dtype:torch.dtype=torch.float32):
         blocks = list(model.layers)
         lins = [b[0] for b in blocks]

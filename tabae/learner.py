@@ -62,7 +62,7 @@ def ae_learner(dls:DataLoaders,
     decoder:str='mirror', # 'mirror' (the encoder reversed, as the article) or 'linear' (one linear layer)
     bin_targets:int=0, # also predict each continuous column's bin among this many (`cont_bin_edges`) in training (`BinLoss`); 0: off
     bin_inputs:bool=False, # also embed each continuous column's bin (the `bin_targets` bins) as an input
-    code_act:str=None, # None: a linear code; 'relu': a rectified code, for tree models downstream (see benchmarks/RESULTS.md)
+    code_act:str|None=None, # None: a linear code; 'relu': a rectified code, for tree models downstream (see benchmarks/RESULTS.md)
     **kwargs
 ) -> Learner:
     "A `Learner` with a `TabularAE` and `RecreatedLoss` sized from `dls` (the article's defaults), on `dls.device`."

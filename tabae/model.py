@@ -28,7 +28,7 @@ def _check_p(name, p):
         if not 0 <= v < 1: raise ValueError(f"`{name}` must be a probability in [0, 1), got {p!r}")
 
 class TabularAE(TabularModel):
-    "Denoising autoencoder: embeddings (and, with `bin_inputs`, bin embeddings) -> encoder -> `code_size` code -> decoder (mirrored or linear) -> cat logits and cont values."
+    "Denoising autoencoder: embeddings (and, with `bin_inputs`, bin embeddings) -> encoder -> `code_size` code (rectified with `code_act`) -> decoder (mirrored or linear) -> cat logits and cont values."
     bin_inputs, code_act = False, None  # class defaults, so models pickled before these options existed still run
     def __init__(self,
         emb_szs:list, # (n_classes, embedding size) per categorical column
@@ -47,7 +47,7 @@ class TabularAE(TabularModel):
         decoder:str='mirror', # 'mirror': the encoder's layers reversed (the article); 'linear': one linear layer, so every logit is linear in the code
         bin_edges:Tensor=None, # `(n_cont, n_bins - 1)` bin edges per continuous column (normalized units, `inf`-padded): adds `bin_head`, see `BinLoss`
         bin_inputs:bool=False, # also embed each continuous column's bin (of `bin_edges`) as an input, beside its value
-        code_act:str=None, # None: a linear code (the article); 'relu': a rectified, half-sparse code, which tree models split more easily
+        code_act:str|None=None, # None: a linear code (the article); 'relu': a rectified, sparse code, which tree models split more easily
     ):
         layers, cat_dict = list(layers), ifnone(cat_dict, [n for n, _ in emb_szs])
         edges = torch.as_tensor(bin_edges, dtype=torch.float32).reshape(n_cont, -1).clone() if bin_edges is not None and n_cont else None

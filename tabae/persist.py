@@ -17,6 +17,10 @@ __all__ = ['WEIGHTS_FILE', 'CONFIG_FILE', 'save_encoder', 'load_encoder']
 
 WEIGHTS_FILE, CONFIG_FILE, FORMAT, VERSION = 'model.safetensors', 'tabae.json', 'tabae-encoder', 3
 READS = (1, 2, 3)  # version 2 added bin inputs and bin weights, version 3 the code's activation; older files load as before
+
+def _version(m:TabularAE) -> int:
+    "The oldest format version that describes `m`: a tabae that reads version 2 but not 3 would drop the code's activation, so only such models get 3."
+    return VERSION if m.code_act is not None else 2
 ACTIVATIONS = {'Mish': FastMish, **{c.__name__: c for c in (nn.ReLU, nn.GELU, nn.SiLU, nn.LeakyReLU, nn.ELU, nn.SELU, nn.Tanh, nn.Sigmoid)}}
 "Activations that `tabae.json` can name; 'Mish' (`nn.Mish` or `FastMish`, the same function) loads as `FastMish`."
 
@@ -122,8 +126,7 @@ def save_encoder(learn:Learner, path:str|Path) -> Path:
     model, to = get_model(learn.model), learn.dls.train_ds
     if not isinstance(model, TabularAE): raise TabaeInputError(f"`save_encoder` saves a `TabularAE`, got {type(model).__name__}")
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    # the oldest version that describes the model: a tabae that reads version 2 but not 3 would drop the code's activation
-    cfg = {'format': FORMAT, 'version': VERSION if model.code_act is not None else 2, 'tabae_version': __version__,
+    cfg = {'format': FORMAT, 'version': _version(model), 'tabae_version': __version__,
            'cat_names': [_py(c, 'the column name') for c in to.cat_names], 'cont_names': [_py(c, 'the column name') for c in to.cont_names],
            'procs': [_proc_state(p) for p in to.procs.fs], 'model': _arch(model), 'class_weights': _class_weights(learn.loss_func), 'bin_weights': _bin_weights(learn)}
     if _layout(_new_model(cfg['model'], state)) != _layout(model):

@@ -46,7 +46,7 @@ class TabularAEEncoder(TransformerMixin, BaseEstimator):
         valid_pct:float=0.2, # share of the rows held out for early stopping
         patience:int|None=None, # epochs without improvement before stopping; `None`: `fit_autoencoder`'s
         seed:int|None=0, # seed of the split, the initial weights and the noise; `None`: unseeded
-        fit_kwargs:dict|None=None, # more arguments of `fit_autoencoder` and `ae_learner` (`swap_p`, `ps`, `rank_gauss`, ...)
+        fit_kwargs:dict|None=None, # more arguments of `fit_autoencoder` and `ae_learner` (`swap_p`, `ps`, `rank_gauss`, `code_act`, ...)
         progress:bool=False, # show fastai's progress bar and table while fitting
     ): store_attr()
 

@@ -102,10 +102,10 @@ def check_train_data(dls:DataLoaders):
     "Raise `TabaeInputError` unless the processed training split has at least 2 rows, finite `Normalize` statistics and only finite continuous values."
     tdl = dls.train
     if tdl.n < 2: raise TabaeInputError(f"The training split has {tdl.n} row(s): an autoencoder needs at least 2 (BatchNorm)")
-    norm = _proc(dls.train_ds, Normalize)
-    huge = [c for c in dls.train_ds.cont_names if norm is not None and not (np.isfinite(norm.means[c]) and np.isfinite(norm.stds[c]))]
-    if huge: raise TabaeInputError(f"Continuous column(s) {huge} are too large to normalize: their mean or standard deviation over the training rows "
-                                   "overflows float64 (values near 1e300 or beyond), which would make every value 0; rescale them, e.g. divide by a power of 10")
+    if (norm := _proc(dls.train_ds, Normalize)) is not None:
+        huge = [c for c in dls.train_ds.cont_names if not (np.isfinite(norm.means[c]) and np.isfinite(norm.stds[c]))]
+        if huge: raise TabaeInputError(f"Continuous column(s) {huge} are too large to normalize: their mean or standard deviation over the training rows "
+                                       "overflows float64 (values beyond about 1e154 square past its range); rescale them, e.g. divide by a power of 10")
     bad = [c for c, ok in zip(dls.train_ds.cont_names, torch.isfinite(tdl.conts).all(0).tolist()) if not ok]
     if bad: raise TabaeInputError(f"Continuous column(s) {bad} hold NaN or inf after the procs in the training split: "
                                   "keep `FillMissing` and `Normalize` in `procs`, and check the values fit in float32")

@@ -9,7 +9,7 @@ import numpy as np, pandas as pd, pytest, torch
 from fastai.callback.core import Callback
 from fastai.torch_core import find_bs, rank_distrib
 from safetensors.torch import load_file, save_file
-from tabae import FoldedEncoder, adult, adult_columns, ae_data, encode, evaluate, fit_autoencoder, load_encoder
+from tabae import AutoMixedPrecision, FoldedEncoder, adult, adult_columns, ae_data, encode, evaluate, fit_autoencoder, load_encoder
 from tabae.distributed import DistributedTabDL, fit_distributed, plain_batchnorm
 
 CATS, CONTS = adult_columns('adult-9')
@@ -81,6 +81,31 @@ def _ddl(dl, rank:int, world:int=2) -> DistributedTabDL:
     res = DistributedTabDL(dl, rank=rank, world_size=world)
     res._broadcast = lambda t, r: t
     return res
+
+def test_training_metrics_score_every_process_rows(small_learn, adult_test_df):
+    "With 2 processes each scores its share of the validation rows (the second padded with a repeated row) and fastai gathers them: `recon_r2` and `cat_acc` equal the one-process values on all the rows."
+    dl = small_learn.dls.test_dl(adult_test_df.iloc[:125])  # odd: one padded row to trim
+    with small_learn.removed_cbs(small_learn.cbs.filter(lambda c: isinstance(c, AutoMixedPrecision))):  # float32 throughout, as `model` below
+        want = small_learn.validate(dl=dl)
+    model, rank1 = small_learn.model.eval(), {'conts': [], 'cats': []}
+    with torch.no_grad():
+        for b in _ddl(dl, 1):  # what process 1 would gather, batch by batch
+            (logits, conts) = model(*b[:2])
+            rank1['cats'].append((logits, b[2])); rank1['conts'].append((conts, b[3]))
+    seen = {'conts': 0, 'cats': 0}
+    def gather(b, cpu=True, gather=True):
+        "fastai's all-gather for 2 processes: this process's batch, then process 1's."
+        if not isinstance(b, tuple): return b.detach()  # the loss, which the recorder gathers too
+        key = 'cats' if not b[1].is_floating_point() else 'conts'
+        other = rank1[key][seen[key]]
+        seen[key] += 1
+        return tuple(torch.cat([x.detach(), y]) for x, y in zip(b, other))
+    dl0 = _ddl(dl, 0)
+    dl0._to_detach = gather
+    with small_learn.removed_cbs(small_learn.cbs.filter(lambda c: isinstance(c, AutoMixedPrecision))):
+        got = small_learn.validate(dl=dl0)
+    assert len(list(_ddl(dl, 0))) == len(rank1['cats']) == seen['cats'] > 0 and sum(len(x[0]) for x in rank1['cats']) == 63  # 62 rows + the repeat
+    assert got[1] == pytest.approx(want[1], abs=1e-5) and got[2] == pytest.approx(want[2], abs=1e-6)
 
 def test_distributed_dl_shards_evenly_without_one_row_batches(adult_df):
     "98 training rows in 2 processes with bs 16: 49 each, the last one dropped so that no training batch has 1 row; validation keeps all."
