@@ -48,12 +48,12 @@ class AEReport:
                 f"<h5>categorical</h5>{self.categorical.to_html(float_format='%.4f')}")
 
     def plot(self, max_classes:int=20, ncols:int=3, size:float=3.5):
-        "Predicted vs actual per continuous column and a row-normalized confusion matrix per categorical column, as a matplotlib `Figure` that pyplot no longer holds: Jupyter shows it once, as the cell's value; elsewhere `.savefig` it."
-        import matplotlib.pyplot as plt
+        "Predicted vs actual per continuous column and a row-normalized confusion matrix per categorical column, as a matplotlib `Figure` (Jupyter shows it once, as the cell's value)."
+        import matplotlib, matplotlib.pyplot as plt
         cols = self.cont_names + self.cat_names
         nrows = max(1, -(-len(cols) // ncols))
         fig, axs = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
-        plt.close(fig)  # else the inline backend shows it at the cell's end and again as the cell's value
+        if 'inline' in matplotlib.get_backend(): plt.close(fig)  # else Jupyter shows it at the cell's end and again as the cell's value
         for ax, c in zip(axs.flat, cols):
             if c in self.cont_names: self._plot_cont(ax, c)
             else: self._plot_cat(ax, c, max_classes)
