@@ -17,12 +17,12 @@ __all__ = ['WEIGHTS_FILE', 'CONFIG_FILE', 'save_encoder', 'load_encoder']
 
 WEIGHTS_FILE, CONFIG_FILE, FORMAT, VERSION = 'model.safetensors', 'tabae.json', 'tabae-encoder', 3
 READS = (1, 2, 3)  # version 2 added bin inputs and bin weights, version 3 the code's activation; older files load as before
+ACTIVATIONS = {'Mish': FastMish, **{c.__name__: c for c in (nn.ReLU, nn.GELU, nn.SiLU, nn.LeakyReLU, nn.ELU, nn.SELU, nn.Tanh, nn.Sigmoid)}}
+"Activations that `tabae.json` can name; 'Mish' (`nn.Mish` or `FastMish`, the same function) loads as `FastMish`."
 
 def _version(m:TabularAE) -> int:
     "The oldest format version that describes `m`: a tabae that reads version 2 but not 3 would drop the code's activation, so only such models get 3."
     return VERSION if m.code_act is not None else 2
-ACTIVATIONS = {'Mish': FastMish, **{c.__name__: c for c in (nn.ReLU, nn.GELU, nn.SiLU, nn.LeakyReLU, nn.ELU, nn.SELU, nn.Tanh, nn.Sigmoid)}}
-"Activations that `tabae.json` can name; 'Mish' (`nn.Mish` or `FastMish`, the same function) loads as `FastMish`."
 
 def _act_name(o:nn.Module) -> str:
     "The name `tabae.json` gives module `o`: 'Mish' for both Mish classes, else its class name."

@@ -85,8 +85,8 @@ def _ddl(dl, rank:int, world:int=2) -> DistributedTabDL:
 def test_training_metrics_score_every_process_rows(small_learn, adult_test_df):
     "With 2 processes each scores its share of the validation rows (the second padded with a repeated row) and fastai gathers them: `recon_r2` and `cat_acc` equal the one-process values on all the rows."
     dl = small_learn.dls.test_dl(adult_test_df.iloc[:125])  # odd: one padded row to trim
-    with small_learn.removed_cbs(small_learn.cbs.filter(lambda c: isinstance(c, AutoMixedPrecision))):  # float32 throughout, as `model` below
-        want = small_learn.validate(dl=dl)
+    amp = small_learn.cbs.filter(lambda c: isinstance(c, AutoMixedPrecision))
+    with small_learn.removed_cbs(amp): want = small_learn.validate(dl=dl)  # float32 throughout, as `model` below
     model, rank1 = small_learn.model.eval(), {'conts': [], 'cats': []}
     with torch.no_grad():
         for b in _ddl(dl, 1):  # what process 1 would gather, batch by batch
@@ -102,8 +102,7 @@ def test_training_metrics_score_every_process_rows(small_learn, adult_test_df):
         return tuple(torch.cat([x.detach(), y]) for x, y in zip(b, other))
     dl0 = _ddl(dl, 0)
     dl0._to_detach = gather
-    with small_learn.removed_cbs(small_learn.cbs.filter(lambda c: isinstance(c, AutoMixedPrecision))):
-        got = small_learn.validate(dl=dl0)
+    with small_learn.removed_cbs(amp): got = small_learn.validate(dl=dl0)
     assert len(list(_ddl(dl, 0))) == len(rank1['cats']) == seen['cats'] > 0 and sum(len(x[0]) for x in rank1['cats']) == 63  # 62 rows + the repeat
     assert got[1] == pytest.approx(want[1], abs=1e-5) and got[2] == pytest.approx(want[2], abs=1e-6)
 

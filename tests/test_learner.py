@@ -152,7 +152,7 @@ def test_models_pickled_before_bin_inputs_still_run(adult_df):
     with torch.no_grad(): assert torch.equal(m(cats, conts, encode=True), want) and torch.allclose(FoldedEncoder(m)(cats, conts), want, atol=1e-5)
 
 def test_relu_code_is_rectified_and_folds(adult_df):
-    "`code_act='relu'`: the code is the linear code rectified (half-sparse), in the model, in `FoldedEncoder` and at the end of its deep stack; the decoder reads it."
+    "`code_act='relu'`: the code is the linear code rectified (sparse), in the model, in `FoldedEncoder` and at the end of its deep stack; the decoder reads it."
     dls = adult_dls(adult_df.iloc[:1500], bs=256)
     learn = ae_learner(dls, code_size=16, layers=[32, 16], code_act='relu', mixed_precision=False)
     with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3)
