@@ -23,7 +23,7 @@ class ReadTabBatchIdentity(ItemTransform):
 
 @delegates()
 class TabDataLoaderIdentity(TabDataLoader):
-    "A `TabDataLoader` for autoencoders: batches are slices of tensors built once, shuffled by permutation."
+    "A `TabDataLoader` for autoencoders: batches are slices of tensors built once, shuffled by permutation, in this process (`num_workers` is ignored)."
     n_inp = 2
     def __init__(self, dataset, bs:int=1024, shuffle:bool=False, after_batch=None, num_workers:int=0, **kwargs):
         if after_batch is None: after_batch = ReadTabBatchIdentity(dataset)

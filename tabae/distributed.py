@@ -9,6 +9,7 @@ from fastai.distributed import DistributedDL, DistributedTrainer
 from fastai.tabular.all import *
 from .data import TabDataLoaderIdentity
 from .fit import fit_autoencoder
+from .learner import AELearner
 
 __all__ = ['DistributedTabDL', 'plain_batchnorm', 'AEDistributedTrainer', 'fit_distributed']
 
@@ -65,7 +66,7 @@ class AEDistributedTrainer(DistributedTrainer):
         self.learn.model = plain_batchnorm(self.learn.model)  # `FoldedEncoder` and `save_encoder` expect `BatchNorm1d`
 
 @delegates(fit_autoencoder)
-def fit_distributed(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, sync_bn:bool=None, progress:bool=True, **kwargs) -> Learner:
+def fit_distributed(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, sync_bn:bool=None, progress:bool=True, **kwargs) -> AELearner:
     "`fit_autoencoder` in each process of a `torchrun`/`accelerate launch` run, data-parallel; every process returns the same weights."
     if num_distrib() < 2: return fit_autoencoder(df, cat_names, cont_names, progress=progress, **kwargs)
     trainer = AEDistributedTrainer(sync_bn)  # starts the process group and picks this process's GPU before the data is built

@@ -41,7 +41,7 @@ def _centre(to:Tabular) -> dict:
     return to.new(row).decode().items.iloc[0][list(to.cont_names)].to_dict()
 
 def _clean_conts(df:pd.DataFrame, to:Tabular) -> pd.DataFrame:
-    "Continuous columns as float, +/-inf as NaN, and NaN filled with the training mean (`_centre`) where training had none."
+    "Continuous columns as float, +/-inf as NaN, and NaN filled with `_centre` (what the procs map to 0) where training had none."
     from .validate import _cont_column
     fm = _proc(to, FillMissing)
     na_dict = getattr(fm, 'na_dict', {}) if fm is not None else {}

@@ -6,7 +6,7 @@ from fastai.tabular.all import *
 from .data import TabularPandasIdentity
 from .procs import RankGauss
 from .encode import TabaeInputError, check_columns
-from .learner import ae_learner
+from .learner import AELearner, ae_learner
 from .noise import SwapNoiseSchedule
 from .validate import clean_train_frame
 
@@ -69,16 +69,19 @@ def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:li
     bs = ifnone(bs, auto_bs(len(splits[0])))
     if not isinstance(bs, numbers.Integral) or isinstance(bs, bool) or bs < 1: raise TabaeInputError(f"`bs` must be a positive int, got {bs!r}")
     df = clean_train_frame(df, cat_names, cont_names, splits, valid_pct)
+    # gaps in validation rows of columns with none in training: FillMissing refuses them, so a placeholder, then 0 after the procs as `encode` fills them
+    gaps = df[cont_names].isna() & df[cont_names].iloc[splits[0]].notna().all()
+    df[cont_names] = df[cont_names].mask(gaps, 0.)
     procs = ifnone(procs, [Categorify, FillMissing] + ([RankGauss] if rank_gauss else []) + [Normalize])
-    to = TabularPandasIdentity(df[cat_names + cont_names], procs,
-                               cat_names, cont_names, splits=splits)
+    to = TabularPandasIdentity(df[cat_names + cont_names], procs, cat_names, cont_names, splits=splits)
+    to.items[cont_names] = to.items[cont_names].mask(gaps, 0.)  # aligned by row label: `TabularPandas` puts the training rows first
     return to.dataloaders(bs=bs, device=device)
 
 @delegates(ae_learner)
 def fit_autoencoder(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, code_size:int=128,
                     valid_pct:float=0.2, seed:int|None=0, epochs:int=40, lr:float=5e-3, bs:int|None=None,
                     patience:int=8, procs:list=None, rank_gauss:bool=False, anneal_noise:float|None=0.5, track_from:float|None=None, progress:bool=True,
-                    cbs:list=None, **kwargs) -> Learner:
+                    cbs:list=None, **kwargs) -> AELearner:
     "Build the data (`ae_data`; `bs`: `auto_bs` unless given) and `ae_learner` (`RECIPE` unless overridden), train with `fit_flat_cos`, swap noise annealed to 0 from `anneal_noise` of the way, and restore the best weights on the validation split, early stopping and best weights counted from `track_from` of the way (default: the anneal's start)."
     if seed is not None: set_seed(seed, reproducible=True)
     dls = ae_data(df, cat_names, cont_names, procs=procs, valid_pct=valid_pct, seed=ifnone(seed, 0), bs=bs, rank_gauss=rank_gauss)

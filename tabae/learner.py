@@ -3,13 +3,23 @@ from __future__ import annotations
 from fastai.tabular.all import *
 from .activations import FastMish
 from .data import TabDataLoaderIdentity
+from .encode import TabaeInputError, encode, reconstruct
 from .loss import BinLoss, RecreatedLoss
 from .metrics import CatAccuracy, ReconR2
 from .model import TabularAE, bucketize_cols
 from .precision import AutoMixedPrecision
 from .validate import check_hparams, check_train_data
 
-__all__ = ['cont_bounds', 'cont_bin_edges', 'class_weights', 'bin_weights', 'ae_learner']
+__all__ = ['cont_bounds', 'cont_bin_edges', 'class_weights', 'bin_weights', 'AELearner', 'ae_learner']
+
+class AELearner(Learner):
+    "The `Learner` of a `TabularAE` (what `ae_learner`, `fit_autoencoder` and `load_encoder` return): `predict` takes one row, as `TabularLearner.predict` does."
+    def predict(self, row:pd.Series) -> tuple[pd.Series, Tensor]:
+        "`(rebuilt, code)` of one row given as a `pd.Series` (e.g. `df.iloc[0]`): the row rebuilt in labels and original units, and its code."
+        if not isinstance(row, pd.Series):
+            raise TabaeInputError(f"`predict` takes one row as a pandas Series (e.g. `df.iloc[0]`), got {type(row).__name__}: for many rows use `encode` or `reconstruct`")
+        df = pd.DataFrame([row.to_dict()], index=[row.name])  # dtypes from the values: a Series of mixed values holds them as objects
+        return reconstruct(self, df, progress=False).iloc[0], tensor(encode(self, df, progress=False).to_numpy()[0])
 
 def cont_bounds(dls:DataLoaders, pad:float=0.) -> tuple[Tensor, Tensor]:
     "Per-column (low, high) of the training split's normalized continuous values, widened by `pad` times the range."
@@ -64,8 +74,8 @@ def ae_learner(dls:DataLoaders,
     bin_inputs:bool=False, # also embed each continuous column's bin (the `bin_targets` bins) as an input
     code_act:str|None=None, # None: a linear code; 'relu': a rectified code, for tree models downstream (see benchmarks/RESULTS.md)
     **kwargs
-) -> Learner:
-    "A `Learner` with a `TabularAE` and `RecreatedLoss` sized from `dls` (the article's defaults), on `dls.device`."
+) -> AELearner:
+    "An `AELearner` with a `TabularAE` and `RecreatedLoss` sized from `dls` (the article's defaults), on `dls.device`."
     to = dls.train_ds
     if not isinstance(dls.train, TabDataLoaderIdentity): raise ValueError("`dls` must yield (cats, conts, cats, conts) batches: build them with `TabularPandasIdentity`")
     check_train_data(dls); check_hparams(code_size, layers, ps, swap_p, n_in=len(to.cat_names) + len(to.cont_names), decoder=decoder, bin_targets=bin_targets, bin_inputs=bin_inputs, code_act=code_act)
@@ -79,5 +89,5 @@ def ae_learner(dls:DataLoaders,
     cbs = L(kwargs.pop('cbs', None)) + (L(AutoMixedPrecision()) if mixed_precision else L()) + (L(BinLoss(bin_weights(dls, edges, class_balance) if class_balance else None)) if edges is not None else L())
     loss = RecreatedLoss(cat_dict, class_weights=class_weights(dls, class_balance) if class_balance else None)
     dev = ifnone(dls.device, default_device())
-    return Learner(dls.to(dev), model.to(dev), loss_func=loss,
+    return AELearner(dls.to(dev), model.to(dev), loss_func=loss,
                    opt_func=opt_func, wd=wd, metrics=metrics, cbs=cbs, **kwargs)

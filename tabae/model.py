@@ -82,7 +82,7 @@ class TabularAE(TabularModel):
     def forward(self, x_cat:Tensor, x_cont:Tensor=None, encode:bool=False):
         "The code when `encode`, else `(cat_logits, conts)`; swap noise applies in training only."
         nc = x_cat.shape[1]
-        x_cat, x_cont = self.noise(x_cat, slice(0, nc)), (self.noise(x_cont, slice(nc, None)) if x_cont is not None else x_cont)
+        x_cat, x_cont = self.noise(x_cat, cols=slice(0, nc)), (self.noise(x_cont, cols=slice(nc, None)) if x_cont is not None else x_cont)  # by keyword: fastai's hooks (`summary`) read tensors only
         code = super().forward(torch.cat([x_cat, self.bins(x_cont)], 1) if self.bin_inputs else x_cat, x_cont)
         if self.code_act is not None: code = CODE_ACTS[self.code_act](code)
         return code if encode else self.decode(code)

@@ -7,6 +7,7 @@ from safetensors.torch import load_file, save_file
 from . import __version__
 from .activations import FastMish
 from .data import TabularPandasIdentity
+from .learner import AELearner
 from .encode import TabaeInputError
 from .loss import BinLoss, RecreatedLoss
 from .model import TabularAE
@@ -145,7 +146,7 @@ def _template(cfg:dict) -> DataLoaders:
     to = TabularPandasIdentity(row, [_new_proc(s) for s in cfg['procs']], cats, conts, splits=([0], [0]), do_setup=False, reduce_memory=False)
     return to.dataloaders(device='cpu').new_empty()
 
-def load_encoder(path:str|Path, device:str|torch.device|None=None, mixed_precision:bool=True) -> Learner:
+def load_encoder(path:str|Path, device:str|torch.device|None=None, mixed_precision:bool=True) -> AELearner:
     "A `Learner` that `encode`, `reconstruct` and `evaluate` accept (and that fine-tunes with the saved loss, in mixed precision as `ae_learner` unless told not to), from a `save_encoder` directory, on `device` (default: the GPU if any); no pickle is read."
     path = Path(path)
     for f in (CONFIG_FILE, WEIGHTS_FILE):
@@ -160,4 +161,4 @@ def load_encoder(path:str|Path, device:str|torch.device|None=None, mixed_precisi
     except (ValueError, KeyError, TypeError, IndexError, AttributeError, RuntimeError, SafetensorError) as e:
         raise TabaeInputError(f"{path} does not hold a valid tabae encoder ({type(e).__name__}: {e})") from e
     device = torch.device(ifnone(device, default_device()))
-    return Learner(dls.to(device), model.to(device), loss_func=loss, cbs=cbs + ([AutoMixedPrecision()] if mixed_precision else []))
+    return AELearner(dls.to(device), model.to(device), loss_func=loss, cbs=cbs + ([AutoMixedPrecision()] if mixed_precision else []))

@@ -73,7 +73,7 @@ def _check_names(df:pd.DataFrame, cat_names:list, cont_names:list):
     if clash: raise TabaeInputError(f"Column(s) {clash} clash with the missing-value flags tabae adds for continuous columns: rename them")
 
 def clean_train_frame(df:pd.DataFrame, cat_names:list, cont_names:list, splits:tuple, valid_pct:float=0.) -> pd.DataFrame:
-    "A new frame of `df`'s cat and cont columns (positional index) that the procs can set up on, or a `TabaeInputError`."
+    "A new frame of `df`'s cat and cont columns (positional index, continuous gaps kept as NaN) that the procs can set up on, or a `TabaeInputError`."
     check_frame(df, 1, 'The training DataFrame')
     cat_names, cont_names = list(L(cat_names)), list(L(cont_names))
     _check_names(df, cat_names, cont_names)
@@ -85,7 +85,6 @@ def clean_train_frame(df:pd.DataFrame, cat_names:list, cont_names:list, splits:t
     for c in cont_names:
         cols[c] = col = _cont_column(df[c], c)
         if col.iloc[train].isna().all(): raise TabaeInputError(f"Continuous column {c!r} has no finite value in the {len(train)} training rows: drop it or fill it")
-        if valid and not col.iloc[train].isna().any(): col.iloc[valid] = col.iloc[valid].fillna(col.iloc[train].mean())  # `encode` fills with what the procs map to 0: this mean under Normalize
     return pd.DataFrame(cols)
 
 def clean_encode_frame(df:pd.DataFrame, to:Tabular) -> pd.DataFrame:

@@ -20,6 +20,12 @@ ENV = {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1', 'PYTHONWARN
        'PYTHONFAULTHANDLER': '1'}  # a process that aborts prints its Python stacks into the failure message
 TORCHRUN = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc-per-node', '2']
 
+def _failure(r:subprocess.CompletedProcess) -> str:
+    "The launcher's output tails, with the Python stacks of any aborted process (faulthandler prints them before a long module list)."
+    i = r.stderr.find('Fatal Python error')
+    stacks = r.stderr[i:r.stderr.find('Extension modules', i)] if i >= 0 else ''
+    return r.stdout[-3000:] + stacks + r.stderr[-3000:]
+
 class CountRows(Callback):
     "Count the training rows that this process sees, per epoch."
     def before_fit(self): self.rows = []
@@ -45,7 +51,7 @@ def quiet():
 
 def test_two_processes_agree_and_encode_like_one(tmp_path):
     r = subprocess.run(TORCHRUN + [__file__, str(tmp_path)], capture_output=True, text=True, env=ENV, timeout=400)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert r.returncode == 0, _failure(r)
     w0, w1 = load_file(tmp_path/'weights0.safetensors'), load_file(tmp_path/'weights1.safetensors')
     assert w0.keys() == w1.keys() and all(torch.equal(w0[k], w1[k]) for k in w0), 'the processes ended with different weights'
     c0, c1 = pd.read_parquet(tmp_path/'codes0.parquet'), pd.read_parquet(tmp_path/'codes1.parquet')
@@ -71,7 +77,7 @@ def test_tabae_fit_under_torchrun(adult_df, tmp_path):
     r = subprocess.run(TORCHRUN + ['-m', 'tabae', 'fit', str(tmp_path/'train.parquet'), '--drop', 'salary', '--out', str(tmp_path/'model'),
                                    '--code-size', '8', '--layers', '32', '16', '--epochs', '2', '--bs', '256', '--quiet'],
                        capture_output=True, text=True, env=ENV, timeout=400, cwd=tmp_path)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert r.returncode == 0, _failure(r)
     assert r.stdout.count('Saved the encoder to') == 1 and 'in 2 processes' in r.stdout
     codes = encode(load_encoder(tmp_path/'model'), adult_df.iloc[1500:1600])
     assert codes.shape == (100, 8) and np.isfinite(codes.to_numpy()).all()

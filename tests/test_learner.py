@@ -172,3 +172,18 @@ def test_relu_code_is_rectified_and_folds(adult_df):
                                      (dict(code_act='gelu'), 'code_act'), (dict(code_act=['relu']), 'code_act'), (dict(code_act=True), 'code_act')])
 def test_bad_decoder_arguments_are_named(adult_df, kw, name):
     with pytest.raises(TabaeInputError, match=f'`{name}`'): ae_learner(adult_dls(adult_df.iloc[:300], bs=64), **kw)
+
+def test_summary_describes_the_model(small_learn):
+    "fastai's `learn.summary()` hooks every module and reads tensors only: the swap noise's column range must not reach its hooks."
+    with small_learn.no_bar(): s = small_learn.summary()
+    assert 'TabularAE' in s and 'Total params' in s and 'BatchSwapNoise' in s
+
+def test_predict_rebuilds_and_encodes_one_row(small_learn, adult_test_df):
+    "`learn.predict(row)` takes a row as fastai's `TabularLearner.predict` does and gives what `reconstruct` and `encode` give that row."
+    df = adult_test_df.iloc[[7]]
+    rebuilt, code = small_learn.predict(adult_test_df.iloc[7])  # a Series of mixed values: object dtype
+    pd.testing.assert_series_equal(rebuilt, reconstruct(small_learn, df).iloc[0])
+    assert isinstance(code, torch.Tensor) and code.shape == (16,)
+    np.testing.assert_array_equal(code.numpy(), encode(small_learn, df).to_numpy()[0])
+    with pytest.raises(TabaeInputError, match=r'`predict` takes one row as a pandas Series.*DataFrame'): small_learn.predict(df)
+    with pytest.raises(TabaeInputError, match="'age'"): small_learn.predict(adult_test_df.iloc[7].drop('age'))
