@@ -1,6 +1,6 @@
 """AdultBench: fit on adult.csv, judge on the held-out adult_test.csv; one JSON line per column set.
 
-python benchmarks/adultbench.py [--columns adult-9 adult-14] [--kw '{"swap_p": 0.1}'] [--article] [--no-raw]
+python benchmarks/adultbench.py [--columns adult-9 adult-14] [--kw '{"swap_p": 0.1}'] [--article] [--no-raw] [--recon]
 """
 import argparse, json, os, platform, time, warnings
 import numpy as np, pandas as pd, torch
@@ -10,7 +10,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
-from tabae import ARTICLE_RECIPE, ADULT_TARGET, adult_columns, encode, evaluate, fit_autoencoder
+from tabae import ARTICLE_RECIPE, ADULT_TARGET, adult_columns, encode, evaluate, fit_autoencoder, reconstruct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, '..', '..', 'shared', 'data', 'adult')
@@ -37,7 +37,16 @@ def raw_probes(tr, te, cats, conts, ytr, yte):
         ('passthrough', conts)), HistGradientBoostingClassifier(random_state=0, categorical_features=list(range(len(cats)))))
     return lin.fit(tr, ytr).score(te, yte), hgb.fit(tr, ytr).score(te, yte)
 
-def run(columns, kw, raw=True, deep_stack=False, amp=True):
+def recon_probes(learn, tr, te, cats, conts, ytr, yte) -> dict:
+    "The raw-column probes on the reconstructed rows (`recon`), and HGB on the raw columns with one column at a time reconstructed (`hgb_recon_<col>`)."
+    rtr, rte = (reconstruct(learn, d)[cats + conts] for d in (tr, te))
+    res = dict(zip(('linear_recon', 'hgb_recon'), raw_probes(rtr, rte, cats, conts, ytr, yte)))
+    for c in cats + conts:
+        a, b = tr[cats + conts].assign(**{c: rtr[c].to_numpy()}), te[cats + conts].assign(**{c: rte[c].to_numpy()})
+        res[f'hgb_recon_{c}'] = raw_probes(a, b, cats, conts, ytr, yte)[1]
+    return res
+
+def run(columns, kw, raw=True, deep_stack=False, amp=True, recon=False):
     tr, te = load()
     cats, conts = adult_columns(columns)
     ytr, yte = tr[ADULT_TARGET], te[ADULT_TARGET]
@@ -53,6 +62,7 @@ def run(columns, kw, raw=True, deep_stack=False, amp=True):
     res['linear_codes'], res['hgb_codes'] = probes(ctr, ytr, cte, yte)
     if deep_stack: res['linear_deep_stack'], res['hgb_deep_stack'] = probes(encode(learn, tr, deep_stack=True), ytr, encode(learn, te, deep_stack=True), yte)
     if raw: res['linear_raw'], res['hgb_raw'] = raw_probes(tr[cats + conts], te[cats + conts], cats, conts, ytr, yte)
+    if recon: res.update(recon_probes(learn, tr, te, cats, conts, ytr, yte))
     res.update(epochs=epochs, fit_s=fit_s, s_per_epoch=fit_s / epochs,
                per_column_r2=rep.continuous.r2.round(4).to_dict(), per_column_bal_acc=rep.categorical.balanced_accuracy.round(4).to_dict(),
                machine=f"{platform.machine()} {os.cpu_count()} cpu, torch {torch.__version__}, threads {torch.get_num_threads()}")
@@ -66,6 +76,7 @@ if __name__ == '__main__':
     p.add_argument('--no-raw', action='store_true', help='skip the raw-column baselines')
     p.add_argument('--fp32', action='store_true', help='no mixed precision, in training or encoding')
     p.add_argument('--deep-stack', action='store_true', help='also probe the deep-stack codes (all hidden activations)')
+    p.add_argument('--recon', action='store_true', help='also the raw-column probes on the reconstructed rows, all columns and one at a time')
     a = p.parse_args()
     kw = {**(ARTICLE_RECIPE if a.article else {}), **json.loads(a.kw)}
-    for c in a.columns: print(json.dumps(run(c, kw, raw=not a.no_raw, deep_stack=a.deep_stack, amp=not a.fp32)), flush=True)
+    for c in a.columns: print(json.dumps(run(c, kw, raw=not a.no_raw, deep_stack=a.deep_stack, amp=not a.fp32, recon=a.recon)), flush=True)
