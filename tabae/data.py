@@ -1,6 +1,7 @@
 """Data for tabular autoencoders: a `TabularPandas` whose batches are `(cats, conts, cats, conts)`."""
 from __future__ import annotations
 from fastai.tabular.all import *
+from .encode import user_columns
 
 __all__ = ['ReadTabBatchIdentity', 'TabDataLoaderIdentity', 'TabularPandasIdentity', 'tab_tensors']
 
@@ -62,6 +63,14 @@ class TabDataLoaderIdentity(TabDataLoader):
             if self.device is not None: b = to_device(b, self.device)
             yield self.after_batch(b)
         self.after_iter()
+
+    def show_results(self, b:tuple, out:tuple, max_n:int=9, ctxs=None, show:bool=True, **kwargs) -> pd.DataFrame|None:
+        "Show `max_n` rows of batch `b`, each above its rebuild `out` (the decoded `(cats, conts)`), in labels and original units; `show=False` returns them."
+        cols = sum(user_columns(self.dataset), [])
+        x, y = (self.decode(tuple(o[:2])).decode().items[cols].iloc[:max_n].reset_index(drop=True) for o in (b, out))
+        res = pd.concat({'input': x, 'rebuilt': y}).swaplevel().sort_index(level=0, sort_remaining=False)
+        if not show: return res
+        display_df(res)
 
 class TabularPandasIdentity(TabularPandas):
     "A `TabularPandas` whose `DataLoaders` yield `(cats, conts, cats, conts)` batches with `n_inp=2`."

@@ -187,3 +187,22 @@ def test_predict_rebuilds_and_encodes_one_row(small_learn, adult_test_df):
     np.testing.assert_array_equal(code.numpy(), encode(small_learn, df).to_numpy()[0])
     with pytest.raises(TabaeInputError, match=r'`predict` takes one row as a pandas Series.*DataFrame'): small_learn.predict(df)
     with pytest.raises(TabaeInputError, match="'age'"): small_learn.predict(adult_test_df.iloc[7].drop('age'))
+
+def test_show_results_puts_each_row_above_its_rebuild(small_learn, monkeypatch):
+    "`learn.show_results()` shows rows and their rebuilds in labels and original units, the user's columns only."
+    dl = small_learn.dls.valid
+    b = dl.one_batch()
+    with small_learn.no_bar():
+        _, _, dec = small_learn.get_preds(dl=[b], with_decoded=True)
+        raw, _ = small_learn.get_preds(dl=[b])
+    res = dl.show_results(b, dec, max_n=4, show=False)
+    cols = sum(user_columns(dl.dataset), [])
+    assert list(res.columns) == cols and list(res.index) == [(i, k) for i in range(4) for k in ('input', 'rebuilt')]
+    inputs, rebuilt = res.xs('input', level=1), res.xs('rebuilt', level=1)
+    truth = dl.dataset.new(dl.dataset.items.iloc[:4].copy()).decode().items[cols].reset_index(drop=True)  # the first validation rows (`decode` works in place)
+    pd.testing.assert_frame_equal(inputs, truth, check_dtype=False, rtol=1e-5, atol=1e-3)  # float32 tensors, back in original units
+    pd.testing.assert_frame_equal(rebuilt, decode_outputs(small_learn, raw).iloc[:4].reset_index(drop=True), check_dtype=False)
+    shown = []
+    monkeypatch.setattr('tabae.data.display_df', shown.append)
+    with small_learn.no_bar(): small_learn.show_results(max_n=2)
+    assert len(shown) == 1 and shown[0].shape == (4, len(cols)) and set(shown[0]['race']) <= set(truth['race']) | set(rebuilt['race'])
