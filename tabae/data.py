@@ -1,9 +1,9 @@
 """Data for tabular autoencoders: a `TabularPandas` whose batches are `(cats, conts, cats, conts)`."""
 from __future__ import annotations
 from fastai.tabular.all import *
-from .encode import user_columns
+from .encode import _warn_unseen, check_float32, process_tabular, user_columns
 
-__all__ = ['ReadTabBatchIdentity', 'TabDataLoaderIdentity', 'TabularPandasIdentity', 'tab_tensors']
+__all__ = ['ReadTabBatchIdentity', 'TabDataLoaderIdentity', 'AEDataLoaders', 'TabularPandasIdentity', 'tab_tensors']
 
 def tab_tensors(to:Tabular) -> tuple[Tensor, Tensor]:
     "The processed `cats` (int64) and `conts` (float32) of `to` as CPU tensors, built in one go."
@@ -28,7 +28,7 @@ class TabDataLoaderIdentity(TabDataLoader):
     n_inp = 2
     def __init__(self, dataset, bs:int=1024, shuffle:bool=False, after_batch=None, num_workers:int=0, **kwargs):
         if after_batch is None: after_batch = ReadTabBatchIdentity(dataset)
-        self.cats, self.conts = tab_tensors(dataset)
+        with np.errstate(over='ignore'): self.cats, self.conts = tab_tensors(dataset)  # `AEDataLoaders.test_dl` reports overflow by column
         super().__init__(dataset, bs=bs, shuffle=shuffle, after_batch=after_batch, num_workers=0, **kwargs)
 
     def _starts(self) -> range:
@@ -72,11 +72,23 @@ class TabDataLoaderIdentity(TabDataLoader):
         if not show: return res
         display_df(res)
 
+class AEDataLoaders(TabularDataLoaders):
+    "`TabularDataLoaders` whose `test_dl` takes any DataFrame that `encode` takes: cleaned and checked as `encode` does before the procs."
+    @delegates(TabDataLoaderIdentity.__init__)
+    def test_dl(self, test_items:pd.DataFrame, rm_type_tfms=None, process:bool=True, inplace:bool=False, **kwargs) -> TabDataLoaderIdentity:
+        "A `TabDataLoaderIdentity` of `test_items`' rows in order, as `encode` processes them: unseen categories as '#na#' (one warning), missing and infinite numbers filled, extra columns ignored, bad columns named in a `TabaeInputError`; `test_items` is never modified (`inplace` is ignored)."
+        if not process: return super().test_dl(test_items, rm_type_tfms=rm_type_tfms, process=False, inplace=inplace, **kwargs)
+        to, unseen = process_tabular(self.train_ds, test_items)
+        _warn_unseen(unseen)
+        dl = self.valid.new(to, **kwargs)
+        check_float32(dl.conts, test_items, to.cont_names)
+        return dl
+
 class TabularPandasIdentity(TabularPandas):
     "A `TabularPandas` whose `DataLoaders` yield `(cats, conts, cats, conts)` batches with `n_inp=2`."
-    _dl_type = TabDataLoaderIdentity
+    _dl_type, _dbunch_type = TabDataLoaderIdentity, AEDataLoaders
     n_inp = 2
     @delegates(TabDataLoaderIdentity.__init__)
-    def dataloaders(self, bs:int=1024, drop_last:bool=False, **kwargs) -> DataLoaders:
+    def dataloaders(self, bs:int=1024, drop_last:bool=False, **kwargs) -> AEDataLoaders:
         "`DataLoaders` for the train/valid splits; batch size 1024 and no dropped rows by default."
         return super().dataloaders(bs=bs, drop_last=drop_last, **kwargs)

@@ -31,7 +31,7 @@ def saved(learn, tmp_path_factory): return save_encoder(learn, tmp_path_factory.
 def test_round_trip_is_exact(learn, saved):
     assert sorted(os.listdir(saved)) == ['model.safetensors', 'tabae.json']
     loaded = load_encoder(saved, device='cpu')
-    assert isinstance(loaded, AELearner) and next(loaded.model.parameters()).device.type == 'cpu'
+    assert isinstance(loaded, AELearner) and isinstance(loaded.dls, AEDataLoaders) and next(loaded.model.parameters()).device.type == 'cpu'
     df = frame(90, seed=1)
     assert np.array_equal(encode(loaded, df).values, encode(learn, df).values)
     assert loaded.encode(df).equals(learn.encode(df))  # the patched `Learner` methods work too
@@ -202,7 +202,7 @@ def test_export_round_trip_without_training_rows(learn, tmp_path):
         warnings.simplefilter('ignore')
         loaded = load_learner(tmp_path / 'ae.pkl')
     assert len(loaded.dls.train_ds.items) == 0 and len(loaded.dls.valid_ds.items) == 0 and len(loaded.dls.train.cats) == 0
-    assert isinstance(loaded, AELearner)  # `predict` takes a row after `load_learner` too
+    assert isinstance(loaded, AELearner) and isinstance(loaded.dls, AEDataLoaders)  # `predict` and `test_dl` as before the export
     df = frame(50, seed=3)
     assert np.array_equal(encode(loaded, df).values, encode(learn, df).values)
 

@@ -220,3 +220,22 @@ def test_frames_are_never_modified(learn):
     for f in (encode, reconstruct, evaluate): f(fitted, df); assert same()
     encode(learn, df); codes_frame(learn, df); ae_data(df, ['a', 'm'], ['c', 'd'])
     assert same()
+
+def test_test_dl_takes_what_encode_takes(learn):
+    "fastai's `dls.test_dl` + `get_preds` clean a frame as `encode` does: gaps and inf where training had none, unseen categories, extra columns; bad columns are named; the frame is left as it was."
+    df = frame(50, seed=7).assign(c=lambda d: d.c.fillna(0.))
+    def preds(d):
+        with learn.no_bar(): return torch.cat(learn.get_preds(dl=learn.dls.test_dl(d))[0], 1)
+    first3 = np.arange(50) < 3
+    gaps = df.assign(d=np.where(first3, np.nan, df.d))
+    before = gaps.copy()
+    mean = first(p for p in learn.dls.train_ds.procs.fs if isinstance(p, Normalize)).means['d']
+    torch.testing.assert_close(preds(gaps), preds(df.assign(d=np.where(first3, mean, df.d))))  # filled with what Normalize maps to 0
+    pd.testing.assert_frame_equal(gaps, before)
+    assert torch.equal(preds(df.assign(d=np.where(first3, np.inf, df.d))), preds(gaps))
+    assert torch.equal(preds(df.assign(extra='text')), preds(df))
+    with pytest.warns(UnseenCategoryWarning, match="'a'"): unseen = preds(df.assign(a='never seen'))
+    assert torch.equal(unseen, preds(df.assign(a=np.nan)))
+    with pytest.raises(TabaeInputError, match="'c'"): learn.dls.test_dl(df.drop(columns='c'))
+    with pytest.raises(TabaeInputError, match="'d' must be numeric"): learn.dls.test_dl(df.assign(d=df.d.astype(str)))
+    with pytest.raises(TabaeInputError, match=r"\['d'\] hold values past float32's range"): learn.dls.test_dl(df.assign(d=df.d * 1e300))
