@@ -1,7 +1,7 @@
 """Data for tabular autoencoders: a `TabularPandas` whose batches are `(cats, conts, cats, conts)`."""
 from __future__ import annotations
 from fastai.tabular.all import *
-from .encode import _warn_unseen, check_float32, process_tabular, user_columns
+from .encode import _warn_unseen, _check_float32, _process_tabular, user_columns
 
 __all__ = ['ReadTabBatchIdentity', 'TabDataLoaderIdentity', 'AEDataLoaders', 'TabularPandasIdentity', 'tab_tensors']
 
@@ -78,10 +78,10 @@ class AEDataLoaders(TabularDataLoaders):
     def test_dl(self, test_items:pd.DataFrame, rm_type_tfms=None, process:bool=True, inplace:bool=False, **kwargs) -> TabDataLoaderIdentity:
         "A `TabDataLoaderIdentity` of `test_items`' rows in order, as `encode` processes them: unseen categories as '#na#' (one warning), missing and infinite numbers filled, extra columns ignored, bad columns named in a `TabaeInputError`; `test_items` is never modified (`inplace` is ignored)."
         if not process: return super().test_dl(test_items, rm_type_tfms=rm_type_tfms, process=False, inplace=inplace, **kwargs)
-        to, unseen = process_tabular(self.train_ds, test_items)
+        to, unseen = _process_tabular(self.train_ds, test_items)
         _warn_unseen(unseen)
         dl = self.valid.new(to, **kwargs)
-        check_float32(dl.conts, test_items, to.cont_names)
+        _check_float32(dl.conts, test_items, to.cont_names)
         return dl
 
 class TabularPandasIdentity(TabularPandas):

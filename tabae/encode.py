@@ -83,7 +83,7 @@ def _warn_unseen(counts:dict, stacklevel:int=3):
     msg = ', '.join(f"column {c!r} in {n} row(s)" for c, n in counts.items())
     warnings.warn(UnseenCategoryWarning(f"Categories never seen in training are encoded as '#na#': {msg}", counts), stacklevel=stacklevel)
 
-def process_tabular(tmpl:Tabular, df:pd.DataFrame, index:_ClassIndex=None) -> tuple[Tabular, dict]:
+def _process_tabular(tmpl:Tabular, df:pd.DataFrame, index:_ClassIndex=None) -> tuple[Tabular, dict]:
     "`df` cleaned as the training frame was, its categories matched to the training classes (`index`, if already built) and run through `tmpl`'s procs; with the count of unseen categories per column."
     from .validate import clean_encode_frame
     sub = _clean_conts(clean_encode_frame(df, tmpl), tmpl)
@@ -92,7 +92,7 @@ def process_tabular(tmpl:Tabular, df:pd.DataFrame, index:_ClassIndex=None) -> tu
     to.process()
     return to, unseen
 
-def check_float32(conts:Tensor, df:pd.DataFrame, cont_names:list):
+def _check_float32(conts:Tensor, df:pd.DataFrame, cont_names:list):
     "Raise `TabaeInputError` naming the columns (and first rows of `df`) whose processed values in `conts` overflowed float32."
     if (ok := torch.isfinite(conts)).all(): return
     bad = {c: df.index[~ok[:, i].cpu().numpy()][:5].tolist() for i, c in enumerate(cont_names) if not ok[:, i].all()}
@@ -102,9 +102,9 @@ def check_float32(conts:Tensor, df:pd.DataFrame, cont_names:list):
 def _process(learn:Learner, df:pd.DataFrame, index:_ClassIndex=None) -> tuple[Tensor, Tensor, dict]:
     "`process_frame`'s tensors and the count of unseen categories per column (`index`: the training classes, if already built)."
     from .data import tab_tensors
-    to, unseen = process_tabular(learn.dls.train_ds, df, index)
+    to, unseen = _process_tabular(learn.dls.train_ds, df, index)
     with np.errstate(over='ignore'): cats, conts = tab_tensors(to)  # finite in float64, yet past float32's range once normalized: reported by column
-    check_float32(conts, df, to.cont_names)
+    _check_float32(conts, df, to.cont_names)
     return cats, conts, unseen
 
 def process_frame(learn:Learner, df:pd.DataFrame, warn:bool=True) -> tuple[Tensor, Tensor]:
