@@ -70,7 +70,7 @@ def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:li
     if not isinstance(bs, numbers.Integral) or isinstance(bs, bool) or bs < 1: raise TabaeInputError(f"`bs` must be a positive int, got {bs!r}")
     df = clean_train_frame(df, cat_names, cont_names, splits, valid_pct)
     # gaps in validation rows of columns with none in training: FillMissing refuses them, so a placeholder, then 0 after the procs as `encode` fills them
-    gaps = df[cont_names].isna() & df[cont_names].iloc[splits[0]].notna().all()
+    gaps = df[cont_names].isna() & df[cont_names].iloc[list(splits[0])].notna().all()
     df[cont_names] = df[cont_names].mask(gaps, 0.)
     procs = ifnone(procs, [Categorify, FillMissing] + ([RankGauss] if rank_gauss else []) + [Normalize])
     to = TabularPandasIdentity(df[cat_names + cont_names], procs, cat_names, cont_names, splits=splits)

@@ -90,4 +90,4 @@ def ae_learner(dls:DataLoaders,
     loss = RecreatedLoss(cat_dict, class_weights=class_weights(dls, class_balance) if class_balance else None)
     dev = ifnone(dls.device, default_device())
     return AELearner(dls.to(dev), model.to(dev), loss_func=loss,
-                   opt_func=opt_func, wd=wd, metrics=metrics, cbs=cbs, **kwargs)
+                     opt_func=opt_func, wd=wd, metrics=metrics, cbs=cbs, **kwargs)

@@ -147,7 +147,7 @@ def _template(cfg:dict) -> DataLoaders:
     return to.dataloaders(device='cpu').new_empty()
 
 def load_encoder(path:str|Path, device:str|torch.device|None=None, mixed_precision:bool=True) -> AELearner:
-    "A `Learner` that `encode`, `reconstruct` and `evaluate` accept (and that fine-tunes with the saved loss, in mixed precision as `ae_learner` unless told not to), from a `save_encoder` directory, on `device` (default: the GPU if any); no pickle is read."
+    "An `AELearner` that `encode`, `reconstruct` and `evaluate` accept (and that fine-tunes with the saved loss, in mixed precision as `ae_learner` unless told not to), from a `save_encoder` directory, on `device` (default: the GPU if any); no pickle is read."
     path = Path(path)
     for f in (CONFIG_FILE, WEIGHTS_FILE):
         if not (path/f).is_file(): raise TabaeInputError(f"{path} is not a tabae encoder directory: {f} is missing")
