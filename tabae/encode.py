@@ -171,7 +171,8 @@ def decode_outputs(learn:Learner, out:tuple) -> pd.DataFrame:
 
 def reconstruct(learn:Learner, df:pd.DataFrame, bs:int=4096, progress:bool=None) -> pd.DataFrame:
     "The autoencoder's rebuild of `df`'s cat and cont columns: labels and original units, same index."
-    parts = [decode_outputs(learn, out) for _, out in model_outputs(learn, df, bs=bs, encode=False, progress=progress)]
+    parts = []
+    for _, out in model_outputs(learn, df, bs=bs, encode=False, progress=progress): parts.append(decode_outputs(learn, out))  # a loop: the unseen-category warning's stacklevel counts frames
     res = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=sum(user_columns(learn.dls.train_ds), []))
     res.index = df.index
     return res

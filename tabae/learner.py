@@ -1,9 +1,10 @@
 """`ae_learner`: a fastai `Learner` for a `TabularAE`, built from the `DataLoaders` alone."""
 from __future__ import annotations
+import warnings
 from fastai.tabular.all import *
 from .activations import FastMish
 from .data import TabDataLoaderIdentity
-from .encode import TabaeInputError, encode, reconstruct
+from .encode import TabaeInputError, UnseenCategoryWarning, encode, reconstruct
 from .loss import BinLoss, RecreatedLoss
 from .metrics import CatAccuracy, ReconR2
 from .model import TabularAE, bucketize_cols
@@ -19,7 +20,10 @@ class AELearner(Learner):
         if not isinstance(row, pd.Series):
             raise TabaeInputError(f"`predict` takes one row as a pandas Series (e.g. `df.iloc[0]`), got {type(row).__name__}: for many rows use `encode` or `reconstruct`")
         df = pd.DataFrame([row.to_dict()], index=[row.name])  # dtypes from the values: a Series of mixed values holds them as objects
-        return reconstruct(self, df, progress=False).iloc[0], tensor(encode(self, df, progress=False).to_numpy()[0])
+        rebuilt = reconstruct(self, df, progress=False).iloc[0]  # warns of unseen categories, once
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', UnseenCategoryWarning)
+            return rebuilt, torch.tensor(encode(self, df, progress=False).to_numpy()[0])
 
 def cont_bounds(dls:DataLoaders, pad:float=0.) -> tuple[Tensor, Tensor]:
     "Per-column (low, high) of the training split's normalized continuous values, widened by `pad` times the range."

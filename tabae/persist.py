@@ -7,8 +7,8 @@ from safetensors.torch import load_file, save_file
 from . import __version__
 from .activations import FastMish
 from .data import TabularPandasIdentity
-from .learner import AELearner
 from .encode import TabaeInputError
+from .learner import AELearner
 from .loss import BinLoss, RecreatedLoss
 from .model import TabularAE
 from .precision import AutoMixedPrecision

@@ -23,7 +23,8 @@ TORCHRUN = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--np
 def _failure(r:subprocess.CompletedProcess) -> str:
     "The launcher's output tails, with the Python stacks of any aborted process (faulthandler prints them before a long module list)."
     i = r.stderr.find('Fatal Python error')
-    stacks = r.stderr[i:r.stderr.find('Extension modules', i)] if i >= 0 else ''
+    j = r.stderr.find('Extension modules', i)
+    stacks = r.stderr[i:j if j >= 0 else None] if i >= 0 else ''
     return r.stdout[-3000:] + stacks + r.stderr[-3000:]
 
 class CountRows(Callback):

@@ -119,6 +119,9 @@ def test_nan_only_in_validation_rows(rank_gauss):
 def test_unseen_categories(learn):
     df = frame(40, seed=4)
     with pytest.warns(UserWarning, match="'a'"): codes = encode(learn, df.assign(a='never seen'))
+    for f in (encode, reconstruct):  # one warning, pointing at the caller's line
+        with pytest.warns(UnseenCategoryWarning) as caught: f(learn, df.assign(a='never seen'))
+        assert len(caught) == 1 and caught[0].filename == __file__, (f.__name__, caught[0].filename)
     assert np.array_equal(codes.values, encode(learn, df.assign(a=np.nan)).values)
 
 def cat_kinds(n=160):
