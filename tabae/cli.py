@@ -1,6 +1,6 @@
 """The `tabae` command line (fastcore `call_parse`): `tabae fit`, `encode`, `report` and `demo`; each command has `--help`."""
 from __future__ import annotations
-import sys, warnings
+import os, sys, warnings
 from pathlib import Path
 from collections import Counter
 from typing import Annotated
@@ -85,13 +85,16 @@ def fit(
     kw = {k: v for k, v in dict(layers=layers and list(layers), epochs=epochs, lr=lr, patience=patience, code_act=code_act).items() if v is not None}
     learn = fit_distributed(df, cats, conts, code_size=code_size, bs=bs, valid_pct=valid_pct, seed=seed, progress=not quiet, **kw)
     teardown_distrib()
-    if rank_distrib(): return
-    path = save_encoder(learn, out)
-    losses = [v[1] for v in learn.recorder.values if v[1] is not None]
-    best = f", best valid_loss {min(losses):.4f}" if losses else ''
-    procs = f" in {num_distrib()} processes" if num_distrib() > 1 else ''
-    print(f"Saved the encoder to {path}: {len(cats)} categorical and {len(conts)} continuous columns -> {code_size}-feature codes "
-          f"({len(learn.recorder.values)} epochs{procs}{best})")
+    if not rank_distrib():
+        path = save_encoder(learn, out)
+        losses = [v[1] for v in learn.recorder.values if v[1] is not None]
+        best = f", best valid_loss {min(losses):.4f}" if losses else ''
+        procs = f" in {num_distrib()} processes" if num_distrib() > 1 else ''
+        print(f"Saved the encoder to {path}: {len(cats)} categorical and {len(conts)} continuous columns -> {code_size}-feature codes "
+              f"({len(learn.recorder.values)} epochs{procs}{best})")
+    if num_distrib() > 1:  # a launched process ends here: in the interpreter's teardown one sometimes aborted (SIGABRT, no Python frame left) after a good fit
+        sys.stdout.flush(); sys.stderr.flush()
+        os._exit(0)
 
 @call_parse
 def encode(

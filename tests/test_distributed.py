@@ -74,10 +74,8 @@ def test_two_processes_agree_and_encode_like_one(tmp_path):
 
 def test_tabae_fit_under_torchrun(adult_df, tmp_path):
     "`torchrun -m tabae fit` trains in two processes and only the first one saves and prints."
-    # CSV: after a parquet read, a process sometimes aborted at exit, with no Python frame left, once the fit had saved
-    # (4 of about 120 runs; pyarrow's thread pool at exit is the likely cause, apache/arrow#34314; not reproduced on its own)
-    adult_df.iloc[:1500].to_csv(tmp_path/'train.csv', index=False)
-    r = subprocess.run(TORCHRUN + ['-m', 'tabae', 'fit', str(tmp_path/'train.csv'), '--drop', 'salary', '--out', str(tmp_path/'model'),
+    adult_df.iloc[:1500].to_parquet(tmp_path/'train.parquet')
+    r = subprocess.run(TORCHRUN + ['-m', 'tabae', 'fit', str(tmp_path/'train.parquet'), '--drop', 'salary', '--out', str(tmp_path/'model'),
                                    '--code-size', '8', '--layers', '32', '16', '--epochs', '2', '--bs', '256', '--quiet'],
                        capture_output=True, text=True, env=ENV, timeout=400, cwd=tmp_path)
     assert r.returncode == 0, _failure(r)
