@@ -70,7 +70,7 @@ def fit(
     seed:int=0, # Seed of the split, the initial weights and the noise
     quiet:bool=False, # No progress bar or training table
 ):
-    "Fit a denoising autoencoder on TRAIN and save it to --out; under torchrun or accelerate launch, data-parallel over the processes."
+    "Fit a denoising autoencoder on TRAIN and save it to --out; under torchrun or accelerate launch, data-parallel over the processes, each of which then exits (scripts call `fit_distributed`)."
     from fastai.distributed import teardown_distrib
     from fastai.torch_core import num_distrib, rank_distrib
     from .datasets import read_table
