@@ -65,9 +65,12 @@ class TabDataLoaderIdentity(TabDataLoader):
         self.after_iter()
 
     def show_results(self, b:tuple, out:tuple, max_n:int=9, ctxs=None, show:bool=True, **kwargs) -> pd.DataFrame|None:
-        "Show `max_n` rows of batch `b`, each above its rebuild `out` (the decoded `(cats, conts)`), in labels and original units; `show=False` returns them."
-        cols = sum(user_columns(self.dataset), [])
-        x, y = (self.decode(tuple(o[:2])).decode().items[cols].iloc[:max_n].reset_index(drop=True) for o in (b, out))
+        "Show `max_n` rows of batch `b` (missing numbers as NaN), each above its rebuild `out` (the decoded `(cats, conts)`), in labels and original units; `show=False` returns them."
+        cats, conts = user_columns(self.dataset)
+        x, y = (self.decode(tuple(o[:2])).decode().items for o in (b, out))
+        for c in conts:  # the input's missing numbers, not the value `FillMissing` put in their place
+            if f'{c}_na' in x: x[c] = x[c].mask(x[f'{c}_na'].astype(bool))
+        x, y = (d[cats + conts].iloc[:max_n].reset_index(drop=True) for d in (x, y))
         res = pd.concat({'input': x, 'rebuilt': y}).swaplevel().sort_index(level=0, sort_remaining=False)
         if not show: return res
         display_df(res)

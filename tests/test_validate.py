@@ -242,3 +242,13 @@ def test_test_dl_takes_what_encode_takes(learn):
     with pytest.raises(TabaeInputError, match="'c'"): learn.dls.test_dl(df.drop(columns='c'))
     with pytest.raises(TabaeInputError, match="'d' must be numeric"): learn.dls.test_dl(df.assign(d=df.d.astype(str)))
     with pytest.raises(TabaeInputError, match=r"\['d'\] hold values past float32's range"): learn.dls.test_dl(df.assign(d=df.d * 1e300))
+
+def test_show_results_shows_missing_numbers_as_missing(learn):
+    "The input rows of `show_results` hold NaN where the frame had a missing number (not `FillMissing`'s fill value); the rebuilt rows hold numbers."
+    df = frame(40, seed=9)
+    dl = learn.dls.test_dl(df)
+    b = dl.one_batch()
+    with learn.no_bar(): _, _, dec = learn.get_preds(dl=[b], with_decoded=True)
+    res = dl.show_results(b, dec, max_n=40, show=False)
+    assert df.c.isna().any() and np.array_equal(res.xs('input', level=1).c.isna().to_numpy(), df.c.isna().to_numpy())
+    assert res.xs('rebuilt', level=1).c.notna().all()
