@@ -12,7 +12,7 @@ python benchmarks/ablation.py COLUMNS 'JSON kwargs of fit_autoencoder' [symlog] 
   contrast=L:T: add L * InfoNCE (temperature T) between the codes of two swap-noised views of each training batch (SCARF-like)
   ranktarg=W: targets only: a linear head on the decoder's output predicts each number's rank among its distinct training
              values (piecewise linear between 256 quantiles of them, scaled to unit variance); W x its mean squared error is added
-  recon:  also the raw-column probes on the reconstructed rows (adultbench.py --recon)
+  recon:  also the raw-column probes on the reconstructed rows (adultbench.py --recon); not with symlog (it rebuilds untransformed rows)
   codeact=A: an activation on the code (relu or mish), so the code the probes read is sparse or bounded below;
              crelu: half as many code units, each read as relu(z) and relu(-z) (the code keeps its width)
              topkK: a k-sparse code (Makhzani & Frey): per row the K largest rectified units kept, the others 0

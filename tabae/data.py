@@ -28,7 +28,7 @@ class TabDataLoaderIdentity(TabDataLoader):
     n_inp = 2
     def __init__(self, dataset, bs:int=1024, shuffle:bool=False, after_batch=None, num_workers:int=0, **kwargs):
         if after_batch is None: after_batch = ReadTabBatchIdentity(dataset)
-        with np.errstate(over='ignore'): self.cats, self.conts = tab_tensors(dataset)  # `AEDataLoaders.test_dl` reports overflow by column
+        with np.errstate(over='ignore'): self.cats, self.conts = tab_tensors(dataset)  # overflow is reported by column: `check_train_data`, `AEDataLoaders.test_dl`
         super().__init__(dataset, bs=bs, shuffle=shuffle, after_batch=after_batch, num_workers=0, **kwargs)
 
     def _starts(self) -> range:
