@@ -2,6 +2,7 @@
 __version__ = '0.1.0'
 import warnings
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)  # raised by fastai's import
+from .errors import *
 from .data import *
 from .procs import *
 from .noise import *
@@ -11,6 +12,7 @@ from .loss import *
 from .metrics import *
 from .precision import *
 from .learner import *
+from .process import *
 from .encode import *
 from .validate import *
 from .persist import *

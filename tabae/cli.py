@@ -75,9 +75,9 @@ def fit(
     from fastai.torch_core import num_distrib, rank_distrib
     from .datasets import read_table
     from .distributed import fit_distributed
-    from .encode import check_columns
     from .persist import save_encoder
     from .sklearn import infer_columns
+    from .validate import check_columns
     df = read_table(train)
     drop = _cols(drop, '--drop') or []
     check_columns(df, drop, '--drop')
@@ -108,8 +108,10 @@ def encode(
 ):
     "Encode DATA in chunks to a parquet file of codes (`ae_0 ...`, one row per row of DATA, in order)."
     import pandas as pd, pyarrow as pa, pyarrow.parquet as pq
-    from .encode import UnseenCategoryWarning, _warn_unseen, encode as encode_frame, user_columns
+    from .encode import encode as encode_frame
+    from .errors import UnseenCategoryWarning, _warn_unseen
     from .persist import load_encoder
+    from .validate import user_columns
     if not str(Output).endswith('.parquet'): raise CliError(f"--output must be a .parquet file, got {Output}")
     learn = load_encoder(model)
     keep = _cols(keep, '--keep') or []

@@ -1,14 +1,13 @@
 """Data for tabular autoencoders: a `TabularPandas` whose batches are `(cats, conts, cats, conts)`."""
 from __future__ import annotations
+import numbers
 from fastai.tabular.all import *
-from .encode import _warn_unseen, _check_float32, _process_tabular, user_columns
+from .errors import TabaeInputError, _warn_unseen
+from .process import _check_float32, _process_tabular, tab_tensors
+from .procs import RankGauss
+from .validate import check_columns, clean_train_frame, user_columns
 
-__all__ = ['ReadTabBatchIdentity', 'TabDataLoaderIdentity', 'AEDataLoaders', 'TabularPandasIdentity', 'tab_tensors']
-
-def tab_tensors(to:Tabular) -> tuple[Tensor, Tensor]:
-    "The processed `cats` (int64) and `conts` (float32) of `to` as CPU tensors, built in one go."
-    def arr(names, dtype): return torch.from_numpy(to.items[list(names)].to_numpy(dtype).reshape(len(to.items), len(names)).copy())
-    return arr(to.cat_names, np.int64), arr(to.cont_names, np.float32)
+__all__ = ['ReadTabBatchIdentity', 'TabDataLoaderIdentity', 'AEDataLoaders', 'TabularPandasIdentity', 'auto_bs', 'ae_data']
 
 class ReadTabBatchIdentity(ItemTransform):
     "Turn a batch of rows (tensors or a `Tabular`) into `(cats, conts, cats, conts)`; decodes back to a `Tabular`."
@@ -77,6 +76,20 @@ class TabDataLoaderIdentity(TabDataLoader):
 
 class AEDataLoaders(TabularDataLoaders):
     "`TabularDataLoaders` whose `test_dl` takes any DataFrame that `encode` takes: cleaned and checked as `encode` does before the procs."
+    @classmethod
+    def from_df(cls, df:pd.DataFrame, path:str|Path='.', procs:list=None, cat_names:list=None, cont_names:list=None, **kwargs) -> AEDataLoaders:
+        "fastai's constructor, for autoencoder data: `ae_data` of `df` (`cont_names`: every column not in `cat_names` unless given), with `path` for `learn.export`."
+        cat_names = list(L(cat_names))
+        if cont_names is None and isinstance(df, pd.DataFrame): cont_names = [c for c in df.columns if c not in cat_names]
+        dls = ae_data(df, cat_names, cont_names, procs=procs, **kwargs)
+        dls.path = Path(path)
+        return dls
+
+    @classmethod
+    def from_csv(cls, csv:str|Path, skipinitialspace:bool=True, **kwargs) -> AEDataLoaders:
+        "`from_df` of the CSV file `csv` (fastai's `from_csv` is bound to `TabularDataLoaders`, so it is defined again)."
+        return cls.from_df(pd.read_csv(csv, skipinitialspace=skipinitialspace), **kwargs)
+
     @delegates(TabDataLoaderIdentity.__init__)
     def test_dl(self, test_items:pd.DataFrame, rm_type_tfms=None, process:bool=True, inplace:bool=False, **kwargs) -> TabDataLoaderIdentity:
         "A `TabDataLoaderIdentity` of `test_items`' rows in order, as `encode` processes them: unseen categories as '#na#' (one warning), missing and infinite numbers filled, extra columns ignored, bad columns named in a `TabaeInputError`, `test_items` never modified; `process=False`: fastai's, for an already processed frame."
@@ -95,3 +108,25 @@ class TabularPandasIdentity(TabularPandas):
     def dataloaders(self, bs:int=1024, drop_last:bool=False, **kwargs) -> AEDataLoaders:
         "`DataLoaders` for the train/valid splits; batch size 1024 and no dropped rows by default."
         return super().dataloaders(bs=bs, drop_last=drop_last, **kwargs)
+
+def auto_bs(n_train:int, steps:int=8, lo:int=64, hi:int=1024) -> int:
+    "The batch size `fit_autoencoder` uses unless told: the largest power of two giving `steps` batches per epoch of `n_train` rows, within `[lo, hi]`."
+    return int(min(hi, max(lo, 2 ** math.floor(math.log2(max(n_train // steps, 1))))))
+
+def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:list=None, valid_pct:float=0.2,
+            seed:int=0, bs:int|None=1024, device=None, rank_gauss:bool=False) -> DataLoaders:
+    "Autoencoder `DataLoaders` for `df`: Categorify/FillMissing(/RankGauss)/Normalize unless `procs` given, a seeded random `valid_pct` split, `bs` rows per batch (`None`: `auto_bs` of the training split)."
+    cat_names, cont_names = list(L(cat_names)), list(L(cont_names))
+    check_columns(df, cat_names + cont_names, 'cat_names/cont_names')
+    if not 0 <= valid_pct < 1: raise TabaeInputError(f"`valid_pct` must be in [0, 1), got {valid_pct!r}")
+    splits = RandomSplitter(valid_pct, seed=seed)(range_of(df)) if valid_pct else (list(range(len(df))), [])
+    bs = ifnone(bs, auto_bs(len(splits[0])))
+    if not isinstance(bs, numbers.Integral) or isinstance(bs, bool) or bs < 1: raise TabaeInputError(f"`bs` must be a positive int, got {bs!r}")
+    df = clean_train_frame(df, cat_names, cont_names, splits, valid_pct)
+    # gaps in validation rows of columns with none in training: FillMissing refuses them, so a placeholder, then 0 after the procs as `encode` fills them
+    gaps = df[cont_names].isna() & df[cont_names].iloc[list(splits[0])].notna().all()
+    df[cont_names] = df[cont_names].mask(gaps, 0.)
+    procs = ifnone(procs, [Categorify, FillMissing] + ([RankGauss] if rank_gauss else []) + [Normalize])
+    to = TabularPandasIdentity(df[cat_names + cont_names], procs, cat_names, cont_names, splits=splits)
+    to.items[cont_names] = to.items[cont_names].mask(gaps, 0.)  # aligned by row label: `TabularPandas` puts the training rows first
+    return to.dataloaders(bs=bs, device=device)

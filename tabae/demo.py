@@ -4,9 +4,9 @@ import time, warnings
 from fastai.tabular.all import *
 from .datasets import ADULT_TARGET, adult, adult_columns, read_table
 from .downstream import codes_dls
-from .encode import check_columns, user_columns
 from .evaluate import evaluate
 from .fit import fit_autoencoder
+from .validate import check_columns, user_columns
 
 __all__ = ['demo_data', 'downstream_score', 'run_demo']
 

@@ -1,7 +1,8 @@
 """Codes as features: `DataLoaders` for `tabular_learner` built from a DataFrame's codes."""
 from __future__ import annotations
 from fastai.tabular.all import *
-from .encode import check_columns, encode, user_columns
+from .encode import encode
+from .validate import check_columns, user_columns
 
 __all__ = ['codes_frame', 'codes_dls']
 

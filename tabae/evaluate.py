@@ -3,8 +3,8 @@ from __future__ import annotations
 import warnings
 from fastai.tabular.all import *
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score, r2_score
-from .encode import reconstruct, user_columns
-from .validate import check_frame
+from .encode import reconstruct
+from .validate import check_frame, user_columns
 
 __all__ = ['AEReport', 'evaluate']
 

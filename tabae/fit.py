@@ -1,16 +1,12 @@
 """`fit_autoencoder`: the recommended recipe in one call."""
 from __future__ import annotations
-import numbers
 from contextlib import nullcontext
 from fastai.tabular.all import *
-from .data import TabularPandasIdentity
-from .procs import RankGauss
-from .encode import TabaeInputError, check_columns
+from .data import ae_data
 from .learner import AELearner, ae_learner
 from .noise import SwapNoiseSchedule
-from .validate import clean_train_frame
 
-__all__ = ['RECIPE', 'ARTICLE_RECIPE', 'KeepBest', 'EarlyStopFrom', 'ae_data', 'auto_bs', 'fit_autoencoder']
+__all__ = ['RECIPE', 'ARTICLE_RECIPE', 'KeepBest', 'EarlyStopFrom', 'fit_autoencoder']
 
 RECIPE = dict(ps=0., embed_p=0., head_p=0., code_p=0., class_balance=0.5, bound_pad=0.1, decoder='linear', bin_targets=16, bin_inputs=True)
 "`ae_learner` settings that `fit_autoencoder` uses unless told otherwise (chosen on AdultBench; see benchmarks/RESULTS.md)."
@@ -54,28 +50,6 @@ class EarlyStopFrom(_TrackFrom):
         if self.wait < self.patience: return
         if self.learn.logger is not noop: print(f'No improvement since epoch {self.epoch - self.wait}: early stopping')
         raise CancelFitException()
-
-def auto_bs(n_train:int, steps:int=8, lo:int=64, hi:int=1024) -> int:
-    "The batch size `fit_autoencoder` uses unless told: the largest power of two giving `steps` batches per epoch of `n_train` rows, within `[lo, hi]`."
-    return int(min(hi, max(lo, 2 ** math.floor(math.log2(max(n_train // steps, 1))))))
-
-def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:list=None, valid_pct:float=0.2,
-            seed:int=0, bs:int|None=1024, device=None, rank_gauss:bool=False) -> DataLoaders:
-    "Autoencoder `DataLoaders` for `df`: Categorify/FillMissing(/RankGauss)/Normalize unless `procs` given, a seeded random `valid_pct` split, `bs` rows per batch (`None`: `auto_bs` of the training split)."
-    cat_names, cont_names = list(L(cat_names)), list(L(cont_names))
-    check_columns(df, cat_names + cont_names, 'cat_names/cont_names')
-    if not 0 <= valid_pct < 1: raise TabaeInputError(f"`valid_pct` must be in [0, 1), got {valid_pct!r}")
-    splits = RandomSplitter(valid_pct, seed=seed)(range_of(df)) if valid_pct else (list(range(len(df))), [])
-    bs = ifnone(bs, auto_bs(len(splits[0])))
-    if not isinstance(bs, numbers.Integral) or isinstance(bs, bool) or bs < 1: raise TabaeInputError(f"`bs` must be a positive int, got {bs!r}")
-    df = clean_train_frame(df, cat_names, cont_names, splits, valid_pct)
-    # gaps in validation rows of columns with none in training: FillMissing refuses them, so a placeholder, then 0 after the procs as `encode` fills them
-    gaps = df[cont_names].isna() & df[cont_names].iloc[list(splits[0])].notna().all()
-    df[cont_names] = df[cont_names].mask(gaps, 0.)
-    procs = ifnone(procs, [Categorify, FillMissing] + ([RankGauss] if rank_gauss else []) + [Normalize])
-    to = TabularPandasIdentity(df[cat_names + cont_names], procs, cat_names, cont_names, splits=splits)
-    to.items[cont_names] = to.items[cont_names].mask(gaps, 0.)  # aligned by row label: `TabularPandas` puts the training rows first
-    return to.dataloaders(bs=bs, device=device)
 
 @delegates(ae_learner)
 def fit_autoencoder(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, code_size:int=128,

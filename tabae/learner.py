@@ -4,7 +4,8 @@ import warnings
 from fastai.tabular.all import *
 from .activations import FastMish
 from .data import TabDataLoaderIdentity
-from .encode import TabaeInputError, UnseenCategoryWarning, encode, reconstruct
+from .encode import encode, reconstruct
+from .errors import TabaeInputError, UnseenCategoryWarning
 from .loss import BinLoss, RecreatedLoss
 from .metrics import CatAccuracy, ReconR2
 from .model import TabularAE, bucketize_cols
@@ -24,6 +25,15 @@ class AELearner(Learner):
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', UnseenCategoryWarning)
             return rebuilt, torch.tensor(encode(self, df, progress=False).to_numpy()[0])
+
+    def show_results(self, ds_idx:int=1, dl:DataLoader=None, max_n:int=9, shuffle:bool=True, **kwargs):
+        "fastai's `show_results`: rows of split `ds_idx` (or `dl`) above their rebuilds; a one-row split is shown unshuffled, an empty one named in a `TabaeInputError`."
+        if dl is None:
+            if not (n := self.dls[ds_idx].n):
+                raise TabaeInputError(f"The {({0: 'training', 1: 'validation'}).get(ds_idx, f'`dls[{ds_idx}]`')} split has no rows to show "
+                                      "(e.g. fitted with `valid_pct=0`): pass `ds_idx=0` for training rows, or `dl=learn.dls.test_dl(df)`")
+            dl = self.dls[ds_idx].new(shuffle=shuffle and n > 1)  # a shuffled one-row loader yields no batch: BatchNorm never sees one in training
+        return super().show_results(dl=dl, max_n=max_n, **kwargs)
 
 def cont_bounds(dls:DataLoaders, pad:float=0.) -> tuple[Tensor, Tensor]:
     "Per-column (low, high) of the training split's normalized continuous values, widened by `pad` times the range."

@@ -2,6 +2,7 @@
 from __future__ import annotations
 from fastai.learner import Metric
 from fastai.torch_basics import *
+from .loss import RecreatedLoss
 
 __all__ = ['ReconR2', 'CatAccuracy']
 
@@ -25,7 +26,6 @@ class ReconR2(Metric):
 class CatAccuracy(Metric):
     "Mean over categorical columns of the reconstruction accuracy on the validation set."
     def __init__(self, cat_dict:dict|list):
-        from .loss import RecreatedLoss
         self.decode = RecreatedLoss(cat_dict).decodes
     def reset(self): self.n, self.correct = 0, 0.
     def accumulate(self, learn):

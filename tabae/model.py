@@ -2,6 +2,7 @@
 from __future__ import annotations
 from fastai.tabular.all import *
 from .activations import FastMish
+from .errors import TabaeInputError
 from .noise import BatchSwapNoise
 
 __all__ = ['CODE_ACTS', 'BufferedSigmoidRange', 'bucketize_cols', 'TabularAE']
@@ -25,7 +26,18 @@ def _n_classes(cat_dict) -> list[int]:
 
 def _check_p(name, p):
     for v in L(p):
-        if not 0 <= v < 1: raise ValueError(f"`{name}` must be a probability in [0, 1), got {p!r}")
+        if not 0 <= v < 1: raise TabaeInputError(f"`{name}` must be a probability in [0, 1), got {p!r}")
+
+def _is_int(o) -> bool: return isinstance(o, int) and not isinstance(o, bool)
+
+def _check_arch(code_size, layers, decoder, code_act):
+    "Raise `TabaeInputError` naming the first of `code_size`, `layers`, `decoder`, `code_act` that `TabularAE` cannot build."
+    if not _is_int(code_size) or code_size < 1: raise TabaeInputError(f"`code_size` must be a positive int, got {code_size!r}")
+    if not is_listy(layers) or not layers or not all(_is_int(l) and l > 0 for l in layers):
+        raise TabaeInputError(f"`layers` must be a non-empty list of positive ints, got {layers!r}")
+    if decoder not in ('mirror', 'linear'): raise TabaeInputError(f"`decoder` must be 'mirror' or 'linear', got {decoder!r}")
+    if code_act is not None and (not isinstance(code_act, str) or code_act not in CODE_ACTS):
+        raise TabaeInputError(f"`code_act` must be None (a linear code) or one of {list(CODE_ACTS)}, got {code_act!r}")
 
 class TabularAE(TabularModel):
     "Denoising autoencoder: embeddings (and, with `bin_inputs`, bin embeddings) -> encoder -> `code_size` code (rectified with `code_act`) -> decoder (mirrored or linear) -> cat logits and cont values."
@@ -49,16 +61,13 @@ class TabularAE(TabularModel):
         bin_inputs:bool=False, # also embed each continuous column's bin (of `bin_edges`) as an input, beside its value
         code_act:str|None=None, # None: a linear code (the article); 'relu': a rectified, sparse code, which tree models split more easily
     ):
+        _check_arch(code_size, layers, decoder, code_act)
         layers, cat_dict = list(layers), ifnone(cat_dict, [n for n, _ in emb_szs])
         edges = torch.as_tensor(bin_edges, dtype=torch.float32).reshape(n_cont, -1).clone() if bin_edges is not None and n_cont else None
-        if bin_inputs and edges is None: raise ValueError("`bin_inputs` needs `bin_edges` and continuous columns")
+        if bin_inputs and edges is None: raise TabaeInputError("`bin_inputs` needs `bin_edges` and continuous columns")
         self.bin_inputs = bin_inputs
         if bin_inputs:  # one embedding per continuous column, after the categorical ones; `forward` appends the bins to `x_cat`
             emb_szs = list(emb_szs) + [(edges.shape[1] + 1, emb_sz_rule(edges.shape[1] + 1))] * n_cont
-        if code_act is not None and (not isinstance(code_act, str) or code_act not in CODE_ACTS): raise ValueError(f"`code_act` must be None or one of {list(CODE_ACTS)}, got {code_act!r}")
-        if not isinstance(code_size, int) or code_size < 1: raise ValueError(f"`code_size` must be a positive int, got {code_size!r}")
-        if not layers or any(not isinstance(l, int) or l < 1 for l in layers):
-            raise ValueError(f"`layers` must be a non-empty list of positive ints, got {layers!r}")
         for n, p in dict(ps=ps, enc_ps=enc_ps, embed_p=embed_p, head_p=ifnone(head_p, 0.), code_p=ifnone(code_p, 0.)).items(): _check_p(n, p)
         act = act_cls() if isinstance(act_cls, type) else act_cls
         super().__init__(emb_szs, n_cont, out_sz=code_size, layers=layers, ps=enc_ps, embed_p=embed_p, act_cls=act)
@@ -67,7 +76,6 @@ class TabularAE(TabularModel):
         self.code_act = code_act
         sizes, dps = [code_size] + layers[::-1], (list(ps) if is_listy(ps) else [ps] * len(layers))[::-1]
         dps[0] = ifnone(code_p, dps[0])
-        if decoder not in ('mirror', 'linear'): raise ValueError(f"`decoder` must be 'mirror' or 'linear', got {decoder!r}")
         self.decoder_kind = decoder
         self.decoder = nn.Sequential(*[LinBnDrop(sizes[i], sizes[i+1], p=dps[i], act=act) for i in range(len(layers))] if decoder == 'mirror'
                                      else [LinBnDrop(code_size, layers[0], bn=False, p=dps[0], act=None)])

@@ -7,7 +7,7 @@ from safetensors.torch import load_file, save_file
 from . import __version__
 from .activations import FastMish
 from .data import TabularPandasIdentity
-from .encode import TabaeInputError
+from .errors import TabaeInputError
 from .learner import AELearner
 from .loss import BinLoss, RecreatedLoss
 from .model import TabularAE

@@ -4,8 +4,10 @@ import io
 from fastai.tabular.all import *
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
-from .encode import TabaeInputError, check_columns, decode_outputs, encode
+from .encode import decode_outputs, encode
+from .errors import TabaeInputError
 from .fit import fit_autoencoder
+from .validate import check_columns
 
 __all__ = ['infer_columns', 'TabularAEEncoder']
 

@@ -2,37 +2,46 @@
 from __future__ import annotations
 from fastai.tabular.all import *
 from pandas.api.types import infer_dtype
-from .encode import TabaeInputError, _proc, check_columns, user_columns
-from .model import CODE_ACTS
+from .errors import TabaeInputError
+from .model import _check_arch, _is_int
 
-__all__ = ['check_frame', 'check_hparams', 'cat_column', 'clean_train_frame', 'clean_encode_frame', 'check_train_data']
+__all__ = ['user_columns', 'check_columns', 'check_frame', 'check_hparams', 'cat_column', 'clean_train_frame', 'clean_encode_frame', 'check_train_data']
+
+def _proc(to:Tabular, cls):
+    return first(p for p in to.procs.fs if isinstance(p, cls))
+
+def user_columns(to:Tabular) -> tuple[list, list]:
+    "The cat and cont column names a user gave (without the `<col>_na` columns that `FillMissing` adds)."
+    fm = _proc(to, FillMissing)
+    added = {f'{n}_na' for n in getattr(fm, 'na_dict', {})} if fm is not None and fm.add_col else set()
+    return [c for c in to.cat_names if c not in added], list(to.cont_names)
+
+def check_columns(df:pd.DataFrame, names:list, what:str='the training data'):
+    "Raise `TabaeInputError` naming every column of `names` that `df` lacks."
+    if not isinstance(df, pd.DataFrame): raise TabaeInputError(f"Expected a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in names if c not in df.columns]
+    if missing: raise TabaeInputError(f"Column(s) {missing} of {what} are missing from the DataFrame (it has {list(df.columns)[:20]})")
 
 def check_frame(df:pd.DataFrame, min_rows:int=0, what:str='the input'):
     "Raise `TabaeInputError` unless `df` is a DataFrame with at least `min_rows` rows."
     if not isinstance(df, pd.DataFrame): raise TabaeInputError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
     if len(df) < min_rows: raise TabaeInputError(f"{what} needs at least {min_rows} row(s), the DataFrame has {len(df)}")
 
-def _is_int(o) -> bool: return isinstance(o, int) and not isinstance(o, bool)
 def _is_p(o, high:float=1., closed:bool=False) -> bool:
     return isinstance(o, (int, float)) and not isinstance(o, bool) and 0 <= o and (o <= high if closed else o < high)
 
 def check_hparams(code_size:int=128, layers:list=(1024, 512, 256), ps:float|list=0.1, swap_p:float|list=0.1, n_in:int|None=None,
                   decoder:str='mirror', bin_targets:int=0, bin_inputs:bool=False, code_act:str|None=None):
     "Raise `TabaeInputError` naming the first of `code_size`, `layers`, `ps`, `swap_p`, `decoder`, `bin_targets`, `bin_inputs`, `code_act` out of range (`n_in`: input columns, for a per-column `swap_p`)."
-    if not _is_int(code_size) or code_size < 1: raise TabaeInputError(f"`code_size` must be a positive int, got {code_size!r}")
-    if not is_listy(layers) or not layers or not all(_is_int(l) and l > 0 for l in layers):
-        raise TabaeInputError(f"`layers` must be a non-empty list of positive ints, got {layers!r}")
+    _check_arch(code_size, layers, decoder, code_act)
     if not (_is_p(ps) or (isinstance(ps, list) and len(ps) == len(layers) and all(map(_is_p, ps)))):
         raise TabaeInputError(f"`ps` must be a dropout probability in [0, 1) or a list of {len(layers)} of them (one per layer), got {ps!r}")
     if not (_is_p(swap_p, closed=True) or (is_listy(swap_p) and len(swap_p) == ifnone(n_in, len(swap_p)) and all(_is_p(p, closed=True) for p in swap_p))):
         raise TabaeInputError(f"`swap_p` must be a probability in [0, 1] or a list of them, one per input column ({n_in}), got {swap_p!r}")
-    if decoder not in ('mirror', 'linear'): raise TabaeInputError(f"`decoder` must be 'mirror' or 'linear', got {decoder!r}")
     if not _is_int(bin_targets) or bin_targets < 0 or bin_targets == 1:
         raise TabaeInputError(f"`bin_targets` must be 0 (off) or an int >= 2 (bins per continuous column), got {bin_targets!r}")
     if not isinstance(bin_inputs, bool): raise TabaeInputError(f"`bin_inputs` must be True or False, got {bin_inputs!r}")
     if bin_inputs and not bin_targets: raise TabaeInputError("`bin_inputs` embeds the `bin_targets` bins: with `bin_inputs=True`, `bin_targets` must be >= 2, got 0")
-    if code_act is not None and (not isinstance(code_act, str) or code_act not in CODE_ACTS):
-        raise TabaeInputError(f"`code_act` must be None (a linear code) or one of {list(CODE_ACTS)}, got {code_act!r}")
 
 _PLAIN = {'string', 'integer', 'floating', 'mixed-integer-float', 'boolean', 'empty'}
 

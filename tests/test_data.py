@@ -1,6 +1,6 @@
 import numpy as np, pandas as pd, pytest, torch
 from fastai.tabular.all import Categorify, FillMissing, Normalize, RandomSplitter
-from tabae import TabularPandasIdentity, TabDataLoaderIdentity, ReadTabBatchIdentity, adult_columns
+from tabae import AEDataLoaders, TabaeInputError, TabularPandasIdentity, TabDataLoaderIdentity, ReadTabBatchIdentity, adult_columns, ae_data
 
 CATS, CONTS = adult_columns('adult-9')
 
@@ -60,3 +60,16 @@ def test_export_drops_training_rows(adult_df):
     dls = make_dls(adult_df.iloc[:500])
     empty = dls.new_empty()
     assert len(empty.train_ds.items) == 0 and len(empty.train.cats) == 0
+
+def test_from_df_and_from_csv_build_autoencoder_data(adult_df, tmp_path):
+    "fastai's constructors on `AEDataLoaders` give `ae_data`'s loaders (not plain `TabularDataLoaders`), the other columns as continuous unless named."
+    df = adult_df.iloc[:400][CATS + CONTS]
+    dls = AEDataLoaders.from_df(df, tmp_path, cat_names=CATS, bs=64)
+    ref = ae_data(df, CATS, CONTS, bs=64)
+    assert type(dls) is AEDataLoaders and dls.path == tmp_path and dls.n_inp == 2 and list(dls.train_ds.cont_names) == CONTS
+    assert torch.equal(dls.train.conts, ref.train.conts) and torch.equal(dls.valid.cats, ref.valid.cats)
+    df.to_csv(tmp_path / 'rows.csv', index=False)
+    again = AEDataLoaders.from_csv(tmp_path / 'rows.csv', cat_names=CATS, cont_names=CONTS[:2], bs=64, valid_pct=0.1)
+    assert type(again) is AEDataLoaders and list(again.train_ds.cont_names) == CONTS[:2] and len(again.valid_ds) == 40
+    with pytest.raises(TabaeInputError, match="'workclass'.*cat_names"): AEDataLoaders.from_df(df, cat_names=CATS[1:])
+

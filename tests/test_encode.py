@@ -1,7 +1,7 @@
 import sys, warnings
 import numpy as np, pandas as pd, pytest, torch
 from fastai.tabular.all import Categorify
-from tabae import adult_columns, encode, reconstruct
+from tabae import UnseenCategoryWarning, adult_columns, encode, reconstruct
 
 CATS, CONTS = adult_columns('adult-14')
 
@@ -105,7 +105,7 @@ def test_chunks_share_one_class_index(small_learn, rows, monkeypatch):
             parts = list(enc.model_outputs(small_learn, d, bs=64, chunk=64))
         assert len(parts) == 7 and len(built) == n + 1
         np.testing.assert_allclose(np.concatenate([o.numpy() for _, o in parts]), whole, atol=1e-5)
-        assert [w.message.counts for w in ws if isinstance(w.message, enc.UnseenCategoryWarning)] == [{'workclass': 3}]
+        assert [w.message.counts for w in ws if isinstance(w.message, UnseenCategoryWarning)] == [{'workclass': 3}]
     assert isinstance(df['workclass'].dtype, pd.StringDtype) and df['workclass'].dtype.storage == 'pyarrow'  # the Arrow path ran
 
 def test_missing_column_is_named(small_learn, rows):
@@ -124,7 +124,7 @@ def test_reconstruct_labels_and_original_units(small_learn, adult_df, rows):
     assert rec['fnlwgt'].mean() > 1e4 and rec['age'].mean() > 15
     # the decoded model output, by hand
     model = small_learn.model.eval()
-    from tabae.encode import process_frame
+    from tabae import process_frame
     cats, conts = process_frame(small_learn, rows)
     with torch.no_grad(): logits, out = model(cats, conts)
     norm = to.procs.normalize

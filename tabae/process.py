@@ -1,0 +1,81 @@
+"""A new frame processed as the training frame was: cleaned, its categories matched to the training classes, run through the procs, as tensors."""
+from __future__ import annotations
+from fastai.tabular.all import *
+from .errors import TabaeInputError, _warn_unseen
+from .validate import _cont_column, _proc, clean_encode_frame, user_columns
+
+__all__ = ['tab_tensors', 'process_frame']
+
+def tab_tensors(to:Tabular) -> tuple[Tensor, Tensor]:
+    "The processed `cats` (int64) and `conts` (float32) of `to` as CPU tensors, built in one go."
+    def arr(names, dtype): return torch.from_numpy(to.items[list(names)].to_numpy(dtype).reshape(len(to.items), len(names)).copy())
+    return arr(to.cat_names, np.int64), arr(to.cont_names, np.float32)
+
+def _centre(to:Tabular) -> dict:
+    "Per continuous column, the value in original units that the procs map to 0: the training mean after `Normalize` (also behind `RankGauss`)."
+    row = pd.DataFrame({c: [0 if c in to.cat_names else 0.] for c in to.x_names})
+    return to.new(row).decode().items.iloc[0][list(to.cont_names)].to_dict()
+
+def _clean_conts(df:pd.DataFrame, to:Tabular) -> pd.DataFrame:
+    "Continuous columns as float, +/-inf as NaN, and NaN filled with `_centre` (what the procs map to 0) where training had none."
+    fm = _proc(to, FillMissing)
+    na_dict = getattr(fm, 'na_dict', {}) if fm is not None else {}
+    for c in to.cont_names: df[c] = _cont_column(df[c], c).to_numpy()  # the training-time checks and conversion
+    gaps = [c for c in to.cont_names if c not in na_dict and df[c].isna().any()]
+    if gaps: df[gaps] = df[gaps].fillna(_centre(to))
+    return df
+
+class _ClassIndex:
+    "Each categorical column's training classes as a pandas `CategoricalDtype` (and an Arrow value set for Arrow strings), built once and reused for every chunk of a frame."
+    def __init__(self, to:Tabular):
+        cat = _proc(to, Categorify)
+        # what `Categorify` matches, '#na#' left out: missing and unseen map to it
+        self.dtypes = {} if cat is None else {c: pd.CategoricalDtype(cat.classes[c].items[1:]) for c in user_columns(to)[0]}
+        self.value_sets = {}
+
+    def codes(self, col:pd.Series, c:str) -> np.ndarray:
+        "The position of each value of `col` among column `c`'s classes, -1 where it is missing or absent: Arrow's `index_in` for Arrow strings (no Python objects), else pandas' `get_indexer`."
+        categories = self.dtypes[c].categories
+        if isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == 'pyarrow' and categories.inferred_type == 'string':
+            import pyarrow as pa, pyarrow.compute as pc
+            arr = pa.array(col.array)
+            if (c, arr.type) not in self.value_sets: self.value_sets[c, arr.type] = pa.array(categories.tolist(), type=arr.type)
+            return pc.fill_null(pc.index_in(arr, value_set=self.value_sets[c, arr.type]), -1).to_numpy()
+        return categories.get_indexer(col)
+
+    def __call__(self, df:pd.DataFrame) -> dict:
+        "Match `df`'s categorical columns to the training classes once, in place, as pandas categoricals (`Categorify` then reads their codes); `{column: count}` of the non-missing values training never saw."
+        unseen = {}
+        for c, dtype in self.dtypes.items():
+            codes = self.codes(df[c], c)
+            if (n := int(((codes < 0) & df[c].notna().to_numpy()).sum())): unseen[c] = n
+            df[c] = pd.Categorical.from_codes(codes, dtype=dtype)
+        return unseen
+
+def _process_tabular(tmpl:Tabular, df:pd.DataFrame, index:_ClassIndex=None) -> tuple[Tabular, dict]:
+    "`df` cleaned as the training frame was, its categories matched to the training classes (`index`, if already built) and run through `tmpl`'s procs; with the count of unseen categories per column."
+    sub = _clean_conts(clean_encode_frame(df, tmpl), tmpl)
+    unseen = (_ClassIndex(tmpl) if index is None else index)(sub)
+    to = tmpl.new(sub, inplace=True)
+    to.process()
+    return to, unseen
+
+def _check_float32(conts:Tensor, df:pd.DataFrame, cont_names:list):
+    "Raise `TabaeInputError` naming the columns (and first rows of `df`) whose processed values in `conts` overflowed float32."
+    if (ok := torch.isfinite(conts)).all(): return
+    bad = {c: df.index[~ok[:, i].cpu().numpy()][:5].tolist() for i, c in enumerate(cont_names) if not ok[:, i].all()}
+    raise TabaeInputError(f"Continuous column(s) {list(bad)} hold values past float32's range (~3.4e38) once normalized; "
+                          f"first rows by index: {bad}. Clip or rescale them")
+
+def _process(learn:Learner, df:pd.DataFrame, index:_ClassIndex=None) -> tuple[Tensor, Tensor, dict]:
+    "`process_frame`'s tensors and the count of unseen categories per column (`index`: the training classes, if already built)."
+    to, unseen = _process_tabular(learn.dls.train_ds, df, index)
+    with np.errstate(over='ignore'): cats, conts = tab_tensors(to)  # finite in float64, yet past float32's range once normalized: reported by column
+    _check_float32(conts, df, to.cont_names)
+    return cats, conts, unseen
+
+def process_frame(learn:Learner, df:pd.DataFrame, warn:bool=True) -> tuple[Tensor, Tensor]:
+    "The `(cats, conts)` tensors of `df` after the training data's procs (Categorify, FillMissing, Normalize, ...)."
+    cats, conts, unseen = _process(learn, df)
+    if warn: _warn_unseen(unseen)
+    return cats, conts
