@@ -1,4 +1,4 @@
-"""Data for tabular autoencoders: a `TabularPandas` whose batches are `(cats, conts, cats, conts)`."""
+"""Data for tabular autoencoders: a `TabularPandas` whose batches are `(cats, conts, cats, conts)`, and `ae_data` to build them from a DataFrame."""
 from __future__ import annotations
 import numbers
 from fastai.tabular.all import *
@@ -74,14 +74,47 @@ class TabDataLoaderIdentity(TabDataLoader):
         if not show: return res
         display_df(res)
 
+def auto_bs(n_train:int, steps:int=8, lo:int=64, hi:int=1024) -> int:
+    "The batch size `fit_autoencoder` uses unless told: the largest power of two giving `steps` batches per epoch of `n_train` rows, within `[lo, hi]`."
+    return int(min(hi, max(lo, 2 ** math.floor(math.log2(max(n_train // steps, 1))))))
+
+def _index_splits(valid_idx, n:int) -> tuple[list, list]:
+    "Train and validation positions of `n` rows, the validation ones given (order kept, repeats dropped), or a `TabaeInputError`."
+    valid = list(dict.fromkeys(L(valid_idx)))
+    bad = [i for i in valid if not isinstance(i, numbers.Integral) or isinstance(i, bool) or not 0 <= i < n]
+    if bad: raise TabaeInputError(f"`valid_idx` must hold row positions in [0, {n}) (not index labels), got {bad[:5]}")
+    return sorted(set(range(n)) - set(valid)), valid
+
+def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:list=None, valid_pct:float=0.2,
+            seed:int=0, bs:int|None=1024, device=None, rank_gauss:bool=False, valid_idx:list=None) -> AEDataLoaders:
+    "Autoencoder `DataLoaders` for `df`: Categorify/FillMissing(/RankGauss)/Normalize unless `procs` given, a seeded random `valid_pct` split (or the rows at positions `valid_idx`), `bs` rows per batch (`None`: `auto_bs` of the training split)."
+    cat_names, cont_names = list(L(cat_names)), list(L(cont_names))
+    check_columns(df, cat_names + cont_names, 'cat_names/cont_names')
+    if not 0 <= valid_pct < 1: raise TabaeInputError(f"`valid_pct` must be in [0, 1), got {valid_pct!r}")
+    if valid_idx is not None: splits, valid_pct = _index_splits(valid_idx, len(df)), 0.
+    else: splits = RandomSplitter(valid_pct, seed=seed)(range_of(df)) if valid_pct else (list(range(len(df))), [])
+    bs = ifnone(bs, auto_bs(len(splits[0])))
+    if not isinstance(bs, numbers.Integral) or isinstance(bs, bool) or bs < 1: raise TabaeInputError(f"`bs` must be a positive int, got {bs!r}")
+    df = clean_train_frame(df, cat_names, cont_names, splits, valid_pct)
+    # gaps in validation rows of columns with none in training: FillMissing refuses them, so a placeholder, then 0 after the procs as `encode` fills them
+    gaps = df[cont_names].isna() & df[cont_names].iloc[list(splits[0])].notna().all()
+    df[cont_names] = df[cont_names].mask(gaps, 0.)
+    procs = ifnone(procs, [Categorify, FillMissing] + ([RankGauss] if rank_gauss else []) + [Normalize])
+    to = TabularPandasIdentity(df[cat_names + cont_names], procs, cat_names, cont_names, splits=splits)
+    to.items[cont_names] = to.items[cont_names].mask(gaps, 0.)  # aligned by row label: `TabularPandas` puts the training rows first
+    return to.dataloaders(bs=bs, device=device)
+
 class AEDataLoaders(TabularDataLoaders):
-    "`TabularDataLoaders` whose `test_dl` takes any DataFrame that `encode` takes: cleaned and checked as `encode` does before the procs."
+    "`TabularDataLoaders` for autoencoders: `from_df`/`from_csv` build them with `ae_data`; `test_dl` takes any DataFrame that `encode` takes, cleaned and checked as `encode` does before the procs."
     @classmethod
-    def from_df(cls, df:pd.DataFrame, path:str|Path='.', procs:list=None, cat_names:list=None, cont_names:list=None, **kwargs) -> AEDataLoaders:
-        "fastai's constructor, for autoencoder data: `ae_data` of `df` (`cont_names`: every column not in `cat_names` unless given), with `path` for `learn.export`."
+    @delegates(ae_data, but=['cat_names', 'cont_names', 'procs', 'valid_idx'])
+    def from_df(cls, df:pd.DataFrame, path:str|Path='.', procs:list=None, cat_names:list=None, cont_names:list=None, y_names=None,
+                valid_idx:list=None, **kwargs) -> AEDataLoaders:
+        "fastai's constructor with `ae_data`'s defaults (tabae's procs unless `procs`, a seeded 20% split unless `valid_idx`, `bs=1024`); `cont_names`: every column not in `cat_names` unless given; `path` for `learn.export`."
+        if y_names is not None: raise TabaeInputError(f"`y_names`: an autoencoder's targets are its inputs, got {y_names!r}; leave the target out of `cat_names`/`cont_names` (and out of `df` when `cont_names` is inferred)")
         cat_names = list(L(cat_names))
         if cont_names is None and isinstance(df, pd.DataFrame): cont_names = [c for c in df.columns if c not in cat_names]
-        dls = ae_data(df, cat_names, cont_names, procs=procs, **kwargs)
+        dls = ae_data(df, cat_names, cont_names, procs=procs, valid_idx=valid_idx, **kwargs)
         dls.path = Path(path)
         return dls
 
@@ -108,25 +141,3 @@ class TabularPandasIdentity(TabularPandas):
     def dataloaders(self, bs:int=1024, drop_last:bool=False, **kwargs) -> AEDataLoaders:
         "`DataLoaders` for the train/valid splits; batch size 1024 and no dropped rows by default."
         return super().dataloaders(bs=bs, drop_last=drop_last, **kwargs)
-
-def auto_bs(n_train:int, steps:int=8, lo:int=64, hi:int=1024) -> int:
-    "The batch size `fit_autoencoder` uses unless told: the largest power of two giving `steps` batches per epoch of `n_train` rows, within `[lo, hi]`."
-    return int(min(hi, max(lo, 2 ** math.floor(math.log2(max(n_train // steps, 1))))))
-
-def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:list=None, valid_pct:float=0.2,
-            seed:int=0, bs:int|None=1024, device=None, rank_gauss:bool=False) -> DataLoaders:
-    "Autoencoder `DataLoaders` for `df`: Categorify/FillMissing(/RankGauss)/Normalize unless `procs` given, a seeded random `valid_pct` split, `bs` rows per batch (`None`: `auto_bs` of the training split)."
-    cat_names, cont_names = list(L(cat_names)), list(L(cont_names))
-    check_columns(df, cat_names + cont_names, 'cat_names/cont_names')
-    if not 0 <= valid_pct < 1: raise TabaeInputError(f"`valid_pct` must be in [0, 1), got {valid_pct!r}")
-    splits = RandomSplitter(valid_pct, seed=seed)(range_of(df)) if valid_pct else (list(range(len(df))), [])
-    bs = ifnone(bs, auto_bs(len(splits[0])))
-    if not isinstance(bs, numbers.Integral) or isinstance(bs, bool) or bs < 1: raise TabaeInputError(f"`bs` must be a positive int, got {bs!r}")
-    df = clean_train_frame(df, cat_names, cont_names, splits, valid_pct)
-    # gaps in validation rows of columns with none in training: FillMissing refuses them, so a placeholder, then 0 after the procs as `encode` fills them
-    gaps = df[cont_names].isna() & df[cont_names].iloc[list(splits[0])].notna().all()
-    df[cont_names] = df[cont_names].mask(gaps, 0.)
-    procs = ifnone(procs, [Categorify, FillMissing] + ([RankGauss] if rank_gauss else []) + [Normalize])
-    to = TabularPandasIdentity(df[cat_names + cont_names], procs, cat_names, cont_names, splits=splits)
-    to.items[cont_names] = to.items[cont_names].mask(gaps, 0.)  # aligned by row label: `TabularPandas` puts the training rows first
-    return to.dataloaders(bs=bs, device=device)

@@ -3,11 +3,11 @@ from __future__ import annotations
 from collections import Counter
 from fastai.tabular.all import *
 from fastprogress.fastprogress import progress_bar
-from .errors import TabaeInputError, _warn_unseen
+from .errors import TabaeInputError, UnseenCategoryWarning, _warn_unseen  # UnseenCategoryWarning, process_frame: still importable from here, where they were defined before (pickled warnings name this module)
 from .inference import FoldedEncoder
 from .loss import RecreatedLoss
 from .precision import amp_dtype
-from .process import _ClassIndex, _process
+from .process import _ClassIndex, _process, process_frame
 from .validate import check_columns, user_columns
 
 __all__ = ['model_outputs', 'encode', 'decode_outputs', 'reconstruct']

@@ -2,7 +2,7 @@
 from __future__ import annotations
 from contextlib import nullcontext
 from fastai.tabular.all import *
-from .data import ae_data
+from .data import ae_data, auto_bs  # auto_bs: also importable from here, where it lived before
 from .learner import AELearner, ae_learner
 from .noise import SwapNoiseSchedule
 

@@ -8,7 +8,7 @@ from .encode import encode, reconstruct
 from .errors import TabaeInputError, UnseenCategoryWarning
 from .loss import BinLoss, RecreatedLoss
 from .metrics import CatAccuracy, ReconR2
-from .model import TabularAE, bucketize_cols
+from .model import TabularAE, _as_list, bucketize_cols
 from .precision import AutoMixedPrecision
 from .validate import check_hparams, check_train_data
 
@@ -30,8 +30,10 @@ class AELearner(Learner):
         "fastai's `show_results`: rows of split `ds_idx` (or `dl`) above their rebuilds; a one-row split is shown unshuffled, an empty one named in a `TabaeInputError`."
         if dl is None:
             if not (n := self.dls[ds_idx].n):
-                raise TabaeInputError(f"The {({0: 'training', 1: 'validation'}).get(ds_idx, f'`dls[{ds_idx}]`')} split has no rows to show "
-                                      "(e.g. fitted with `valid_pct=0`): pass `ds_idx=0` for training rows, or `dl=learn.dls.test_dl(df)`")
+                split = {0: 'training', 1: 'validation'}.get(ds_idx, f'`dls[{ds_idx}]`')
+                why = ("(fitted with `valid_pct=0`?): pass `ds_idx=0` for training rows, or" if self.dls.train.n else
+                       "(a loaded or exported learner keeps no rows): pass")
+                raise TabaeInputError(f"The {split} split has no rows to show {why} `dl=learn.dls.test_dl(df)` for the rows of a DataFrame")
             dl = self.dls[ds_idx].new(shuffle=shuffle and n > 1)  # a shuffled one-row loader yields no batch: BatchNorm never sees one in training
         return super().show_results(dl=dl, max_n=max_n, **kwargs)
 
@@ -90,8 +92,8 @@ def ae_learner(dls:DataLoaders,
     **kwargs
 ) -> AELearner:
     "An `AELearner` with a `TabularAE` and `RecreatedLoss` sized from `dls` (the article's defaults), on `dls.device`."
-    to = dls.train_ds
-    if not isinstance(dls.train, TabDataLoaderIdentity): raise ValueError("`dls` must yield (cats, conts, cats, conts) batches: build them with `TabularPandasIdentity`")
+    to, layers = dls.train_ds, _as_list(layers)
+    if not isinstance(dls.train, TabDataLoaderIdentity): raise TabaeInputError("`dls` must yield (cats, conts, cats, conts) batches: build them with `TabularPandasIdentity`")
     check_train_data(dls); check_hparams(code_size, layers, ps, swap_p, n_in=len(to.cat_names) + len(to.cont_names), decoder=decoder, bin_targets=bin_targets, bin_inputs=bin_inputs, code_act=code_act)
     edges = cont_bin_edges(dls, bin_targets) if bin_targets and to.cont_names else None
     cat_dict = {n: len(to.classes[n]) for n in to.cat_names}

@@ -30,6 +30,10 @@ def _check_p(name, p):
 
 def _is_int(o) -> bool: return isinstance(o, int) and not isinstance(o, bool)
 
+def _as_list(layers):
+    "`layers` as a list if it is a sequence, range or generator (so checking it consumes nothing), else unchanged for `_check_arch` to name."
+    return list(layers) if is_listy(layers) or isinstance(layers, range) else layers
+
 def _check_arch(code_size, layers, decoder, code_act):
     "Raise `TabaeInputError` naming the first of `code_size`, `layers`, `decoder`, `code_act` that `TabularAE` cannot build."
     if not _is_int(code_size) or code_size < 1: raise TabaeInputError(f"`code_size` must be a positive int, got {code_size!r}")
@@ -61,8 +65,9 @@ class TabularAE(TabularModel):
         bin_inputs:bool=False, # also embed each continuous column's bin (of `bin_edges`) as an input, beside its value
         code_act:str|None=None, # None: a linear code (the article); 'relu': a rectified, sparse code, which tree models split more easily
     ):
+        layers = _as_list(layers)
         _check_arch(code_size, layers, decoder, code_act)
-        layers, cat_dict = list(layers), ifnone(cat_dict, [n for n, _ in emb_szs])
+        cat_dict = ifnone(cat_dict, [n for n, _ in emb_szs])
         edges = torch.as_tensor(bin_edges, dtype=torch.float32).reshape(n_cont, -1).clone() if bin_edges is not None and n_cont else None
         if bin_inputs and edges is None: raise TabaeInputError("`bin_inputs` needs `bin_edges` and continuous columns")
         self.bin_inputs = bin_inputs

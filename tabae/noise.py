@@ -2,6 +2,7 @@
 from __future__ import annotations
 from fastai.callback.core import Callback
 from fastai.torch_basics import *
+from .errors import TabaeInputError
 
 __all__ = ['BatchSwapNoise', 'SwapNoiseSchedule']
 
@@ -9,7 +10,7 @@ class BatchSwapNoise(Module):
     "In training, replace each value with probability `p` by the same column's value in another row of the batch."
     def __init__(self, p:float|Sequence[float]=0.1):
         ps = np.atleast_1d(np.asarray(p, dtype=np.float64))
-        if ((ps < 0) | (ps > 1)).any() or np.isnan(ps).any(): raise ValueError(f"swap_p must be in [0, 1], got {p!r}")
+        if ((ps < 0) | (ps > 1)).any() or np.isnan(ps).any(): raise TabaeInputError(f"`swap_p` must be in [0, 1], got {p!r}")
         self.p = p
 
     def forward(self, x:Tensor, cols:slice=slice(None)) -> Tensor:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastai.tabular.all import *
 from pandas.api.types import infer_dtype
 from .errors import TabaeInputError
-from .model import _check_arch, _is_int
+from .model import _as_list, _check_arch, _is_int
 
 __all__ = ['user_columns', 'check_columns', 'check_frame', 'check_hparams', 'cat_column', 'clean_train_frame', 'clean_encode_frame', 'check_train_data']
 
@@ -32,8 +32,8 @@ def _is_p(o, high:float=1., closed:bool=False) -> bool:
 
 def check_hparams(code_size:int=128, layers:list=(1024, 512, 256), ps:float|list=0.1, swap_p:float|list=0.1, n_in:int|None=None,
                   decoder:str='mirror', bin_targets:int=0, bin_inputs:bool=False, code_act:str|None=None):
-    "Raise `TabaeInputError` naming the first of `code_size`, `layers`, `ps`, `swap_p`, `decoder`, `bin_targets`, `bin_inputs`, `code_act` out of range (`n_in`: input columns, for a per-column `swap_p`)."
-    _check_arch(code_size, layers, decoder, code_act)
+    "Raise `TabaeInputError` naming the first of `code_size`, `layers`, `decoder`, `code_act`, `ps`, `swap_p`, `bin_targets`, `bin_inputs` out of range (`n_in`: input columns, for a per-column `swap_p`)."
+    _check_arch(code_size, layers := _as_list(layers), decoder, code_act)
     if not (_is_p(ps) or (isinstance(ps, list) and len(ps) == len(layers) and all(map(_is_p, ps)))):
         raise TabaeInputError(f"`ps` must be a dropout probability in [0, 1) or a list of {len(layers)} of them (one per layer), got {ps!r}")
     if not (_is_p(swap_p, closed=True) or (is_listy(swap_p) and len(swap_p) == ifnone(n_in, len(swap_p)) and all(_is_p(p, closed=True) for p in swap_p))):

@@ -72,4 +72,13 @@ def test_from_df_and_from_csv_build_autoencoder_data(adult_df, tmp_path):
     again = AEDataLoaders.from_csv(tmp_path / 'rows.csv', cat_names=CATS, cont_names=CONTS[:2], bs=64, valid_pct=0.1)
     assert type(again) is AEDataLoaders and list(again.train_ds.cont_names) == CONTS[:2] and len(again.valid_ds) == 40
     with pytest.raises(TabaeInputError, match="'workclass'.*cat_names"): AEDataLoaders.from_df(df, cat_names=CATS[1:])
+    with pytest.raises(TabaeInputError, match='`y_names`'): AEDataLoaders.from_df(adult_df.iloc[:400], cat_names=CATS, y_names='salary')
 
+def test_valid_idx_picks_the_validation_rows(adult_df):
+    "`valid_idx` (positions, as fastai's `from_df` takes them) replaces the random split; bad positions are named."
+    df = adult_df.iloc[:300][CATS + CONTS].set_axis(range(1000, 1300))
+    dls = AEDataLoaders.from_df(df, cat_names=CATS, cont_names=CONTS, valid_idx=[5, 250, 5, 17], bs=64)
+    assert list(dls.valid_ds.items.index) == [5, 250, 17] and len(dls.train_ds) == 297  # positions: `clean_train_frame` indexes rows by position
+    assert ae_data(df, CATS, CONTS, valid_idx=[], bs=64).valid.n == 0
+    for bad in ([300], [-1], [1005], [2.0], [True]):
+        with pytest.raises(TabaeInputError, match='`valid_idx`'): ae_data(df, CATS, CONTS, valid_idx=bad)

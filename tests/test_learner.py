@@ -1,3 +1,4 @@
+import warnings
 import numpy as np, pandas as pd, pytest, torch
 import torch.nn.functional as F
 from fastai.callback.core import Callback
@@ -192,6 +193,25 @@ def test_predict_rebuilds_and_encodes_one_row(small_learn, adult_test_df):
     assert len(caught) == 1
     with pytest.warns(UnseenCategoryWarning): pd.testing.assert_series_equal(rebuilt, reconstruct(small_learn, nullable.assign(age=np.nan)).iloc[0])
     with pytest.raises(TabaeInputError, match="'age'"): small_learn.predict(adult_test_df.iloc[7].drop('age'))
+
+def test_show_results_on_tiny_and_empty_splits(adult_df, small_learn, tmp_path, monkeypatch):
+    "An empty split is named with what to pass instead (fastai says only that a DataLoader has no batches); a one-row split is shown."
+    shown = []
+    monkeypatch.setattr('tabae.data.display_df', shown.append)
+    kw = dict(code_size=8, layers=[32, 16], epochs=1, bs=64, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        none, one = fit_autoencoder(adult_df.iloc[:60], CATS, CONTS, valid_pct=0, **kw), fit_autoencoder(adult_df.iloc[:10], CATS, CONTS, valid_pct=0.1, **kw)
+    save_encoder(small_learn, tmp_path / 'ae')
+    loaded = load_encoder(tmp_path / 'ae')
+    assert (none.dls.valid.n, one.dls.valid.n, loaded.dls.train.n) == (0, 1, 0)
+    with none.no_bar(), one.no_bar(), loaded.no_bar():
+        with pytest.raises(TabaeInputError, match=r'validation split has no rows.*valid_pct=0.*ds_idx=0'): none.show_results()
+        with pytest.raises(TabaeInputError, match=r'training split has no rows.*keeps no rows.*test_dl'): loaded.show_results(ds_idx=0)
+        none.show_results(ds_idx=0, max_n=3)
+        one.show_results()
+        loaded.show_results(dl=loaded.dls.test_dl(adult_df.iloc[:5]), max_n=2)
+    assert [len(o) for o in shown] == [6, 2, 4]  # each row above its rebuild
 
 def test_show_results_puts_each_row_above_its_rebuild(small_learn, monkeypatch):
     "`learn.show_results()` shows rows and their rebuilds in labels and original units, the user's columns only."

@@ -1,6 +1,6 @@
 import math, pickle, numpy as np, pytest, torch
 import torch.nn.functional as F
-from tabae import TabularAE, RecreatedLoss, BufferedSigmoidRange
+from tabae import TabaeInputError, TabularAE, RecreatedLoss, BufferedSigmoidRange
 
 def tiny_model(**kw):
     kw = {'code_size': 8, 'layers': [16, 8], **kw}
@@ -38,8 +38,15 @@ def test_bounds_follow_cuda():
     assert out[1].is_cuda
 
 def test_bad_arguments_name_the_argument():
-    for kw, name in [({'code_size': 0}, 'code_size'), ({'layers': []}, 'layers'), ({'ps': 1.2}, 'ps'), ({'swap_p': -0.1}, 'swap_p')]:
-        with pytest.raises(ValueError, match=name): tiny_model(**kw)
+    for kw, name in [({'code_size': 0}, 'code_size'), ({'code_size': True}, 'code_size'), ({'layers': []}, 'layers'), ({'layers': 16}, 'layers'),
+                     ({'ps': 1.2}, 'ps'), ({'swap_p': -0.1}, 'swap_p'), ({'decoder': 'tree'}, 'decoder'), ({'code_act': 'gelu'}, 'code_act')]:
+        with pytest.raises(TabaeInputError, match=f'`{name}`'): tiny_model(**kw)
+
+def test_layers_from_a_generator_or_range():
+    "`layers` given as a generator is checked without being used up; a range works as a list."
+    for layers in ((n for n in [16, 8]), range(16, 7, -8)):
+        m = tiny_model(layers=layers)
+        assert [l.out_features for l in m.layers.modules() if isinstance(l, torch.nn.Linear)] == [16, 8, 8]
 
 def hand_loss(logits, conts, tc, tf):
     "The article's loss written out element by element."

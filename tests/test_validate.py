@@ -174,19 +174,6 @@ def test_empty_and_tiny_frames(learn):
     assert one.shape == (1, 8) and np.allclose(one.values, encode(learn, df).values[[4]], atol=1e-5)
     assert evaluate(learn, df.iloc[[4]]).summary['rows'] == 1
 
-def test_show_results_on_tiny_splits(monkeypatch):
-    "An empty validation split is named (fastai says only that a DataLoader has no batches); a one-row split is shown."
-    shown = []
-    monkeypatch.setattr('tabae.data.display_df', shown.append)
-    df = frame(10)
-    small, one = fit(df.iloc[:6], valid_pct=0), fit(df, valid_pct=0.1)  # no validation row; 1 of 10
-    assert (small.dls.valid.n, one.dls.valid.n) == (0, 1)
-    with small.no_bar(), one.no_bar():
-        with pytest.raises(TabaeInputError, match='validation split has no rows.*ds_idx=0'): small.show_results()
-        small.show_results(ds_idx=0)
-        one.show_results()
-    assert [len(o) for o in shown] == [12, 2]  # each row above its rebuild
-
 @pytest.mark.parametrize('index', [[5] * 160, list(range(1000, 1160))[::-1], [f'r{i}' for i in range(160)]],
                          ids=['duplicated', 'reversed', 'strings'])
 def test_index_is_kept_and_irrelevant(learn, index):
