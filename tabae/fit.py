@@ -55,14 +55,14 @@ class EarlyStopFrom(_TrackFrom):
 def fit_autoencoder(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, code_size:int=128,
                     valid_pct:float=0.2, seed:int|None=0, epochs:int=40, lr:float=5e-3, bs:int|None=None,
                     patience:int=8, procs:list=None, rank_gauss:bool=False, anneal_noise:float|None=0.5, track_from:float|None=None, progress:bool=True,
-                    cbs:list=None, **kwargs) -> AELearner:
-    "Build the data (`ae_data`; `bs`: `auto_bs` unless given) and `ae_learner` (`RECIPE` unless overridden), train with `fit_flat_cos`, swap noise annealed to 0 from `anneal_noise` of the way, and restore the best weights on the validation split, early stopping and best weights counted from `track_from` of the way (default: the anneal's start)."
+                    cbs:list=None, valid_idx:list=None, **kwargs) -> AELearner:
+    "Build the data (`ae_data`: a seeded random `valid_pct` split, or the rows at positions `valid_idx`; `bs`: `auto_bs` unless given) and `ae_learner` (`RECIPE` unless overridden), train with `fit_flat_cos`, swap noise annealed to 0 from `anneal_noise` of the way, and restore the best weights on the validation split, early stopping and best weights counted from `track_from` of the way (default: the anneal's start)."
     if seed is not None: set_seed(seed, reproducible=True)
-    dls = ae_data(df, cat_names, cont_names, procs=procs, valid_pct=valid_pct, seed=ifnone(seed, 0), bs=bs, rank_gauss=rank_gauss)
+    dls = ae_data(df, cat_names, cont_names, procs=procs, valid_pct=valid_pct, seed=ifnone(seed, 0), bs=bs, rank_gauss=rank_gauss, valid_idx=valid_idx)
     kw = {**RECIPE, **kwargs}
     if not kw['bin_targets'] and 'bin_inputs' not in kwargs: kw['bin_inputs'] = False  # `bin_targets=0` turns the recipe's bins off, inputs too
     learn = ae_learner(dls, code_size=code_size, **kw)
-    monitor = 'valid_loss' if valid_pct else 'train_loss'
+    monitor = 'valid_loss' if dls.valid.n else 'train_loss'
     start = ifnone(track_from, ifnone(anneal_noise, 0.))
     cbs = L(cbs) + [KeepBest(monitor=monitor, start=start), EarlyStopFrom(monitor=monitor, patience=patience, start=start)]
     if anneal_noise is not None: cbs.append(SwapNoiseSchedule(start=anneal_noise))

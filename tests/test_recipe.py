@@ -51,6 +51,19 @@ def test_fit_autoencoder_sizes_batches_to_the_table(adult_df):
     learn = fit_autoencoder(adult_df.iloc[:3000], ['race'], ['age'], code_size=4, layers=[16], epochs=1, bs=100, progress=False)
     assert learn.dls.train.bs == 100
 
+def test_fit_autoencoder_validates_on_valid_idx(adult_df):
+    "`valid_idx` picks the validation rows (e.g. the latest ones) that early stopping and the best weights watch; none: the training loss."
+    df, kw = adult_df.iloc[:400], dict(code_size=4, layers=[16], epochs=1, progress=False)
+    learn = fit_autoencoder(df, ['race'], ['age'], valid_idx=range(300, 400), **kw)
+    assert list(learn.dls.valid_ds.items.index) == list(range(300, 400)) and len(learn.dls.train_ds) == 300
+    for valid_idx, monitor in ((range(300, 400), 'valid_loss'), ([], 'train_loss')):
+        seen = []
+        class Spy(Callback):
+            order = 100
+            def after_fit(self): seen.extend(c.monitor for c in self.learn.cbs if isinstance(c, (KeepBest, EarlyStopFrom)))
+        fit_autoencoder(df, ['race'], ['age'], valid_idx=valid_idx, cbs=[Spy()], **kw)
+        assert seen == [monitor, monitor]
+
 @pytest.mark.parametrize('bs', [0, -3, 2.5, 'x', True])
 def test_bad_bs_is_named(adult_df, bs):
     with pytest.raises(TabaeInputError, match='`bs` must be a positive int'):
