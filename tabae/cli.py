@@ -76,8 +76,7 @@ def fit(
     from .datasets import read_table
     from .distributed import fit_distributed
     from .persist import save_encoder
-    from .sklearn import infer_columns
-    from .validate import check_columns
+    from .validate import check_columns, infer_columns
     df = read_table(train)
     drop = _cols(drop, '--drop') or []
     check_columns(df, drop, '--drop')
@@ -91,7 +90,7 @@ def fit(
         best = f", best valid_loss {min(losses):.4f}" if losses else ''
         procs = f" in {num_distrib()} processes" if num_distrib() > 1 else ''
         print(f"Saved the encoder to {path}: {len(cats)} categorical and {len(conts)} continuous columns -> {code_size}-feature codes "
-              f"({len(learn.recorder.values)} epochs{procs}{best})")
+              f"({len(learn.recorder.values)} epoch(s){procs}{best})")
     if num_distrib() > 1:  # a launched process ends here: in the interpreter's teardown one sometimes aborted (SIGABRT, no Python frame left) after a good fit
         sys.stdout.flush(); sys.stderr.flush()
         os._exit(0)

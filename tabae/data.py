@@ -5,7 +5,7 @@ from fastai.tabular.all import *
 from .errors import TabaeInputError, _warn_unseen
 from .process import _check_float32, _process_tabular, tab_tensors
 from .procs import RankGauss
-from .validate import check_columns, clean_train_frame, user_columns
+from .validate import check_columns, clean_train_frame, infer_columns, user_columns
 
 __all__ = ['ReadTabBatchIdentity', 'TabDataLoaderIdentity', 'AEDataLoaders', 'TabularPandasIdentity', 'auto_bs', 'ae_data']
 
@@ -100,7 +100,8 @@ def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:li
     gaps = df[cont_names].isna() & df[cont_names].iloc[list(splits[0])].notna().all()
     df[cont_names] = df[cont_names].mask(gaps, 0.)
     procs = ifnone(procs, [Categorify, FillMissing] + ([RankGauss] if rank_gauss else []) + [Normalize])
-    to = TabularPandasIdentity(df[cat_names + cont_names], procs, cat_names, cont_names, splits=splits)
+    with np.errstate(over='ignore'):  # a column too large to normalize is named by `check_train_data`, not by numpy's warning
+        to = TabularPandasIdentity(df[cat_names + cont_names], procs, cat_names, cont_names, splits=splits)
     to.items[cont_names] = to.items[cont_names].mask(gaps, 0.)  # aligned by row label: `TabularPandas` puts the training rows first
     return to.dataloaders(bs=bs, device=device)
 
@@ -110,10 +111,9 @@ class AEDataLoaders(TabularDataLoaders):
     @delegates(ae_data, but=['cat_names', 'cont_names', 'procs', 'valid_idx'])
     def from_df(cls, df:pd.DataFrame, path:str|Path='.', procs:list=None, cat_names:list=None, cont_names:list=None, y_names=None,
                 valid_idx:list=None, **kwargs) -> AEDataLoaders:
-        "fastai's constructor with `ae_data`'s defaults (tabae's procs unless `procs`, a seeded 20% split unless `valid_idx`, `bs=1024`); `cont_names`: every column not in `cat_names` unless given; `path` for `learn.export`."
+        "fastai's constructor with `ae_data`'s defaults (tabae's procs unless `procs`, a seeded 20% split unless `valid_idx`, `bs=1024`); columns as `infer_columns` reads them (a list given is kept, a `None` one becomes the other columns of its kind by dtype); `path` for `learn.export`."
         if y_names is not None: raise TabaeInputError(f"`y_names`: an autoencoder's targets are its inputs, got {y_names!r}; leave the target out of `cat_names`/`cont_names` (and out of `df` when `cont_names` is inferred)")
-        cat_names = list(L(cat_names))
-        if cont_names is None and isinstance(df, pd.DataFrame): cont_names = [c for c in df.columns if c not in cat_names]
+        cat_names, cont_names = infer_columns(df, cat_names, cont_names)
         dls = ae_data(df, cat_names, cont_names, procs=procs, valid_idx=valid_idx, **kwargs)
         dls.path = Path(path)
         return dls

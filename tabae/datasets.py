@@ -2,6 +2,7 @@
 from __future__ import annotations
 from importlib.resources import files
 import pandas as pd
+from .errors import TabaeInputError
 
 __all__ = ['ADULT_CATS_9', 'ADULT_CONTS_9', 'ADULT_CATS_14', 'ADULT_CONTS_14', 'ADULT_TARGET', 'adult', 'adult_columns', 'read_table']
 
@@ -13,14 +14,14 @@ ADULT_TARGET = 'salary'
 
 def adult(split:str='train') -> pd.DataFrame:
     "The bundled UCI Adult data: `split='train'` (32,561 rows) or `'test'` (the 16,281 held-out rows)."
-    if split not in ('train', 'test'): raise ValueError(f"`split` must be 'train' or 'test', got {split!r}")
+    if split not in ('train', 'test'): raise TabaeInputError(f"`split` must be 'train' or 'test', got {split!r}")
     name = 'adult.csv.gz' if split == 'train' else 'adult_test.csv.gz'
     with files('tabae').joinpath('data', name).open('rb') as f: return pd.read_csv(f, compression='gzip', na_values='?')
 
 def adult_columns(columns:str='adult-9') -> tuple[list, list]:
     "`(cat_names, cont_names)` of the article's 9 Adult columns (`'adult-9'`) or all 14 (`'adult-14'`)."
     sets = {'adult-9': (ADULT_CATS_9, ADULT_CONTS_9), 'adult-14': (ADULT_CATS_14, ADULT_CONTS_14)}
-    if columns not in sets: raise ValueError(f"`columns` must be one of {list(sets)}, got {columns!r}")
+    if columns not in sets: raise TabaeInputError(f"`columns` must be one of {list(sets)}, got {columns!r}")
     return tuple(list(o) for o in sets[columns])
 
 def read_table(path, **kwargs) -> pd.DataFrame:

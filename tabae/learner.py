@@ -1,6 +1,6 @@
 """`ae_learner`: a fastai `Learner` for a `TabularAE`, built from the `DataLoaders` alone."""
 from __future__ import annotations
-import warnings
+import inspect, warnings
 from fastai.tabular.all import *
 from .activations import FastMish
 from .data import TabDataLoaderIdentity
@@ -19,7 +19,8 @@ class AELearner(Learner):
     def predict(self, row:pd.Series) -> tuple[pd.Series, Tensor]:
         "`(rebuilt, code)` of one row given as a `pd.Series` (e.g. `df.iloc[0]`): the row rebuilt in labels and original units, and its code."
         if not isinstance(row, pd.Series):
-            raise TabaeInputError(f"`predict` takes one row as a pandas Series (e.g. `df.iloc[0]`), got {type(row).__name__}: for many rows use `encode` or `reconstruct`")
+            hint = "for many rows use `encode` or `reconstruct`" if isinstance(row, pd.DataFrame) else "wrap it, e.g. `pd.Series(row)`"
+            raise TabaeInputError(f"`predict` takes one row as a pandas Series (e.g. `df.iloc[0]`), got {type(row).__name__}: {hint}")
         df = pd.DataFrame([row.to_dict()], index=[row.name])  # dtypes from the values: a Series of mixed values holds them as objects
         rebuilt = reconstruct(self, df, progress=False).iloc[0]  # warns of unseen categories, once
         with warnings.catch_warnings():
@@ -68,6 +69,8 @@ def bin_weights(dls:DataLoaders, edges:Tensor, alpha:float=0.5) -> Tensor:
     bins = bucketize_cols(dls.train.conts.cpu(), edges)
     return torch.stack([_balanced(torch.bincount(bins[:, j], minlength=edges.shape[1] + 1), alpha) for j in range(edges.shape[0])])
 
+_LEARNER_ARGS = set(inspect.signature(Learner.__init__).parameters) - {'self', 'dls', 'model', 'loss_func'}  # what `ae_learner` passes on
+
 @delegates(Learner.__init__)
 def ae_learner(dls:DataLoaders,
     code_size:int=128, # size of the code
@@ -92,6 +95,8 @@ def ae_learner(dls:DataLoaders,
     **kwargs
 ) -> AELearner:
     "An `AELearner` with a `TabularAE` and `RecreatedLoss` sized from `dls` (the article's defaults), on `dls.device`."
+    if unknown := [k for k in kwargs if k not in _LEARNER_ARGS]:
+        raise TypeError(f"Unknown argument(s) {unknown} for `ae_learner`/`fit_autoencoder`: neither theirs nor one of fastai's `Learner` ({', '.join(sorted(_LEARNER_ARGS))})")
     to, layers = dls.train_ds, _as_list(layers)
     if not isinstance(dls.train, TabDataLoaderIdentity): raise TabaeInputError("`dls` must yield (cats, conts, cats, conts) batches: build them with `TabularPandasIdentity`")
     check_train_data(dls); check_hparams(code_size, layers, ps, swap_p, n_in=len(to.cat_names) + len(to.cont_names), decoder=decoder, bin_targets=bin_targets, bin_inputs=bin_inputs, code_act=code_act)

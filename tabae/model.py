@@ -1,5 +1,6 @@
 """`TabularAE`: the denoising autoencoder model."""
 from __future__ import annotations
+import warnings
 from fastai.tabular.all import *
 from .activations import FastMish
 from .errors import TabaeInputError
@@ -23,6 +24,12 @@ def bucketize_cols(conts:Tensor, edges:Tensor) -> Tensor:
 
 def _n_classes(cat_dict) -> list[int]:
     return [int(v) for v in (cat_dict.values() if isinstance(cat_dict, dict) else cat_dict)]
+
+def _head(n_in:int, n_out:int, p:float) -> LinBnDrop:
+    "A linear head; one with no outputs (a table without categorical or without continuous columns) is built without torch's zero-element warning."
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', 'Initializing zero-element tensors is a no-op', UserWarning)
+        return LinBnDrop(n_in, n_out, p=p, bn=False, act=None)
 
 def _check_p(name, p):
     for v in L(p):
@@ -89,8 +96,8 @@ class TabularAE(TabularModel):
             self.bin_head = nn.Linear(layers[0], n_cont * (self.bin_edges.shape[1] + 1))
         head_p = ifnone(head_p, (list(ps) if is_listy(ps) else [ps])[0])
         low = ifnone(low, torch.full((n_cont,), -3.)); high = ifnone(high, torch.full((n_cont,), 3.))
-        self.cat_head = LinBnDrop(layers[0], sum(self.n_classes), p=head_p, bn=False, act=None)
-        self.cont_head = nn.Sequential(LinBnDrop(layers[0], n_cont, p=head_p, bn=False, act=None), BufferedSigmoidRange(low, high))
+        self.cat_head = _head(layers[0], sum(self.n_classes), head_p)
+        self.cont_head = nn.Sequential(_head(layers[0], n_cont, head_p), BufferedSigmoidRange(low, high))
 
     def forward(self, x_cat:Tensor, x_cont:Tensor=None, encode:bool=False):
         "The code when `encode`, else `(cat_logits, conts)`; swap noise applies in training only."

@@ -5,25 +5,10 @@ from fastai.tabular.all import *
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from .encode import decode_outputs, encode
-from .errors import TabaeInputError
 from .fit import fit_autoencoder
-from .validate import check_columns
+from .validate import infer_columns  # infer_columns: also importable from here, where it lived before
 
-__all__ = ['infer_columns', 'TabularAEEncoder']
-
-def _is_cont(col:pd.Series) -> bool: return pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
-
-def infer_columns(df:pd.DataFrame, cat_names:list=None, cont_names:list=None) -> tuple[list, list]:
-    "`(cat_names, cont_names)` for `df`: each given list is kept; a `None` one becomes the columns of its kind (numeric: continuous, the rest: categorical) not named in the other."
-    given = list(L(cat_names)) + list(L(cont_names))
-    check_columns(df, given, 'cat_names/cont_names')
-    both = sorted({c for c in L(cat_names) if c in set(L(cont_names))}, key=str)
-    if both: raise TabaeInputError(f"Column(s) {both} are in both `cat_names` and `cont_names`")
-    rest = [c for c in df.columns if c not in set(given)]
-    cats = list(L(cat_names)) if cat_names is not None else [c for c in rest if not _is_cont(df[c])]
-    conts = list(L(cont_names)) if cont_names is not None else [c for c in rest if _is_cont(df[c])]
-    if not cats + conts: raise TabaeInputError("No columns to encode: `cat_names` and `cont_names` are both empty")
-    return cats, conts
+__all__ = ['TabularAEEncoder']
 
 def _decode(learn:Learner, codes:Tensor) -> pd.DataFrame:
     "The rows that the decoder of `learn.model` rebuilds from `codes`: labels and original units."
@@ -89,7 +74,7 @@ class TabularAEEncoder(TransformerMixin, BaseEstimator):
         codes = check_array(X, dtype=np.float32)
         if codes.shape[1] != self.learn_.model.code_size:
             raise ValueError(f"X has {codes.shape[1]} features, but TabularAEEncoder makes codes of {self.learn_.model.code_size}")
-        res = _decode(self.learn_, torch.from_numpy(codes))
+        res = _decode(self.learn_, torch.tensor(codes))  # a copy: `check_array` may return the caller's read-only array
         if isinstance(X, pd.DataFrame): res.index = X.index
         return res
 

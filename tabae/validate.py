@@ -5,7 +5,7 @@ from pandas.api.types import infer_dtype
 from .errors import TabaeInputError
 from .model import _as_list, _check_arch, _is_int
 
-__all__ = ['user_columns', 'check_columns', 'check_frame', 'check_hparams', 'cat_column', 'clean_train_frame', 'clean_encode_frame', 'check_train_data']
+__all__ = ['user_columns', 'check_columns', 'infer_columns', 'check_frame', 'check_hparams', 'cat_column', 'clean_train_frame', 'clean_encode_frame', 'check_train_data']
 
 def _proc(to:Tabular, cls):
     return first(p for p in to.procs.fs if isinstance(p, cls))
@@ -18,9 +18,25 @@ def user_columns(to:Tabular) -> tuple[list, list]:
 
 def check_columns(df:pd.DataFrame, names:list, what:str='the training data'):
     "Raise `TabaeInputError` naming every column of `names` that `df` lacks."
-    if not isinstance(df, pd.DataFrame): raise TabaeInputError(f"Expected a pandas DataFrame, got {type(df).__name__}")
+    if not isinstance(df, pd.DataFrame):
+        hint = ": for one row, `learn.predict(row)` or `row.to_frame().T`" if isinstance(df, pd.Series) else ""
+        raise TabaeInputError(f"Expected a pandas DataFrame, got {type(df).__name__}{hint}")
     missing = [c for c in names if c not in df.columns]
     if missing: raise TabaeInputError(f"Column(s) {missing} of {what} are missing from the DataFrame (it has {list(df.columns)[:20]})")
+
+def _is_cont(col:pd.Series) -> bool: return pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+
+def infer_columns(df:pd.DataFrame, cat_names:list=None, cont_names:list=None) -> tuple[list, list]:
+    "`(cat_names, cont_names)` for `df`: each given list is kept; a `None` one becomes the columns of its kind (numeric: continuous, the rest: categorical) not named in the other."
+    given = list(L(cat_names)) + list(L(cont_names))
+    check_columns(df, given, 'cat_names/cont_names')
+    both = sorted({c for c in L(cat_names) if c in set(L(cont_names))}, key=str)
+    if both: raise TabaeInputError(f"Column(s) {both} are in both `cat_names` and `cont_names`")
+    rest = [c for c in df.columns if c not in set(given)]
+    cats = list(L(cat_names)) if cat_names is not None else [c for c in rest if not _is_cont(df[c])]
+    conts = list(L(cont_names)) if cont_names is not None else [c for c in rest if _is_cont(df[c])]
+    if not cats + conts: raise TabaeInputError("No columns to encode: `cat_names` and `cont_names` are both empty")
+    return cats, conts
 
 def check_frame(df:pd.DataFrame, min_rows:int=0, what:str='the input'):
     "Raise `TabaeInputError` unless `df` is a DataFrame with at least `min_rows` rows."
@@ -88,7 +104,7 @@ def clean_train_frame(df:pd.DataFrame, cat_names:list, cont_names:list, splits:t
     cat_names, cont_names = list(L(cat_names)), list(L(cont_names))
     _check_names(df, cat_names, cont_names)
     train, valid = (list(s) for s in splits)
-    if valid_pct and not valid: raise TabaeInputError(f"With `valid_pct`={valid_pct} the validation split of {len(df)} rows is empty: "
+    if valid_pct and not valid: raise TabaeInputError(f"With `valid_pct`={valid_pct} the validation split of {len(df)} row(s) is empty: "
                                                       f"pass at least {math.ceil(1 / valid_pct)} rows, or `valid_pct=0` to monitor the training loss")
     if len(train) < 2: raise TabaeInputError(f"Training needs at least 2 rows in the training split, got {len(train)} of {len(df)}")
     cols = {c: cat_column(df[c]).reset_index(drop=True) for c in cat_names}

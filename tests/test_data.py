@@ -1,6 +1,6 @@
 import numpy as np, pandas as pd, pytest, torch
 from fastai.tabular.all import Categorify, FillMissing, Normalize, RandomSplitter
-from tabae import AEDataLoaders, TabaeInputError, TabularPandasIdentity, TabDataLoaderIdentity, ReadTabBatchIdentity, adult_columns, ae_data
+from tabae import AEDataLoaders, TabaeInputError, infer_columns, TabularPandasIdentity, TabDataLoaderIdentity, ReadTabBatchIdentity, adult_columns, ae_data
 
 CATS, CONTS = adult_columns('adult-9')
 
@@ -62,7 +62,7 @@ def test_export_drops_training_rows(adult_df):
     assert len(empty.train_ds.items) == 0 and len(empty.train.cats) == 0
 
 def test_from_df_and_from_csv_build_autoencoder_data(adult_df, tmp_path):
-    "fastai's constructors on `AEDataLoaders` give `ae_data`'s loaders (not plain `TabularDataLoaders`), the other columns as continuous unless named."
+    "fastai's constructors on `AEDataLoaders` give `ae_data`'s loaders (not plain `TabularDataLoaders`), columns not named read by dtype."
     df = adult_df.iloc[:400][CATS + CONTS]
     dls = AEDataLoaders.from_df(df, tmp_path, cat_names=CATS, bs=64)
     ref = ae_data(df, CATS, CONTS, bs=64)
@@ -71,7 +71,9 @@ def test_from_df_and_from_csv_build_autoencoder_data(adult_df, tmp_path):
     df.to_csv(tmp_path / 'rows.csv', index=False)
     again = AEDataLoaders.from_csv(tmp_path / 'rows.csv', cat_names=CATS, cont_names=CONTS[:2], bs=64, valid_pct=0.1)
     assert type(again) is AEDataLoaders and list(again.train_ds.cont_names) == CONTS[:2] and len(again.valid_ds) == 40
-    with pytest.raises(TabaeInputError, match="'workclass'.*cat_names"): AEDataLoaders.from_df(df, cat_names=CATS[1:])
+    inferred = AEDataLoaders.from_df(adult_df.iloc[:400].drop(columns='salary'), bs=64)  # by dtype, as `TabularAEEncoder` and `tabae fit`
+    assert (list(inferred.train_ds.cat_names), list(inferred.train_ds.cont_names)) == infer_columns(adult_df.drop(columns='salary'))
+    assert 'workclass' in inferred.train_ds.cat_names and 'age' in inferred.train_ds.cont_names
     with pytest.raises(TabaeInputError, match='`y_names`'): AEDataLoaders.from_df(adult_df.iloc[:400], cat_names=CATS, y_names='salary')
 
 def test_valid_idx_picks_the_validation_rows(adult_df):

@@ -162,7 +162,7 @@ def test_mixed_column_is_text_at_fit_and_encode():
 def test_empty_and_tiny_frames(learn):
     df = frame(10)
     with pytest.raises(TabaeInputError, match='at least 1 row'): fit(df.iloc[:0])
-    with pytest.raises(TabaeInputError, match='valid_pct'): fit(df.iloc[:1])
+    with pytest.raises(TabaeInputError, match=r'validation split of 1 row\(s\) is empty.*valid_pct'): fit(df.iloc[:1])
     with pytest.raises(TabaeInputError, match='valid_pct'): fit(df.iloc[:3])
     with pytest.raises(TabaeInputError, match='at least 2 rows'): fit(df.iloc[:1], valid_pct=0)
     small = fit(df.iloc[:6], valid_pct=0, bs=1024)  # fewer rows than the batch size
@@ -189,6 +189,23 @@ def test_space_and_unicode_names():
     df = frame().rename(columns={'a': 'ville natale', 'b': '年齢', 'c': 'größe (cm)', 'd': 'd d'})
     learn = fit(df, cats=['ville natale', '年齢'], conts=['größe (cm)', 'd d'])
     assert finite(encode(learn, df)) and list(reconstruct(learn, df).columns) == ['ville natale', '年齢', 'größe (cm)', 'd d']
+
+def test_unknown_arguments_and_bad_epochs_are_named():
+    "A misspelt keyword names itself and the functions it went to (not fastai's `Learner.__init__`); `epochs` must be a positive int; `adult`'s own arguments are checked."
+    with pytest.raises(TypeError, match=r"\['lrr'\] for `ae_learner`/`fit_autoencoder`.*moms"): fit(frame(), lrr=1e-3)
+    with pytest.raises(TypeError, match=r"\['bogus'\]"): TabularAEEncoder(fit_kwargs={'bogus': 1}).fit(frame())
+    for epochs in (0, -1, 2.5, True):
+        with pytest.raises(TabaeInputError, match='`epochs` must be a positive int'): fit(frame(), epochs=epochs)
+    with pytest.raises(TabaeInputError, match='`split`'): adult('tset')
+    with pytest.raises(TabaeInputError, match='`columns`'): adult_columns('adult-15')
+
+def test_one_kind_of_column_and_huge_numbers_fit_without_library_warnings():
+    "Tables with only categorical or only continuous columns build empty heads without torch's zero-element warning; a column too large to normalize is named without numpy's overflow warning first."
+    df = frame()
+    with warnings.catch_warnings():
+        for category in (UserWarning, RuntimeWarning): warnings.filterwarnings('error', category=category)
+        for cats, conts in ((['a', 'b'], []), ([], ['c', 'd'])): assert finite(encode(fit_autoencoder(df, cats, conts, **KW), df))  # not `fit`: it ignores warnings
+        with pytest.raises(TabaeInputError, match='too large to normalize'): fit_autoencoder(df.assign(d=df.d * 1e200), ['a', 'b'], ['c', 'd'], **KW)
 
 def test_bad_column_lists():
     df = frame()
