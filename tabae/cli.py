@@ -1,6 +1,6 @@
 """The `tabae` command line (fastcore `call_parse`): `tabae fit`, `encode`, `report` and `demo`; each command has `--help`."""
 from __future__ import annotations
-import os, sys, warnings
+import inspect, os, sys, warnings
 from pathlib import Path
 from collections import Counter
 from typing import Annotated
@@ -36,16 +36,18 @@ def _table_rows(path:str) -> int|None:
     return pq.ParquetFile(path).metadata.num_rows
 
 def _with_progress(chunks, total:int|None, show:bool=True):
-    "Yield `chunks`, advancing a fastprogress bar by their rows (out of `total` when known)."
+    "Yield `chunks`, advancing a fastprogress bar by their rows (out of `total` when known); the bar appears once the first chunk is through, so an error in it prints alone."
     if not show: yield from chunks; return
     from fastprogress.fastprogress import progress_bar
-    pb, done = progress_bar(range(0), total='noinfer' if total is None else total, leave=False), 0
-    pb.update(0)
+    pb, done = None, 0
     for c in chunks:
         yield c
         done += len(c)
+        if pb is None:
+            pb = progress_bar(range(0), total='noinfer' if total is None else total, leave=False)
+            pb.update(0)
         pb.update(done)
-    if pb.last_v is not None: pb.total = done; pb.update(done)
+    if pb is not None and pb.last_v is not None: pb.total = done; pb.update(done)
 
 def _cols(names:list|None, what:str) -> list|None:
     "Column names from a `nargs='*'` option: `None` when it was not given."
@@ -167,9 +169,12 @@ def demo(
 
 _OPTIONS = {'cat_names/cont_names': '--cat/--cont', '`cat_names`': '--cat', '`cont_names`': '--cont'}  # library argument names -> CLI options
 
-def _in_cli_terms(e:Exception) -> str:
+def _in_cli_terms(e:Exception, cmd) -> str:
+    "`e`'s message with the library's argument names written as `cmd`'s options (`code_size` as --code-size)."
     msg = str(e)
     for py, opt in _OPTIONS.items(): msg = msg.replace(py, opt)
+    for n, p in inspect.signature(cmd.__wrapped__).parameters.items():
+        if p.default is not inspect.Parameter.empty: msg = msg.replace(f'`{n}`', f"--{n.replace('_', '-')}")
     return msg
 
 COMMANDS = {'fit': fit, 'encode': encode, 'report': report, 'demo': demo}
@@ -190,6 +195,6 @@ def main(argv:list=None) -> int:
     try:
         pargs, kwargs, _ = parse_cli(cmd.__wrapped__)
         res = cmd(*pargs, **kwargs)
-    except (CliError, ValueError, OSError) as e: raise SystemExit(f"tabae {name}: error: {_in_cli_terms(e)}")
+    except (CliError, ValueError, OSError) as e: raise SystemExit(f"tabae {name}: error: {_in_cli_terms(e, cmd)}")
     finally: sys.argv = old
     return res if isinstance(res, int) else 0
