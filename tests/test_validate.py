@@ -196,6 +196,7 @@ def test_unknown_arguments_and_bad_epochs_are_named():
     with pytest.raises(TypeError, match=r"\['bogus'\]"): TabularAEEncoder(fit_kwargs={'bogus': 1}).fit(frame())
     for epochs in (0, -1, 2.5, True):
         with pytest.raises(TabaeInputError, match='`epochs` must be a positive int'): fit(frame(), epochs=epochs)
+    assert len(fit(frame(), epochs=np.int64(2)).recorder.values) == 2  # numpy ints too, e.g. from a parameter grid
     with pytest.raises(TabaeInputError, match='`split`'): adult('tset')
     with pytest.raises(TabaeInputError, match='`columns`'): adult_columns('adult-15')
 
