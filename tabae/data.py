@@ -1,11 +1,10 @@
 """Data for tabular autoencoders: a `TabularPandas` whose batches are `(cats, conts, cats, conts)`, and `ae_data` to build them from a DataFrame."""
 from __future__ import annotations
-import numbers
 from fastai.tabular.all import *
 from .errors import TabaeInputError, _warn_unseen
 from .process import _check_float32, _process_tabular, tab_tensors
 from .procs import RankGauss
-from .validate import check_columns, clean_train_frame, infer_columns, user_columns
+from .validate import _check_positive_int, _is_integral, check_columns, clean_train_frame, infer_columns, user_columns
 
 __all__ = ['ReadTabBatchIdentity', 'TabDataLoaderIdentity', 'AEDataLoaders', 'TabularPandasIdentity', 'auto_bs', 'ae_data']
 
@@ -81,7 +80,7 @@ def auto_bs(n_train:int, steps:int=8, lo:int=64, hi:int=1024) -> int:
 def _index_splits(valid_idx, n:int) -> tuple[list, list]:
     "Train and validation positions of `n` rows, the validation ones given (order kept, repeats dropped), or a `TabaeInputError`."
     valid = list(dict.fromkeys(L(valid_idx)))
-    bad = [i for i in valid if not isinstance(i, numbers.Integral) or isinstance(i, bool) or not 0 <= i < n]
+    bad = [i for i in valid if not _is_integral(i) or not 0 <= i < n]
     if bad: raise TabaeInputError(f"`valid_idx` must hold row positions in [0, {n}) (not index labels), got {bad[:5]}")
     return sorted(set(range(n)) - set(valid)), valid
 
@@ -94,7 +93,7 @@ def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:li
     if valid_idx is not None: splits, valid_pct = _index_splits(valid_idx, len(df)), 0.
     else: splits = RandomSplitter(valid_pct, seed=seed)(range_of(df)) if valid_pct else (list(range(len(df))), [])
     bs = ifnone(bs, auto_bs(len(splits[0])))
-    if not isinstance(bs, numbers.Integral) or isinstance(bs, bool) or bs < 1: raise TabaeInputError(f"`bs` must be a positive int, got {bs!r}")
+    _check_positive_int('bs', bs)
     df = clean_train_frame(df, cat_names, cont_names, splits, valid_pct)
     # gaps in validation rows of columns with none in training: FillMissing refuses them, so a placeholder, then 0 after the procs as `encode` fills them
     gaps = df[cont_names].isna() & df[cont_names].iloc[list(splits[0])].notna().all()

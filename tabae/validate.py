@@ -1,5 +1,6 @@
 """Input checks and frame normalisation: every bad table or argument stops early with a `TabaeInputError` that says what to fix."""
 from __future__ import annotations
+import numbers
 from fastai.tabular.all import *
 from pandas.api.types import infer_dtype
 from .errors import TabaeInputError
@@ -42,6 +43,12 @@ def check_frame(df:pd.DataFrame, min_rows:int=0, what:str='the input'):
     "Raise `TabaeInputError` unless `df` is a DataFrame with at least `min_rows` rows."
     if not isinstance(df, pd.DataFrame): raise TabaeInputError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
     if len(df) < min_rows: raise TabaeInputError(f"{what} needs at least {min_rows} row(s), the DataFrame has {len(df)}")
+
+def _is_integral(o) -> bool: return isinstance(o, numbers.Integral) and not isinstance(o, bool)  # numpy ints too, not bools
+
+def _check_positive_int(name:str, v):
+    "Raise `TabaeInputError` unless `v` is an integer >= 1 (numpy ints too)."
+    if not _is_integral(v) or v < 1: raise TabaeInputError(f"`{name}` must be a positive int, got {v!r}")
 
 def _is_p(o, high:float=1., closed:bool=False) -> bool:
     return isinstance(o, (int, float)) and not isinstance(o, bool) and 0 <= o and (o <= high if closed else o < high)
