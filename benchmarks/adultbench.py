@@ -1,6 +1,6 @@
 """AdultBench: fit on adult.csv, judge on the held-out adult_test.csv; one JSON line per column set.
 
-python benchmarks/adultbench.py [--columns adult-9 adult-14] [--kw '{"swap_p": 0.1}'] [--article] [--no-raw] [--recon]
+python benchmarks/adultbench.py [--columns adult-9 adult-14] [--kw '{"swap_p": 0.1}'] [--article] [--no-raw] [--recon] [--augment]
 """
 import argparse, json, os, platform, time, warnings
 import numpy as np, pandas as pd, torch
@@ -46,7 +46,21 @@ def recon_probes(learn, tr, te, cats, conts, ytr, yte) -> dict:
         res[f'hgb_recon_{c}'] = raw_probes(a, b, cats, conts, ytr, yte)[1]
     return res
 
-def run(columns, kw, raw=True, deep_stack=False, amp=True, recon=False):
+def augment_probes(ctr, cte, tr, te, cats, conts, ytr, yte) -> dict:
+    "HGB on the codes with raw columns appended: each continuous column alone, all continuous, all categorical (native categories), all."
+    enc = OrdinalEncoder(handle_unknown='use_encoded_value', unknown_value=np.nan, encoded_missing_value=np.nan).fit(tr[cats])
+    ords = [enc.transform(d[cats]) for d in (tr, te)]
+    def hgb(extra_tr, extra_te, n_cat=0):
+        a, b = np.c_[np.asarray(ctr), extra_tr], np.c_[np.asarray(cte), extra_te]
+        catf = list(range(a.shape[1] - n_cat, a.shape[1])) or None
+        return HistGradientBoostingClassifier(random_state=0, categorical_features=catf).fit(a, ytr).score(b, yte)
+    res = {f'hgb_codes+{c}': hgb(tr[[c]].to_numpy(), te[[c]].to_numpy()) for c in conts}
+    res['hgb_codes+conts'] = hgb(tr[conts].to_numpy(), te[conts].to_numpy())
+    res['hgb_codes+cats'] = hgb(*ords, n_cat=len(cats))
+    res['hgb_codes+all'] = hgb(np.c_[tr[conts].to_numpy(), ords[0]], np.c_[te[conts].to_numpy(), ords[1]], n_cat=len(cats))
+    return res
+
+def run(columns, kw, raw=True, deep_stack=False, amp=True, recon=False, augment=False):
     tr, te = load()
     cats, conts = adult_columns(columns)
     ytr, yte = tr[ADULT_TARGET], te[ADULT_TARGET]
@@ -63,6 +77,7 @@ def run(columns, kw, raw=True, deep_stack=False, amp=True, recon=False):
     if deep_stack: res['linear_deep_stack'], res['hgb_deep_stack'] = probes(encode(learn, tr, deep_stack=True), ytr, encode(learn, te, deep_stack=True), yte)
     if raw: res['linear_raw'], res['hgb_raw'] = raw_probes(tr[cats + conts], te[cats + conts], cats, conts, ytr, yte)
     if recon: res.update(recon_probes(learn, tr, te, cats, conts, ytr, yte))
+    if augment: res.update(augment_probes(ctr, cte, tr, te, cats, conts, ytr, yte))
     res.update(epochs=epochs, fit_s=fit_s, s_per_epoch=fit_s / epochs,
                per_column_r2=rep.continuous.r2.round(4).to_dict(), per_column_bal_acc=rep.categorical.balanced_accuracy.round(4).to_dict(),
                machine=f"{platform.machine()} {os.cpu_count()} cpu, torch {torch.__version__}, threads {torch.get_num_threads()}")
@@ -77,6 +92,7 @@ if __name__ == '__main__':
     p.add_argument('--fp32', action='store_true', help='no mixed precision, in training or encoding')
     p.add_argument('--deep-stack', action='store_true', help='also probe the deep-stack codes (all hidden activations)')
     p.add_argument('--recon', action='store_true', help='also the raw-column probes on the reconstructed rows, all columns and one at a time')
+    p.add_argument('--augment', action='store_true', help='also HGB on the codes with raw columns appended (what trees miss in the codes)')
     a = p.parse_args()
     kw = {**(ARTICLE_RECIPE if a.article else {}), **json.loads(a.kw)}
-    for c in a.columns: print(json.dumps(run(c, kw, raw=not a.no_raw, deep_stack=a.deep_stack, amp=not a.fp32, recon=a.recon)), flush=True)
+    for c in a.columns: print(json.dumps(run(c, kw, raw=not a.no_raw, deep_stack=a.deep_stack, amp=not a.fp32, recon=a.recon, augment=a.augment)), flush=True)
