@@ -2,9 +2,10 @@
 from __future__ import annotations
 from fastai.tabular.all import *
 from .errors import TabaeInputError, _warn_unseen
+from .model import _is_int
 from .process import _check_float32, _process_tabular, tab_tensors
 from .procs import RankGauss
-from .validate import _check_positive_int, _is_integral, check_columns, clean_train_frame, infer_columns, user_columns
+from .validate import _check_positive_int, check_columns, clean_train_frame, infer_columns, user_columns
 
 __all__ = ['ReadTabBatchIdentity', 'TabDataLoaderIdentity', 'AEDataLoaders', 'TabularPandasIdentity', 'auto_bs', 'ae_data']
 
@@ -80,13 +81,19 @@ def auto_bs(n_train:int, steps:int=8, lo:int=64, hi:int=1024) -> int:
 def _index_splits(valid_idx, n:int) -> tuple[list, list]:
     "Train and validation positions of `n` rows, the validation ones given (order kept, repeats dropped), or a `TabaeInputError`."
     valid = list(dict.fromkeys(L(valid_idx)))
-    bad = [i for i in valid if not _is_integral(i) or not 0 <= i < n]
+    bad = [i for i in valid if not _is_int(i) or not 0 <= i < n]
     if bad: raise TabaeInputError(f"`valid_idx` must hold row positions in [0, {n}) (not index labels), got {bad[:5]}")
     return sorted(set(range(n)) - set(valid)), valid
 
+_DL_ARGS = (set(inspect.signature(Tabular.dataloaders).parameters) | set(inspect.signature(TfmdDL.__init__).parameters)) - {
+    'self', 'kwargs', 'dataset', 'bs', 'batch_size', 'device', 'dl_type', 'path'}  # what `ae_data` passes on to fastai's loaders
+
+@delegates(Tabular.dataloaders, but=['bs', 'device', 'dl_type', 'path'])
 def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:list=None, valid_pct:float=0.2,
-            seed:int=0, bs:int|None=1024, device=None, rank_gauss:bool=False, valid_idx:list=None) -> AEDataLoaders:
-    "Autoencoder `DataLoaders` for `df`: Categorify/FillMissing(/RankGauss)/Normalize unless `procs` given, a seeded random `valid_pct` split (or the rows at positions `valid_idx`), `bs` rows per batch (`None`: `auto_bs` of the training split)."
+            seed:int=0, bs:int|None=1024, device=None, rank_gauss:bool=False, valid_idx:list=None, **kwargs) -> AEDataLoaders:
+    "Autoencoder `DataLoaders` for `df`: Categorify/FillMissing(/RankGauss)/Normalize unless `procs` given, a seeded random `valid_pct` split (or the rows at positions `valid_idx`), `bs` rows per batch (`None`: `auto_bs` of the training split); `kwargs` to fastai's `dataloaders` (`val_bs`, `shuffle`, `drop_last`, ...)."
+    if unknown := sorted(set(kwargs) - _DL_ARGS):
+        raise TypeError(f"Unknown argument(s) {unknown} for `ae_data`/`AEDataLoaders.from_df`: neither theirs nor one of fastai's data loaders' ({', '.join(sorted(_DL_ARGS))})")
     cat_names, cont_names = list(L(cat_names)), list(L(cont_names))
     check_columns(df, cat_names + cont_names, 'cat_names/cont_names')
     if not 0 <= valid_pct < 1: raise TabaeInputError(f"`valid_pct` must be in [0, 1), got {valid_pct!r}")
@@ -102,7 +109,7 @@ def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:li
     with np.errstate(over='ignore'):  # a column too large to normalize is named by `check_train_data`, not by numpy's warning
         to = TabularPandasIdentity(df[cat_names + cont_names], procs, cat_names, cont_names, splits=splits)
     to.items[cont_names] = to.items[cont_names].mask(gaps, 0.)  # aligned by row label: `TabularPandas` puts the training rows first
-    return to.dataloaders(bs=bs, device=device)
+    return to.dataloaders(bs=bs, device=device, **kwargs)
 
 class AEDataLoaders(TabularDataLoaders):
     "`TabularDataLoaders` for autoencoders: `from_df`/`from_csv` build them with `ae_data`; `test_dl` takes any DataFrame that `encode` takes, cleaned and checked as `encode` does before the procs."

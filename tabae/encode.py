@@ -8,7 +8,7 @@ from .inference import FoldedEncoder
 from .loss import RecreatedLoss
 from .precision import amp_dtype
 from .process import _ClassIndex, _process, process_frame
-from .validate import check_columns, user_columns
+from .validate import _check_positive_int, check_columns, user_columns
 
 __all__ = ['model_outputs', 'encode', 'decode_outputs', 'reconstruct']
 
@@ -25,7 +25,7 @@ def _encoder(model, deep_stack:bool=False, mixed_precision:bool=True) -> Module:
 def model_outputs(learn:Learner, df:pd.DataFrame, bs:int=4096, encode:bool=True, chunk:int=65536, progress:bool=None,
                   deep_stack:bool=False, mixed_precision:bool=True):
     "Yield `(rows, output)` for `df` in chunks: the code (`encode`, all hidden activations too with `deep_stack`) or the decoded `(cats, conts)`, in eval mode."
-    if not isinstance(bs, int) or bs < 1: raise TabaeInputError(f"`bs` must be a positive int, got {bs!r}")
+    _check_positive_int('bs', bs)
     model, dev = learn.model, next(learn.model.parameters()).device
     cat_names, cont_names = user_columns(learn.dls.train_ds)
     check_columns(df, cat_names + cont_names)

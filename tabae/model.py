@@ -1,6 +1,6 @@
 """`TabularAE`: the denoising autoencoder model."""
 from __future__ import annotations
-import warnings
+import numbers, warnings
 from fastai.tabular.all import *
 from .activations import FastMish
 from .errors import TabaeInputError
@@ -31,11 +31,16 @@ def _head(n_in:int, n_out:int, p:float) -> LinBnDrop:
         warnings.filterwarnings('ignore', 'Initializing zero-element tensors is a no-op', UserWarning)
         return LinBnDrop(n_in, n_out, p=p, bn=False, act=None)
 
-def _check_p(name, p):
-    for v in L(p):
-        if not 0 <= v < 1: raise TabaeInputError(f"`{name}` must be a probability in [0, 1), got {p!r}")
+def _is_int(o) -> bool: return isinstance(o, numbers.Integral) and not isinstance(o, bool)  # numpy ints too (a grid search's), not bools
 
-def _is_int(o) -> bool: return isinstance(o, int) and not isinstance(o, bool)
+def _is_p(o, high:float=1., closed:bool=False) -> bool:
+    "`o` is a number (numpy's too, not a bool) in [0, `high`), or [0, `high`] if `closed`."
+    return isinstance(o, numbers.Real) and not isinstance(o, bool) and 0 <= o and (o <= high if closed else o < high)
+
+def _check_p(name, p):
+    if not all(_is_p(v) for v in L(p)): raise TabaeInputError(f"`{name}` must be a probability in [0, 1), got {p!r}")
+
+def _floats(p): return [float(v) for v in p] if is_listy(p) else float(p)
 
 def _as_list(layers):
     "`layers` as a list if it is a sequence, range or generator (so checking it consumes nothing), else unchanged for `_check_arch` to name."
@@ -74,6 +79,7 @@ class TabularAE(TabularModel):
     ):
         layers = _as_list(layers)
         _check_arch(code_size, layers, decoder, code_act)
+        code_size, layers = int(code_size), [int(l) for l in layers]  # plain ints and floats, so `save_encoder`'s JSON takes numpy's too
         cat_dict = ifnone(cat_dict, [n for n, _ in emb_szs])
         edges = torch.as_tensor(bin_edges, dtype=torch.float32).reshape(n_cont, -1).clone() if bin_edges is not None and n_cont else None
         if bin_inputs and edges is None: raise TabaeInputError("`bin_inputs` needs `bin_edges` and continuous columns")
@@ -81,6 +87,8 @@ class TabularAE(TabularModel):
         if bin_inputs:  # one embedding per continuous column, after the categorical ones; `forward` appends the bins to `x_cat`
             emb_szs = list(emb_szs) + [(edges.shape[1] + 1, emb_sz_rule(edges.shape[1] + 1))] * n_cont
         for n, p in dict(ps=ps, enc_ps=enc_ps, embed_p=embed_p, head_p=ifnone(head_p, 0.), code_p=ifnone(code_p, 0.)).items(): _check_p(n, p)
+        ps, enc_ps, embed_p = _floats(ps), _floats(enc_ps), float(embed_p)
+        head_p, code_p = (None if p is None else float(p) for p in (head_p, code_p))
         act = act_cls() if isinstance(act_cls, type) else act_cls
         super().__init__(emb_szs, n_cont, out_sz=code_size, layers=layers, ps=enc_ps, embed_p=embed_p, act_cls=act)
         self.n_classes, self.code_size = _n_classes(cat_dict), code_size

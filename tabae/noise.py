@@ -11,7 +11,7 @@ class BatchSwapNoise(Module):
     def __init__(self, p:float|Sequence[float]=0.1):
         ps = np.atleast_1d(np.asarray(p, dtype=np.float64))
         if ((ps < 0) | (ps > 1)).any() or np.isnan(ps).any(): raise TabaeInputError(f"`swap_p` must be in [0, 1], got {p!r}")
-        self.p = p
+        self.p = ps.tolist() if np.ndim(p) else float(ps[0])  # plain floats, so `save_encoder`'s JSON takes numpy's too
 
     def forward(self, x:Tensor, cols:slice=slice(None)) -> Tensor:
         "Noisy `x` in training; with one rate per column, `cols` picks the rates of `x`'s columns."

@@ -1,10 +1,9 @@
 """Input checks and frame normalisation: every bad table or argument stops early with a `TabaeInputError` that says what to fix."""
 from __future__ import annotations
-import numbers
 from fastai.tabular.all import *
 from pandas.api.types import infer_dtype
 from .errors import TabaeInputError
-from .model import _as_list, _check_arch, _is_int
+from .model import _as_list, _check_arch, _is_int, _is_p
 
 __all__ = ['user_columns', 'check_columns', 'infer_columns', 'check_frame', 'check_hparams', 'cat_column', 'clean_train_frame', 'clean_encode_frame', 'check_train_data']
 
@@ -44,20 +43,15 @@ def check_frame(df:pd.DataFrame, min_rows:int=0, what:str='the input'):
     if not isinstance(df, pd.DataFrame): raise TabaeInputError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
     if len(df) < min_rows: raise TabaeInputError(f"{what} needs at least {min_rows} row(s), the DataFrame has {len(df)}")
 
-def _is_integral(o) -> bool: return isinstance(o, numbers.Integral) and not isinstance(o, bool)  # numpy ints too, not bools
-
 def _check_positive_int(name:str, v):
     "Raise `TabaeInputError` unless `v` is an integer >= 1 (numpy ints too)."
-    if not _is_integral(v) or v < 1: raise TabaeInputError(f"`{name}` must be a positive int, got {v!r}")
-
-def _is_p(o, high:float=1., closed:bool=False) -> bool:
-    return isinstance(o, (int, float)) and not isinstance(o, bool) and 0 <= o and (o <= high if closed else o < high)
+    if not _is_int(v) or v < 1: raise TabaeInputError(f"`{name}` must be a positive int, got {v!r}")
 
 def check_hparams(code_size:int=128, layers:list=(1024, 512, 256), ps:float|list=0.1, swap_p:float|list=0.1, n_in:int|None=None,
                   decoder:str='mirror', bin_targets:int=0, bin_inputs:bool=False, code_act:str|None=None):
     "Raise `TabaeInputError` naming the first of `code_size`, `layers`, `decoder`, `code_act`, `ps`, `swap_p`, `bin_targets`, `bin_inputs` out of range (`n_in`: input columns, for a per-column `swap_p`)."
     _check_arch(code_size, layers := _as_list(layers), decoder, code_act)
-    if not (_is_p(ps) or (isinstance(ps, list) and len(ps) == len(layers) and all(map(_is_p, ps)))):
+    if not (_is_p(ps) or (is_listy(ps) and len(ps) == len(layers) and all(map(_is_p, ps)))):
         raise TabaeInputError(f"`ps` must be a dropout probability in [0, 1) or a list of {len(layers)} of them (one per layer), got {ps!r}")
     if not (_is_p(swap_p, closed=True) or (is_listy(swap_p) and len(swap_p) == ifnone(n_in, len(swap_p)) and all(_is_p(p, closed=True) for p in swap_p))):
         raise TabaeInputError(f"`swap_p` must be a probability in [0, 1] or a list of them, one per input column ({n_in}), got {swap_p!r}")

@@ -76,6 +76,15 @@ def test_from_df_and_from_csv_build_autoencoder_data(adult_df, tmp_path):
     assert 'workclass' in inferred.train_ds.cat_names and 'age' in inferred.train_ds.cont_names
     with pytest.raises(TabaeInputError, match='`y_names`'): AEDataLoaders.from_df(adult_df.iloc[:400], cat_names=CATS, y_names='salary')
 
+def test_from_df_takes_fastai_loader_arguments(adult_df):
+    "fastai's `dataloaders` keywords (`val_bs`, `shuffle`, `drop_last`, `num_workers`) reach the loaders; a misspelt one is named, not dropped."
+    df = adult_df.iloc[:400][CATS + CONTS]
+    dls = AEDataLoaders.from_df(df, cat_names=CATS, bs=64, val_bs=30, shuffle=False, drop_last=True, num_workers=0)
+    assert (dls.train.bs, dls.valid.bs, dls.train.shuffle, dls.train.drop_last) == (64, 30, False, True)
+    assert len(list(dls.train)) == 320 // 64 and len(list(dls.valid)) == 3
+    with pytest.raises(TypeError, match=r"\['val_bss'\] for `ae_data`/`AEDataLoaders.from_df`.*val_bs"):
+        AEDataLoaders.from_df(df, cat_names=CATS, val_bss=30)
+
 def test_valid_idx_picks_the_validation_rows(adult_df):
     "`valid_idx` (positions, as fastai's `from_df` takes them) replaces the random split; bad positions are named."
     df = adult_df.iloc[:300][CATS + CONTS].set_axis(range(1000, 1300))

@@ -200,6 +200,20 @@ def test_unknown_arguments_and_bad_epochs_are_named():
     with pytest.raises(TabaeInputError, match='`split`'): adult('tset')
     with pytest.raises(TabaeInputError, match='`columns`'): adult_columns('adult-15')
 
+def test_numpy_hyperparameters_fit_save_and_load(tmp_path):
+    "Sizes and rates as numpy scalars (a parameter grid's `np.arange`/`np.linspace`) build, train, save as JSON and load as plain ints and floats; bools are not sizes."
+    learn = fit(frame(), code_size=np.int64(3), layers=list(np.array([8, 4])), swap_p=np.float32(0.2), ps=(np.float32(0.1), 0.), bin_targets=np.int64(4))
+    m = learn.model
+    assert m.code_size == 3 and type(m.code_size) is int and type(m.noise.p) is float and np.isclose(m.noise.p, 0.2)
+    assert [b[0].out_features for b in m.layers[:-1]] == [8, 4] and m.n_bins == 4
+    back = load_encoder(save_encoder(learn, tmp_path / 'enc'))
+    assert np.allclose(encode(back, frame()), encode(learn, frame()), atol=1e-2)
+    assert TabularAEEncoder(code_size=np.int64(3), layers=(np.int64(8),), epochs=1, progress=False).fit(frame()).transform(frame()).shape == (160, 3)
+    with pytest.raises(TabaeInputError, match='`code_size` must be a positive int'): fit(frame(), code_size=True)
+    with pytest.raises(TabaeInputError, match='`layers`'): fit(frame(), layers=[8, True])
+    with pytest.raises(TabaeInputError, match='`swap_p`'): fit(frame(), swap_p=False)
+    with pytest.raises(TabaeInputError, match='`bs` must be a positive int'): encode(learn, frame(), bs=True)
+
 def test_one_kind_of_column_and_huge_numbers_fit_without_library_warnings():
     "Tables with only categorical or only continuous columns build empty heads without torch's zero-element warning; a column too large to normalize is named without numpy's overflow warning first."
     df = frame()
@@ -218,7 +232,7 @@ def test_bad_column_lists():
 @pytest.mark.parametrize('kw,name', [
     ({'code_size': 0}, 'code_size'), ({'code_size': 2.5}, 'code_size'), ({'code_size': True}, 'code_size'),
     ({'layers': []}, 'layers'), ({'layers': [32, 0]}, 'layers'), ({'layers': 'abc'}, 'layers'),
-    ({'ps': 1.}, 'ps'), ({'ps': -0.1}, 'ps'), ({'ps': [0.1]}, 'ps'), ({'ps': (0.1, 0.1)}, 'ps'),
+    ({'ps': 1.}, 'ps'), ({'ps': -0.1}, 'ps'), ({'ps': [0.1]}, 'ps'), ({'ps': (0.1, 0.1, 0.1)}, 'ps'),
     ({'swap_p': 1.5}, 'swap_p'), ({'swap_p': -0.1}, 'swap_p'), ({'swap_p': [0.1, 0.2]}, 'swap_p'), ({'swap_p': float('nan')}, 'swap_p')])
 def test_arguments_out_of_range_are_named(kw, name):
     dls = ae_data(frame(40), ['a', 'b'], ['c', 'd'], bs=16)
