@@ -1,8 +1,10 @@
 """`fit_autoencoder`: the recommended recipe in one call."""
 from __future__ import annotations
+import numbers
 from contextlib import nullcontext
 from fastai.tabular.all import *
 from .data import ae_data, auto_bs  # auto_bs: also importable from here, where it lived before
+from .errors import TabaeInputError
 from .learner import AELearner, ae_learner
 from .noise import SwapNoiseSchedule
 from .validate import _check_positive_int
@@ -59,6 +61,8 @@ def fit_autoencoder(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, 
                     cbs:list=None, valid_idx:list=None, **kwargs) -> AELearner:
     "Build the data (`ae_data`: a seeded random `valid_pct` split, or the rows at positions `valid_idx`; `bs`: `auto_bs` unless given) and `ae_learner` (`RECIPE` unless overridden), train with `fit_flat_cos`, swap noise annealed to 0 from `anneal_noise` of the way, and restore the best weights on the validation split, early stopping and best weights counted from `track_from` of the way (default: the anneal's start)."
     _check_positive_int('epochs', epochs)
+    if isinstance(lr, numbers.Real) and not isinstance(lr, bool) and lr > 0: lr = float(lr)  # numpy's too, which fastai's optimizer cannot take
+    elif not isinstance(lr, slice): raise TabaeInputError(f"`lr` must be a positive number (or a slice, as fastai's `fit` takes), got {lr!r}")
     if seed is not None: set_seed(seed, reproducible=True)
     dls = ae_data(df, cat_names, cont_names, procs=procs, valid_pct=valid_pct, seed=ifnone(seed, 0), bs=bs, rank_gauss=rank_gauss, valid_idx=valid_idx)
     kw = {**RECIPE, **kwargs}

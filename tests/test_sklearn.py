@@ -16,7 +16,8 @@ from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.model_selection import cross_val_score
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from tabae import TabaeInputError, TabularAEEncoder, adult_columns, encode, infer_columns, reconstruct
@@ -55,6 +56,14 @@ def test_pipeline_cross_val_score_on_adult(xy):
     scores = cross_val_score(pipe, X, y, cv=3)
     base = cross_val_score(DummyClassifier(), X, y, cv=3)
     assert scores.mean() > base.mean() + 0.02, (scores, base)
+
+def test_grid_search_over_numpy_grids(xy):
+    "A grid of numpy scalars (`np.arange`, `np.linspace`) reaches the encoder as sizes and rates it takes."
+    X, y = xy
+    pipe = make_pipeline(TabularAEEncoder(layers=(16,), epochs=1, bs=128), LogisticRegression(max_iter=500))
+    grid = {'tabularaeencoder__code_size': np.arange(4, 9, 4), 'tabularaeencoder__lr': np.linspace(2e-3, 5e-3, 2, dtype=np.float32)}
+    search = GridSearchCV(pipe, grid, cv=2, error_score='raise').fit(X, y)
+    assert len(search.cv_results_['params']) == 4 and search.best_estimator_[0].learn_.model.code_size in (4, 8)
 
 def test_column_transformer_codes_beside_raw_columns(xy):
     X, y = xy

@@ -191,12 +191,14 @@ def test_space_and_unicode_names():
     assert finite(encode(learn, df)) and list(reconstruct(learn, df).columns) == ['ville natale', '年齢', 'größe (cm)', 'd d']
 
 def test_unknown_arguments_and_bad_epochs_are_named():
-    "A misspelt keyword names itself and the functions it went to (not fastai's `Learner.__init__`); `epochs` must be a positive int; `adult`'s own arguments are checked."
+    "A misspelt keyword names itself and the functions it went to (not fastai's `Learner.__init__`); `epochs` must be a positive int and `lr` a positive number; `adult`'s own arguments are checked."
     with pytest.raises(TypeError, match=r"\['lrr'\] for `ae_learner`/`fit_autoencoder`.*moms"): fit(frame(), lrr=1e-3)
     with pytest.raises(TypeError, match=r"\['bogus'\]"): TabularAEEncoder(fit_kwargs={'bogus': 1}).fit(frame())
     for epochs in (0, -1, 2.5, True):
         with pytest.raises(TabaeInputError, match='`epochs` must be a positive int'): fit(frame(), epochs=epochs)
     assert len(fit(frame(), epochs=np.int64(2)).recorder.values) == 2  # numpy ints too, e.g. from a parameter grid
+    for lr in (0, -1e-3, '1e-3', True):
+        with pytest.raises(TabaeInputError, match='`lr` must be a positive number'): fit(frame(), lr=lr)
     with pytest.raises(TabaeInputError, match='`split`'): adult('tset')
     with pytest.raises(TabaeInputError, match='`columns`'): adult_columns('adult-15')
 
