@@ -5,7 +5,7 @@ from .errors import TabaeInputError, _warn_unseen
 from .model import _is_int
 from .process import _check_float32, _process_tabular, tab_tensors
 from .procs import RankGauss
-from .validate import _check_positive_int, check_columns, clean_train_frame, infer_columns, user_columns
+from .validate import _check_positive_int, _listify, check_columns, clean_train_frame, infer_columns, user_columns
 
 __all__ = ['ReadTabBatchIdentity', 'TabDataLoaderIdentity', 'AEDataLoaders', 'TabularPandasIdentity', 'auto_bs', 'ae_data']
 
@@ -80,7 +80,7 @@ def auto_bs(n_train:int, steps:int=8, lo:int=64, hi:int=1024) -> int:
 
 def _index_splits(valid_idx, n:int) -> tuple[list, list]:
     "Train and validation positions of `n` rows, the validation ones given (order kept, repeats dropped), or a `TabaeInputError`."
-    valid = list(dict.fromkeys(L(valid_idx)))
+    valid = list(dict.fromkeys(_listify(valid_idx)))
     bad = [i for i in valid if not _is_int(i) or not 0 <= i < n]
     if bad: raise TabaeInputError(f"`valid_idx` must hold row positions in [0, {n}) (not index labels), got {bad[:5]}")
     return sorted(set(range(n)) - set(valid)), valid
@@ -94,7 +94,7 @@ def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:li
     "Autoencoder `DataLoaders` for `df`: Categorify/FillMissing(/RankGauss)/Normalize unless `procs` given, a seeded random `valid_pct` split (or the rows at positions `valid_idx`), `bs` rows per batch (`None`: `auto_bs` of the training split); `kwargs` to fastai's `dataloaders` (`val_bs`, `shuffle`, `drop_last`, ...)."
     if unknown := sorted(set(kwargs) - _DL_ARGS):
         raise TypeError(f"Unknown argument(s) {unknown} for `ae_data`/`AEDataLoaders.from_df`: neither theirs nor one of fastai's data loaders' ({', '.join(sorted(_DL_ARGS))})")
-    cat_names, cont_names = list(L(cat_names)), list(L(cont_names))
+    cat_names, cont_names = _listify(cat_names), _listify(cont_names)
     check_columns(df, cat_names + cont_names, 'cat_names/cont_names')
     if not 0 <= valid_pct < 1: raise TabaeInputError(f"`valid_pct` must be in [0, 1), got {valid_pct!r}")
     if valid_idx is not None: splits, valid_pct = _index_splits(valid_idx, len(df)), 0.
@@ -143,6 +143,11 @@ class TabularPandasIdentity(TabularPandas):
     "A `TabularPandas` whose `DataLoaders` yield `(cats, conts, cats, conts)` batches with `n_inp=2`."
     _dl_type, _dbunch_type = TabDataLoaderIdentity, AEDataLoaders
     n_inp = 2
+    @delegates(TabularPandas.__init__)
+    def __init__(self, df:pd.DataFrame, procs:list=None, cat_names:list=None, cont_names:list=None, reduce_memory:bool=True, **kwargs):
+        "fastai's constructor; `reduce_memory` shrinks integer columns and makes text categorical, but leaves floats as they are (float32 would merge float classes and round large numbers before `Normalize`)."
+        if reduce_memory: df = df_shrink(df, skip=[c for c in df.columns if pd.api.types.is_float_dtype(df[c])])
+        super().__init__(df, procs, cat_names, cont_names, reduce_memory=False, **kwargs)
     @delegates(TabDataLoaderIdentity.__init__)
     def dataloaders(self, bs:int=1024, drop_last:bool=False, **kwargs) -> AEDataLoaders:
         "`DataLoaders` for the train/valid splits; batch size 1024 and no dropped rows by default."

@@ -2,22 +2,27 @@
 from __future__ import annotations
 from fastai.tabular.all import *
 from .encode import encode
-from .validate import check_columns, user_columns
+from .errors import TabaeInputError
+from .validate import _cont_column, _listify, check_columns, user_columns
 
 __all__ = ['codes_frame', 'codes_dls']
 
 def codes_frame(learn:Learner, df:pd.DataFrame, y_names=None, keep_raw:bool=False, bs:int=4096) -> pd.DataFrame:
     "The codes of `df` beside its `y_names` (and its raw cat/cont columns when `keep_raw`), same index."
-    y_names = list(L(y_names))
+    y_names = _listify(y_names)
     check_columns(df, y_names, 'the targets')
     cats, conts = user_columns(learn.dls.train_ds)
-    parts = [encode(learn, df, bs=bs)] + ([df[cats + conts]] if keep_raw else []) + [df[y_names]]
-    return pd.concat(parts, axis=1)
+    if keep_raw and (clash := [c for c in y_names if c in cats + conts]):
+        raise TabaeInputError(f"Target(s) {clash} are also columns the encoder was trained on: with `keep_raw=True` they would be features too; drop `keep_raw` or refit without them")
+    fix = [c for c in conts if not (isinstance(df[c].dtype, np.dtype) and df[c].dtype.kind in 'iuf')]  # nullable, Arrow or object numbers, which fastai's loaders cannot batch
+    raw = [df[cats + conts].assign(**{c: _cont_column(df[c], c).to_numpy() for c in fix})] if keep_raw else []
+    return pd.concat([encode(learn, df, bs=bs)] + raw + [df[y_names]], axis=1)
 
 @delegates(TabularDataLoaders.from_df)
 def codes_dls(learn:Learner, df:pd.DataFrame, y_names, keep_raw:bool=False, valid_df:pd.DataFrame=None, procs=None,
               valid_pct:float=0.2, valid_idx=None, seed:int=None, bs:int=256, **kwargs) -> TabularDataLoaders:
     "`TabularDataLoaders` for `tabular_learner` on the codes of `df` (plus its raw columns when `keep_raw`) to predict `y_names`, validated on `valid_df` when given, else on `valid_idx` or a `valid_pct` split."
+    y_names = _listify(y_names)
     frame = codes_frame(learn, df, y_names, keep_raw)
     if valid_df is not None:
         valid_idx = range(len(frame), len(frame) + len(valid_df))

@@ -4,7 +4,8 @@ import warnings
 from fastai.tabular.all import *
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score, r2_score
 from .encode import reconstruct
-from .validate import check_frame, user_columns
+from .process import _ClassIndex
+from .validate import _cont_column, check_frame, clean_encode_frame, user_columns
 
 __all__ = ['AEReport', 'evaluate']
 
@@ -83,4 +84,15 @@ def evaluate(learn:Learner, df:pd.DataFrame, bs:int=4096) -> AEReport:
     check_frame(df, 1, '`evaluate`')
     cats, conts = user_columns(learn.dls.train_ds)
     pred = reconstruct(learn, df, bs=bs)
-    return AEReport(df[cats + conts], pred, cats, conts)
+    return AEReport(_actual(learn.dls.train_ds, df), pred, cats, conts)
+
+def _actual(to:Tabular, df:pd.DataFrame) -> pd.DataFrame:
+    "`df`'s training columns as `reconstruct` gives them: a category that matches a training class by value (as `encode` matches it; 1.0 for 1) as that class, numbers as float64."
+    cats, conts = user_columns(to)
+    clean, index, res = clean_encode_frame(df, to), _ClassIndex(to), df[cats + conts].copy()
+    for c in cats:
+        if c not in index.dtypes: continue
+        codes = index.codes(clean[c], c)
+        res[c] = np.where(codes >= 0, index.dtypes[c].categories.to_numpy()[codes], df[c].to_numpy(dtype=object))
+    for c in conts: res[c] = _cont_column(df[c], c).to_numpy()
+    return res

@@ -6,6 +6,7 @@ from fastai.tabular.all import *
 from .data import ae_data, auto_bs  # auto_bs: also importable from here, where it lived before
 from .errors import TabaeInputError
 from .learner import AELearner, ae_learner
+from .model import _is_int
 from .noise import SwapNoiseSchedule
 from .validate import _check_positive_int
 
@@ -63,7 +64,8 @@ def fit_autoencoder(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, 
     _check_positive_int('epochs', epochs)
     if isinstance(lr, numbers.Real) and not isinstance(lr, bool) and lr > 0: lr = float(lr)  # numpy's too, which fastai's optimizer cannot take
     elif not isinstance(lr, slice): raise TabaeInputError(f"`lr` must be a positive number (or a slice, as fastai's `fit` takes), got {lr!r}")
-    if seed is not None: set_seed(seed, reproducible=True)
+    if seed is not None and not _is_int(seed): raise TabaeInputError(f"`seed` must be an int or None, got {seed!r}")
+    if seed is not None: set_seed(seed := int(seed), reproducible=True)  # numpy's too, which `random.seed` cannot take
     dls = ae_data(df, cat_names, cont_names, procs=procs, valid_pct=valid_pct, seed=ifnone(seed, 0), bs=bs, rank_gauss=rank_gauss, valid_idx=valid_idx)
     kw = {**RECIPE, **kwargs}
     if not kw['bin_targets'] and 'bin_inputs' not in kwargs: kw['bin_inputs'] = False  # `bin_targets=0` turns the recipe's bins off, inputs too

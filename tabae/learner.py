@@ -97,6 +97,7 @@ def ae_learner(dls:DataLoaders,
     "An `AELearner` with a `TabularAE` and `RecreatedLoss` sized from `dls` (the article's defaults), on `dls.device`."
     if unknown := [k for k in kwargs if k not in _LEARNER_ARGS]:
         raise TypeError(f"Unknown argument(s) {unknown} for `ae_learner`/`fit_autoencoder`: neither theirs nor one of fastai's `Learner` ({', '.join(sorted(_LEARNER_ARGS))})")
+    kwargs = {k: v.item() if isinstance(v, np.generic) else v for k, v in {**kwargs, 'wd': wd}.items()}  # numpy numbers (`wd`, `lr`), which fastai's optimizer cannot take
     to, layers = dls.train_ds, _as_list(layers)
     if not isinstance(dls.train, TabDataLoaderIdentity): raise TabaeInputError("`dls` must yield (cats, conts, cats, conts) batches: build them with `TabularPandasIdentity`")
     check_train_data(dls); check_hparams(code_size, layers, ps, swap_p, n_in=len(to.cat_names) + len(to.cont_names), decoder=decoder, bin_targets=bin_targets, bin_inputs=bin_inputs, code_act=code_act)
@@ -111,4 +112,4 @@ def ae_learner(dls:DataLoaders,
     loss = RecreatedLoss(cat_dict, class_weights=class_weights(dls, class_balance) if class_balance else None)
     dev = ifnone(dls.device, default_device())
     return AELearner(dls.to(dev), model.to(dev), loss_func=loss,
-                     opt_func=opt_func, wd=wd, metrics=metrics, cbs=cbs, **kwargs)
+                     opt_func=opt_func, metrics=metrics, cbs=cbs, **kwargs)

@@ -43,8 +43,8 @@ def _check_p(name, p):
 def _floats(p): return [float(v) for v in p] if is_listy(p) else float(p)
 
 def _as_list(layers):
-    "`layers` as a list if it is a sequence, range or generator (so checking it consumes nothing), else unchanged for `_check_arch` to name."
-    return list(layers) if is_listy(layers) or isinstance(layers, range) else layers
+    "`layers` as a list if it is a sequence, range, numpy array or generator (so checking it consumes nothing), else unchanged for `_check_arch` to name."
+    return list(layers) if is_listy(layers) or isinstance(layers, (range, np.ndarray)) else layers
 
 def _check_arch(code_size, layers, decoder, code_act):
     "Raise `TabaeInputError` naming the first of `code_size`, `layers`, `decoder`, `code_act` that `TabularAE` cannot build."
@@ -83,7 +83,7 @@ class TabularAE(TabularModel):
         cat_dict = ifnone(cat_dict, [n for n, _ in emb_szs])
         edges = torch.as_tensor(bin_edges, dtype=torch.float32).reshape(n_cont, -1).clone() if bin_edges is not None and n_cont else None
         if bin_inputs and edges is None: raise TabaeInputError("`bin_inputs` needs `bin_edges` and continuous columns")
-        self.bin_inputs = bin_inputs
+        self.bin_inputs = bool(bin_inputs)
         if bin_inputs:  # one embedding per continuous column, after the categorical ones; `forward` appends the bins to `x_cat`
             emb_szs = list(emb_szs) + [(edges.shape[1] + 1, emb_sz_rule(edges.shape[1] + 1))] * n_cont
         for n, p in dict(ps=ps, enc_ps=enc_ps, embed_p=embed_p, head_p=ifnone(head_p, 0.), code_p=ifnone(code_p, 0.)).items(): _check_p(n, p)

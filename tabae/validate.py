@@ -21,20 +21,26 @@ def check_columns(df:pd.DataFrame, names:list, what:str='the training data'):
     if not isinstance(df, pd.DataFrame):
         hint = ": for one row, `learn.predict(row)` or `row.to_frame().T`" if isinstance(df, pd.Series) else ""
         raise TabaeInputError(f"Expected a pandas DataFrame, got {type(df).__name__}{hint}")
+    if isinstance(df.columns, pd.MultiIndex):
+        raise TabaeInputError(f"The DataFrame has {df.columns.nlevels} levels of column names: flatten them first, e.g. `df.columns = ['_'.join(map(str, c)) for c in df.columns]`")
     missing = [c for c in names if c not in df.columns]
     if missing: raise TabaeInputError(f"Column(s) {missing} of {what} are missing from the DataFrame (it has {list(df.columns)[:20]})")
+
+def _listify(o) -> list:
+    "`o`'s items as a list: one name, or a list, tuple, set, generator, pandas Index or Series, numpy array or tensor of them (fastcore's `L` holds the last four as one item)."
+    return o.tolist() if isinstance(o, (pd.Index, pd.Series, np.ndarray, Tensor)) else list(L(o))
 
 def _is_cont(col:pd.Series) -> bool: return pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
 
 def infer_columns(df:pd.DataFrame, cat_names:list=None, cont_names:list=None) -> tuple[list, list]:
     "`(cat_names, cont_names)` for `df`: each given list is kept; a `None` one becomes the columns of its kind (numeric: continuous, the rest: categorical) not named in the other."
-    given = list(L(cat_names)) + list(L(cont_names))
-    check_columns(df, given, 'cat_names/cont_names')
-    both = sorted({c for c in L(cat_names) if c in set(L(cont_names))}, key=str)
+    cat_given, cont_given = _listify(cat_names), _listify(cont_names)
+    check_columns(df, cat_given + cont_given, 'cat_names/cont_names')
+    both = sorted({c for c in cat_given if c in set(cont_given)}, key=str)
     if both: raise TabaeInputError(f"Column(s) {both} are in both `cat_names` and `cont_names`")
-    rest = [c for c in df.columns if c not in set(given)]
-    cats = list(L(cat_names)) if cat_names is not None else [c for c in rest if not _is_cont(df[c])]
-    conts = list(L(cont_names)) if cont_names is not None else [c for c in rest if _is_cont(df[c])]
+    rest = [c for c in df.columns if c not in set(cat_given + cont_given)]
+    cats = cat_given if cat_names is not None else [c for c in rest if not _is_cont(df[c])]
+    conts = cont_given if cont_names is not None else [c for c in rest if _is_cont(df[c])]
     if not cats + conts: raise TabaeInputError("No columns to encode: `cat_names` and `cont_names` are both empty")
     return cats, conts
 
@@ -53,11 +59,11 @@ def check_hparams(code_size:int=128, layers:list=(1024, 512, 256), ps:float|list
     _check_arch(code_size, layers := _as_list(layers), decoder, code_act)
     if not (_is_p(ps) or (is_listy(ps) and len(ps) == len(layers) and all(map(_is_p, ps)))):
         raise TabaeInputError(f"`ps` must be a dropout probability in [0, 1) or a list of {len(layers)} of them (one per layer), got {ps!r}")
-    if not (_is_p(swap_p, closed=True) or (is_listy(swap_p) and len(swap_p) == ifnone(n_in, len(swap_p)) and all(_is_p(p, closed=True) for p in swap_p))):
+    if not (_is_p(swap_p, closed=True) or ((is_listy(swap_p) or np.ndim(swap_p) == 1) and len(swap_p) == ifnone(n_in, len(swap_p)) and all(_is_p(p, closed=True) for p in swap_p))):
         raise TabaeInputError(f"`swap_p` must be a probability in [0, 1] or a list of them, one per input column ({n_in}), got {swap_p!r}")
     if not _is_int(bin_targets) or bin_targets < 0 or bin_targets == 1:
         raise TabaeInputError(f"`bin_targets` must be 0 (off) or an int >= 2 (bins per continuous column), got {bin_targets!r}")
-    if not isinstance(bin_inputs, bool): raise TabaeInputError(f"`bin_inputs` must be True or False, got {bin_inputs!r}")
+    if not isinstance(bin_inputs, (bool, np.bool_)): raise TabaeInputError(f"`bin_inputs` must be True or False, got {bin_inputs!r}")
     if bin_inputs and not bin_targets: raise TabaeInputError("`bin_inputs` embeds the `bin_targets` bins: with `bin_inputs=True`, `bin_targets` must be >= 2, got 0")
 
 _PLAIN = {'string', 'integer', 'floating', 'mixed-integer-float', 'boolean', 'empty'}
@@ -71,7 +77,12 @@ def cat_column(col:pd.Series, classes:list|None=None) -> pd.Series:
     if not ((isinstance(col.dtype, np.dtype) and col.dtype.kind in 'biufO') or isinstance(col.dtype, pd.StringDtype)):
         col = col.astype(object).where(col.notna(), np.nan)
     if not as_str and (col.dtype != object or infer_dtype(col, skipna=True) in _PLAIN): return col
-    return col if _is_text(col) else col.map(str, na_action='ignore').astype(object)
+    return col if _is_text(col) else col.map(partial(_text, classes=set(classes) if as_str else ()), na_action='ignore').astype(object)
+
+def _text(v, classes:set) -> str:
+    "`str(v)`, but a whole float as the text class its integer form is (a CSV chunk or a column with a gap reads '1' as 1.0)."
+    if isinstance(v, float) and v.is_integer() and (s := str(int(v))) in classes and str(v) not in classes: return s
+    return str(v)
 
 def _cont_column(col:pd.Series, name) -> pd.Series:
     "`col` as float64 with +/-inf as NaN, or a `TabaeInputError` saying why it cannot be continuous."
@@ -102,7 +113,7 @@ def _check_names(df:pd.DataFrame, cat_names:list, cont_names:list):
 def clean_train_frame(df:pd.DataFrame, cat_names:list, cont_names:list, splits:tuple, valid_pct:float=0.) -> pd.DataFrame:
     "A new frame of `df`'s cat and cont columns (positional index, continuous gaps kept as NaN) that the procs can set up on, or a `TabaeInputError`."
     check_frame(df, 1, 'The training DataFrame')
-    cat_names, cont_names = list(L(cat_names)), list(L(cont_names))
+    cat_names, cont_names = _listify(cat_names), _listify(cont_names)
     _check_names(df, cat_names, cont_names)
     train, valid = (list(s) for s in splits)
     if valid_pct and not valid: raise TabaeInputError(f"With `valid_pct`={valid_pct} the validation split of {len(df)} row(s) is empty: "

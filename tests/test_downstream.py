@@ -1,7 +1,7 @@
 import warnings
 import numpy as np, pandas as pd, pytest
 from fastai.tabular.all import accuracy, set_seed, tabular_learner
-from tabae import adult_columns, codes_dls, codes_frame, encode
+from tabae import TabaeInputError, adult_columns, codes_dls, codes_frame, encode
 
 CATS, CONTS = adult_columns('adult-14')
 CODES = [f'ae_{i}' for i in range(16)]
@@ -54,3 +54,13 @@ def test_codes_dls_split_and_raw_columns(small_learn, frames):
     assert list(dls.train_ds.cat_names) == CATS and list(dls.train_ds.cont_names) == CODES + CONTS
     again = codes_dls(small_learn, train, 'salary', valid_pct=0.25, seed=0, bs=128)
     assert dls.valid_ds.items.index.tolist() == again.valid_ds.items.index.tolist()  # seeded
+
+def test_codes_dls_takes_nullable_numbers_and_index_targets(small_learn, frames):
+    "Raw nullable numbers (`Int64`, `Float64` with gaps) batch as floats, targets may be a pandas Index, and a target that is also a feature is refused under `keep_raw`."
+    train, _ = frames
+    odd = train.astype({'age': 'Int64', 'hours-per-week': 'Float64'})
+    odd.loc[odd.index[:5], 'age'] = pd.NA
+    dls = codes_dls(small_learn, odd, pd.Index(['salary']), keep_raw=True, bs=128)
+    assert list(dls.train_ds.y_names) == ['salary'] and len(dls.train_ds.cont_names) == len(CODES + CONTS)
+    assert np.isfinite(dls.one_batch()[1].numpy()).all()
+    with pytest.raises(TabaeInputError, match=r"Target\(s\) \['age'\] are also columns"): codes_frame(small_learn, train, 'age', keep_raw=True)

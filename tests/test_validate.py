@@ -216,6 +216,47 @@ def test_numpy_hyperparameters_fit_save_and_load(tmp_path):
     with pytest.raises(TabaeInputError, match='`swap_p`'): fit(frame(), swap_p=False)
     with pytest.raises(TabaeInputError, match='`bs` must be a positive int'): encode(learn, frame(), bs=True)
 
+def test_column_lists_and_positions_of_any_array_type():
+    "`cat_names`/`cont_names` as a pandas Index or numpy array, `valid_idx` as an array, range or tensor, and numpy `seed`, `wd`, `layers`, per-column `swap_p` and `bin_inputs` all work; a non-int seed and two-level column names are named."
+    df = frame()
+    ref = fit(df, valid_idx=list(range(120, 160)))
+    for valid_idx in (np.arange(120, 160), pd.RangeIndex(120, 160), torch.arange(120, 160)):
+        learn = fit(df, cats=pd.Index(['a', 'b']), conts=np.array(['c', 'd']), valid_idx=valid_idx)
+        assert list(learn.dls.valid_ds.items.index) == list(range(120, 160))
+        assert np.allclose(encode(learn, df), encode(ref, df))
+    learn = fit(df, seed=np.int32(1), layers=np.array([8, 4]), swap_p=np.full(5, 0.1), bin_inputs=np.True_, wd=np.float32(0.01))  # 5 inputs: a, b, c_na, c, d
+    assert learn.model.bin_inputs is True and np.isclose(learn.wd, 0.01) and type(learn.wd) is float
+    assert np.allclose(encode(fit(df, seed=np.int64(1)), df), encode(fit(df, seed=1), df))
+    with pytest.raises(TabaeInputError, match='`seed` must be an int or None'): fit(df, seed=1.5)
+    two = df.set_axis(pd.MultiIndex.from_tuples([('x', c) for c in df.columns]), axis=1)
+    with pytest.raises(TabaeInputError, match='2 levels of column names: flatten'): fit_autoencoder(two, [('x', 'a')], [('x', 'c')])
+    with pytest.raises(TabaeInputError, match='2 levels of column names'): encode(ref, two)
+
+def test_float_categories_keep_their_values():
+    "Float categories are not shrunk to float32 before `Categorify`: 0.1 is matched by itself, IDs past 2**24 stay apart, and large numbers are not rounded before `Normalize`."
+    r = np.random.default_rng(0)
+    df = pd.DataFrame({'c': r.choice([0.1, 0.2, 0.3], 300), 'id': r.choice([16777216., 16777217., np.nan], 300), 'x': 1e8 + r.integers(0, 10, 300)})
+    learn = fit(df, cats=['c', 'id'], conts=['x'])
+    assert len(learn.dls.train_ds.classes['id']) == 3 and 0.1 in list(learn.dls.train_ds.classes['c'])
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', UnseenCategoryWarning)
+        encode(learn, df)
+    std = learn.dls.train_ds.procs.normalize.stds['x']
+    assert abs(std - df.x.iloc[list(learn.dls.train.items.index)].std(ddof=0)) < 0.05  # float32 rounds 1e8 + k to multiples of 8
+
+def test_whole_floats_match_text_classes_and_are_scored_as_them():
+    "A text column read back as floats ('1' as 1.0: a CSV chunk, a column with a gap) is matched and scored as its text classes; a number column scored as floats matches its int classes."
+    r = np.random.default_rng(0)
+    df = pd.DataFrame({'code': r.choice(['1', '2', 'X'], 400), 'k': r.integers(0, 3, 400), 'x': r.normal(size=400)})
+    learn = fit(df, cats=['code', 'k'], conts=['x'], epochs=2)
+    read = df[df.code != 'X'].assign(code=lambda d: d.code.astype(float), k=lambda d: d.k.astype(float))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', UnseenCategoryWarning)
+        assert np.allclose(encode(learn, read), encode(learn, df[df.code != 'X']))
+        assert evaluate(learn, read).categorical.equals(evaluate(learn, df[df.code != 'X']).categorical)
+    one = pd.DataFrame([{**df.iloc[0].to_dict(), 'x': pd.NA}])  # an object column of pd.NA, as `encode` takes it
+    assert evaluate(learn, one).summary['rows'] == 1
+
 def test_one_kind_of_column_and_huge_numbers_fit_without_library_warnings():
     "Tables with only categorical or only continuous columns build empty heads without torch's zero-element warning; a column too large to normalize is named without numpy's overflow warning first."
     df = frame()
