@@ -74,6 +74,10 @@ class TabDataLoaderIdentity(TabDataLoader):
         if not show: return res
         display_df(res)
 
+def _shrink(df:pd.DataFrame) -> pd.DataFrame:
+    "fastai's `df_shrink` without float32: smaller integer types and text as categories, floats left as they are (float32 merges float categories and IDs past 2**24, and rounds large numbers before `Normalize`)."
+    return df_shrink(df, skip=[c for c in df.columns if pd.api.types.is_float_dtype(df[c])])
+
 def auto_bs(n_train:int, steps:int=8, lo:int=64, hi:int=1024) -> int:
     "The batch size `fit_autoencoder` uses unless told: the largest power of two giving `steps` batches per epoch of `n_train` rows, within `[lo, hi]`."
     return int(min(hi, max(lo, 2 ** math.floor(math.log2(max(n_train // steps, 1))))))
@@ -85,10 +89,9 @@ def _index_splits(valid_idx, n:int) -> tuple[list, list]:
     if bad: raise TabaeInputError(f"`valid_idx` must hold row positions in [0, {n}) (not index labels), got {bad[:5]}")
     return sorted(set(range(n)) - set(valid)), valid
 
-_DL_ARGS = (set(inspect.signature(Tabular.dataloaders).parameters) | set(inspect.signature(TfmdDL.__init__).parameters)) - {
-    'self', 'kwargs', 'dataset', 'bs', 'batch_size', 'device', 'dl_type', 'path'}  # what `ae_data` passes on to fastai's loaders
+_DL_ARGS = {'val_bs', 'shuffle', 'shuffle_train', 'val_shuffle', 'drop_last', 'num_workers', 'verbose'}  # what `ae_data` passes on to fastai's loaders (`TabDataLoaderIdentity` makes its own batches)
 
-@delegates(Tabular.dataloaders, but=['bs', 'device', 'dl_type', 'path'])
+@delegates(Tabular.dataloaders, but=['bs', 'device', 'dl_type', 'path', 'n', 'dl_kwargs'])
 def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:list=None, valid_pct:float=0.2,
             seed:int=0, bs:int|None=1024, device=None, rank_gauss:bool=False, valid_idx:list=None, **kwargs) -> AEDataLoaders:
     "Autoencoder `DataLoaders` for `df`: Categorify/FillMissing(/RankGauss)/Normalize unless `procs` given, a seeded random `valid_pct` split (or the rows at positions `valid_idx`), `bs` rows per batch (`None`: `auto_bs` of the training split); `kwargs` to fastai's `dataloaders` (`val_bs`, `shuffle`, `drop_last`, ...)."
@@ -143,11 +146,10 @@ class TabularPandasIdentity(TabularPandas):
     "A `TabularPandas` whose `DataLoaders` yield `(cats, conts, cats, conts)` batches with `n_inp=2`."
     _dl_type, _dbunch_type = TabDataLoaderIdentity, AEDataLoaders
     n_inp = 2
-    @delegates(TabularPandas.__init__)
-    def __init__(self, df:pd.DataFrame, procs:list=None, cat_names:list=None, cont_names:list=None, reduce_memory:bool=True, **kwargs):
-        "fastai's constructor; `reduce_memory` shrinks integer columns and makes text categorical, but leaves floats as they are (float32 would merge float classes and round large numbers before `Normalize`)."
-        if reduce_memory: df = df_shrink(df, skip=[c for c in df.columns if pd.api.types.is_float_dtype(df[c])])
-        super().__init__(df, procs, cat_names, cont_names, reduce_memory=False, **kwargs)
+    def __init__(self, df:pd.DataFrame, procs:list=None, cat_names:list=None, cont_names:list=None, y_names=None, y_block=None, splits:tuple=None,
+                 do_setup:bool=True, device=None, inplace:bool=False, reduce_memory:bool=True):
+        "fastai's constructor; `reduce_memory` shrinks integer columns and makes text categorical, but leaves floats as they are (`_shrink`)."
+        super().__init__(_shrink(df) if reduce_memory else df, procs, cat_names, cont_names, y_names, y_block, splits, do_setup, device, inplace, reduce_memory=False)
     @delegates(TabDataLoaderIdentity.__init__)
     def dataloaders(self, bs:int=1024, drop_last:bool=False, **kwargs) -> AEDataLoaders:
         "`DataLoaders` for the train/valid splits; batch size 1024 and no dropped rows by default."

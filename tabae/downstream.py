@@ -1,24 +1,31 @@
 """Codes as features: `DataLoaders` for `tabular_learner` built from a DataFrame's codes."""
 from __future__ import annotations
 from fastai.tabular.all import *
+from .data import _shrink
 from .encode import encode
 from .errors import TabaeInputError
-from .validate import _cont_column, _listify, check_columns, user_columns
+from .validate import _cont_column, _listify, cat_column, check_columns, user_columns
 
 __all__ = ['codes_frame', 'codes_dls']
 
 def codes_frame(learn:Learner, df:pd.DataFrame, y_names=None, keep_raw:bool=False, bs:int=4096) -> pd.DataFrame:
-    "The codes of `df` beside its `y_names` (and its raw cat/cont columns when `keep_raw`), same index."
+    "The codes of `df` beside its `y_names` (and, when `keep_raw`, its raw cat/cont columns, nullable ones as NaN-gapped objects and floats; a target may not be one of them), same index."
     y_names = _listify(y_names)
     check_columns(df, y_names, 'the targets')
     cats, conts = user_columns(learn.dls.train_ds)
     if keep_raw and (clash := [c for c in y_names if c in cats + conts]):
         raise TabaeInputError(f"Target(s) {clash} are also columns the encoder was trained on: with `keep_raw=True` they would be features too; drop `keep_raw` or refit without them")
-    fix = [c for c in conts if not (isinstance(df[c].dtype, np.dtype) and df[c].dtype.kind in 'iuf')]  # nullable, Arrow or object numbers, which fastai's loaders cannot batch
-    raw = [df[cats + conts].assign(**{c: _cont_column(df[c], c).to_numpy() for c in fix})] if keep_raw else []
-    return pd.concat([encode(learn, df, bs=bs)] + raw + [df[y_names]], axis=1)
+    parts = [encode(learn, df, bs=bs), df[y_names]]
+    if keep_raw:  # nullable and Arrow columns as fastai's procs take them: categories with NaN for gaps, numbers as float64
+        raw = df[cats + conts].copy()
+        for c in cats:
+            if (col := cat_column(s := raw[c])) is not s: raw[c] = col.to_numpy()
+        for c in conts:
+            if not (isinstance(raw[c].dtype, np.dtype) and raw[c].dtype.kind in 'iuf'): raw[c] = _cont_column(raw[c], c).to_numpy()
+        parts.insert(1, raw)
+    return pd.concat(parts, axis=1)
 
-@delegates(TabularDataLoaders.from_df)
+@delegates(Tabular.dataloaders, but=['bs'])
 def codes_dls(learn:Learner, df:pd.DataFrame, y_names, keep_raw:bool=False, valid_df:pd.DataFrame=None, procs=None,
               valid_pct:float=0.2, valid_idx=None, seed:int=None, bs:int=256, **kwargs) -> TabularDataLoaders:
     "`TabularDataLoaders` for `tabular_learner` on the codes of `df` (plus its raw columns when `keep_raw`) to predict `y_names`, validated on `valid_df` when given, else on `valid_idx` or a `valid_pct` split."
@@ -30,6 +37,7 @@ def codes_dls(learn:Learner, df:pd.DataFrame, y_names, keep_raw:bool=False, vali
     code_cols = [f'ae_{i}' for i in range(learn.model.code_size)]
     cats, conts = user_columns(learn.dls.train_ds) if keep_raw else ([], [])
     if valid_idx is None: valid_idx = RandomSplitter(valid_pct, seed=seed)(range(len(frame)))[1]
-    return TabularDataLoaders.from_df(frame.reset_index(drop=True), procs=ifnone(procs, [Categorify, FillMissing, Normalize]),
-                                      cat_names=cats, cont_names=code_cols + conts, y_names=y_names,
-                                      valid_idx=list(valid_idx), bs=bs, **kwargs)
+    splits = IndexSplitter(_listify(valid_idx))(range(len(frame)))
+    to = TabularPandas(_shrink(frame.reset_index(drop=True)), ifnone(procs, [Categorify, FillMissing, Normalize]), cats, code_cols + conts,
+                       y_names, splits=splits, reduce_memory=False)  # fastai's `from_df`, with floats kept (`_shrink`)
+    return to.dataloaders(bs=bs, **kwargs)

@@ -1,12 +1,11 @@
 """`fit_autoencoder`: the recommended recipe in one call."""
 from __future__ import annotations
-import numbers
 from contextlib import nullcontext
 from fastai.tabular.all import *
 from .data import ae_data, auto_bs  # auto_bs: also importable from here, where it lived before
 from .errors import TabaeInputError
 from .learner import AELearner, ae_learner
-from .model import _is_int
+from .model import _is_int, _is_p
 from .noise import SwapNoiseSchedule
 from .validate import _check_positive_int
 
@@ -55,6 +54,15 @@ class EarlyStopFrom(_TrackFrom):
         if self.learn.logger is not noop: print(f'No improvement since epoch {self.epoch - self.wait}: early stopping')
         raise CancelFitException()
 
+def _check_lr(lr):
+    "`lr` with plain floats for numpy's (which fastai's optimizer cannot take): a positive number, or a slice or list of them; else a `TabaeInputError`."
+    ok = lambda v: _is_p(v, high=math.inf) and v > 0
+    if ok(lr): return float(lr)
+    if isinstance(lr, slice) and all(v is None or ok(v) for v in (lr.start, lr.stop)) and lr.stop is not None:
+        return slice(*(None if v is None else float(v) for v in (lr.start, lr.stop)))
+    if is_listy(lr) and lr and all(map(ok, lr)): return [float(v) for v in lr]
+    raise TabaeInputError(f"`lr` must be a positive number (or a slice or list of them, as fastai's `fit` takes), got {lr!r}")
+
 @delegates(ae_learner)
 def fit_autoencoder(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, code_size:int=128,
                     valid_pct:float=0.2, seed:int|None=0, epochs:int=40, lr:float=5e-3, bs:int|None=None,
@@ -62,8 +70,7 @@ def fit_autoencoder(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, 
                     cbs:list=None, valid_idx:list=None, **kwargs) -> AELearner:
     "Build the data (`ae_data`: a seeded random `valid_pct` split, or the rows at positions `valid_idx`; `bs`: `auto_bs` unless given) and `ae_learner` (`RECIPE` unless overridden), train with `fit_flat_cos`, swap noise annealed to 0 from `anneal_noise` of the way, and restore the best weights on the validation split, early stopping and best weights counted from `track_from` of the way (default: the anneal's start)."
     _check_positive_int('epochs', epochs)
-    if isinstance(lr, numbers.Real) and not isinstance(lr, bool) and lr > 0: lr = float(lr)  # numpy's too, which fastai's optimizer cannot take
-    elif not isinstance(lr, slice): raise TabaeInputError(f"`lr` must be a positive number (or a slice, as fastai's `fit` takes), got {lr!r}")
+    lr = _check_lr(lr)
     if seed is not None and not _is_int(seed): raise TabaeInputError(f"`seed` must be an int or None, got {seed!r}")
     if seed is not None: set_seed(seed := int(seed), reproducible=True)  # numpy's too, which `random.seed` cannot take
     dls = ae_data(df, cat_names, cont_names, procs=procs, valid_pct=valid_pct, seed=ifnone(seed, 0), bs=bs, rank_gauss=rank_gauss, valid_idx=valid_idx)

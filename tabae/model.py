@@ -42,9 +42,10 @@ def _check_p(name, p):
 
 def _floats(p): return [float(v) for v in p] if is_listy(p) else float(p)
 
-def _as_list(layers):
-    "`layers` as a list if it is a sequence, range, numpy array or generator (so checking it consumes nothing), else unchanged for `_check_arch` to name."
-    return list(layers) if is_listy(layers) or isinstance(layers, (range, np.ndarray)) else layers
+def _as_list(o):
+    "`o` (`layers`, `ps`, `swap_p`) as a list if it is a sequence, range, numpy array or generator (so checking it consumes nothing), a 0-d array as its number, else unchanged for the checks to name."
+    if isinstance(o, np.ndarray): return o.tolist()
+    return list(o) if is_listy(o) or isinstance(o, range) else o
 
 def _check_arch(code_size, layers, decoder, code_act):
     "Raise `TabaeInputError` naming the first of `code_size`, `layers`, `decoder`, `code_act` that `TabularAE` cannot build."
@@ -77,7 +78,7 @@ class TabularAE(TabularModel):
         bin_inputs:bool=False, # also embed each continuous column's bin (of `bin_edges`) as an input, beside its value
         code_act:str|None=None, # None: a linear code (the article); 'relu': a rectified, sparse code, which tree models split more easily
     ):
-        layers = _as_list(layers)
+        layers, ps, enc_ps = _as_list(layers), _as_list(ps), _as_list(enc_ps)
         _check_arch(code_size, layers, decoder, code_act)
         code_size, layers = int(code_size), [int(l) for l in layers]  # plain ints and floats, so `save_encoder`'s JSON takes numpy's too
         cat_dict = ifnone(cat_dict, [n for n, _ in emb_szs])

@@ -28,7 +28,7 @@ def check_columns(df:pd.DataFrame, names:list, what:str='the training data'):
 
 def _listify(o) -> list:
     "`o`'s items as a list: one name, or a list, tuple, set, generator, pandas Index or Series, numpy array or tensor of them (fastcore's `L` holds the last four as one item)."
-    return o.tolist() if isinstance(o, (pd.Index, pd.Series, np.ndarray, Tensor)) else list(L(o))
+    return np.ravel(o).tolist() if isinstance(o, (pd.Index, pd.Series, np.ndarray, Tensor)) else list(L(o))
 
 def _is_cont(col:pd.Series) -> bool: return pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
 
@@ -57,9 +57,10 @@ def check_hparams(code_size:int=128, layers:list=(1024, 512, 256), ps:float|list
                   decoder:str='mirror', bin_targets:int=0, bin_inputs:bool=False, code_act:str|None=None):
     "Raise `TabaeInputError` naming the first of `code_size`, `layers`, `decoder`, `code_act`, `ps`, `swap_p`, `bin_targets`, `bin_inputs` out of range (`n_in`: input columns, for a per-column `swap_p`)."
     _check_arch(code_size, layers := _as_list(layers), decoder, code_act)
+    ps, swap_p = _as_list(ps), _as_list(swap_p)
     if not (_is_p(ps) or (is_listy(ps) and len(ps) == len(layers) and all(map(_is_p, ps)))):
         raise TabaeInputError(f"`ps` must be a dropout probability in [0, 1) or a list of {len(layers)} of them (one per layer), got {ps!r}")
-    if not (_is_p(swap_p, closed=True) or ((is_listy(swap_p) or np.ndim(swap_p) == 1) and len(swap_p) == ifnone(n_in, len(swap_p)) and all(_is_p(p, closed=True) for p in swap_p))):
+    if not (_is_p(swap_p, closed=True) or (is_listy(swap_p) and len(swap_p) == ifnone(n_in, len(swap_p)) and all(_is_p(p, closed=True) for p in swap_p))):
         raise TabaeInputError(f"`swap_p` must be a probability in [0, 1] or a list of them, one per input column ({n_in}), got {swap_p!r}")
     if not _is_int(bin_targets) or bin_targets < 0 or bin_targets == 1:
         raise TabaeInputError(f"`bin_targets` must be 0 (off) or an int >= 2 (bins per continuous column), got {bin_targets!r}")

@@ -82,8 +82,17 @@ def test_from_df_takes_fastai_loader_arguments(adult_df):
     dls = AEDataLoaders.from_df(df, cat_names=CATS, bs=64, val_bs=30, shuffle=False, drop_last=True, num_workers=0)
     assert (dls.train.bs, dls.valid.bs, dls.train.shuffle, dls.train.drop_last) == (64, 30, False, True)
     assert len(list(dls.train)) == 320 // 64 and len(list(dls.valid)) == 3
+    first = dls.train.one_batch()[0]
+    assert torch.equal(first, dls.train.cats[:64])  # unshuffled: the first rows in order
     with pytest.raises(TypeError, match=r"\['val_bss'\] for `ae_data`/`AEDataLoaders.from_df`.*val_bs"):
         AEDataLoaders.from_df(df, cat_names=CATS, val_bss=30)
+    with pytest.raises(TypeError, match=r"\['after_batch'\]"): ae_data(df, CATS, CONTS, after_batch=None)  # would replace the (cats, conts, cats, conts) batches
+
+def test_identity_takes_fastai_positional_arguments(adult_df):
+    "`TabularPandasIdentity` takes fastai's arguments in fastai's order (the fifth is `y_names`)."
+    df = adult_df.iloc[:200]
+    to = TabularPandasIdentity(df, [Categorify, Normalize], CATS[:2], CONTS[:2], ['salary'], None, RandomSplitter(seed=0)(df))
+    assert list(to.y_names) == ['salary'] and len(to.valid) == 40 and to.items['age'].dtype.kind == 'f'
 
 def test_valid_idx_picks_the_validation_rows(adult_df):
     "`valid_idx` (positions, as fastai's `from_df` takes them) replaces the random split; bad positions are named."

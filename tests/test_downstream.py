@@ -1,7 +1,7 @@
 import warnings
 import numpy as np, pandas as pd, pytest
 from fastai.tabular.all import accuracy, set_seed, tabular_learner
-from tabae import TabaeInputError, adult_columns, codes_dls, codes_frame, encode
+from tabae import TabaeInputError, adult_columns, codes_dls, codes_frame, encode, fit_autoencoder
 
 CATS, CONTS = adult_columns('adult-14')
 CODES = [f'ae_{i}' for i in range(16)]
@@ -60,7 +60,26 @@ def test_codes_dls_takes_nullable_numbers_and_index_targets(small_learn, frames)
     train, _ = frames
     odd = train.astype({'age': 'Int64', 'hours-per-week': 'Float64'})
     odd.loc[odd.index[:5], 'age'] = pd.NA
+    odd['race'] = odd['race'].astype('string')
+    odd.loc[odd.index[5:8], 'race'] = pd.NA
     dls = codes_dls(small_learn, odd, pd.Index(['salary']), keep_raw=True, bs=128)
     assert list(dls.train_ds.y_names) == ['salary'] and len(dls.train_ds.cont_names) == len(CODES + CONTS)
     assert np.isfinite(dls.one_batch()[1].numpy()).all()
+    raw = codes_frame(small_learn, odd, 'salary', keep_raw=True)
+    assert raw['age'].dtype == np.float64 and raw['age'].isna().sum() == 5 and raw['race'].isna().sum() == 3
+    assert np.allclose(raw['hours-per-week'], train['hours-per-week'])
     with pytest.raises(TabaeInputError, match=r"Target\(s\) \['age'\] are also columns"): codes_frame(small_learn, train, 'age', keep_raw=True)
+
+def test_codes_dls_keeps_float_categories_and_large_numbers():
+    "Raw float columns are not shrunk to float32 in `codes_dls` either: float classes match new rows, large numbers keep their spread; a nullable int category with gaps batches."
+    r = np.random.default_rng(0)
+    df = pd.DataFrame({'fc': r.choice([0.1, 0.2, 0.3], 300), 'k': pd.array(r.choice([1, 2, None], 300), dtype='Int64'),
+                       'big': 1e8 + r.integers(0, 10, 300), 'y': r.choice(['a', 'b'], 300)})
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        learn = fit_autoencoder(df, ['fc', 'k'], ['big'], code_size=4, layers=[16], epochs=1, bs=64, progress=False)
+    dls = codes_dls(learn, df, 'y', keep_raw=True, bs=64)
+    assert dls.one_batch()[0].shape == (64, 2)  # fc, k
+    assert list(dls.train_ds.classes['fc'])[1:] == [0.1, 0.2, 0.3]
+    assert (dls.test_dl(codes_frame(learn, df.iloc[:20], 'y', keep_raw=True)).items['fc'] > 0).all()  # matched, not '#na#'
+    assert abs(dls.train_ds.procs.normalize.stds['big'] - df['big'].iloc[list(dls.train.items.index)].std(ddof=0)) < 0.05

@@ -224,7 +224,12 @@ def test_column_lists_and_positions_of_any_array_type():
         learn = fit(df, cats=pd.Index(['a', 'b']), conts=np.array(['c', 'd']), valid_idx=valid_idx)
         assert list(learn.dls.valid_ds.items.index) == list(range(120, 160))
         assert np.allclose(encode(learn, df), encode(ref, df))
-    learn = fit(df, seed=np.int32(1), layers=np.array([8, 4]), swap_p=np.full(5, 0.1), bin_inputs=np.True_, wd=np.float32(0.01))  # 5 inputs: a, b, c_na, c, d
+    learn = fit(df, seed=np.int32(1), layers=np.array([8, 4]), ps=np.array([0.1, 0.]), swap_p=np.full(5, 0.1), bin_inputs=np.True_,  # 5 inputs: a, b, c_na, c, d
+                wd=np.float32(0.01), lr=slice(np.float32(1e-4), np.float32(1e-3)))
+    m = TabularAE([(3, 2)], 2, 4, layers=[8, 4], ps=np.array([0.1, 0.2]), swap_p=np.array(0.3))  # the mirrored decoder takes `ps` in reverse
+    assert [[o.p for o in b if isinstance(o, torch.nn.Dropout)] for b in m.decoder] == [[0.2], [0.1]] and m.noise.p == 0.3
+    assert len(fit(df, valid_idx=torch.tensor(3)).dls.valid_ds) == 1  # a 0-d tensor is one position
+    with pytest.raises(TabaeInputError, match='`lr` must be a positive number'): fit(df, lr=[1e-3, 0])
     assert learn.model.bin_inputs is True and np.isclose(learn.wd, 0.01) and type(learn.wd) is float
     assert np.allclose(encode(fit(df, seed=np.int64(1)), df), encode(fit(df, seed=1), df))
     with pytest.raises(TabaeInputError, match='`seed` must be an int or None'): fit(df, seed=1.5)
@@ -255,7 +260,8 @@ def test_whole_floats_match_text_classes_and_are_scored_as_them():
         assert np.allclose(encode(learn, read), encode(learn, df[df.code != 'X']))
         assert evaluate(learn, read).categorical.equals(evaluate(learn, df[df.code != 'X']).categorical)
     one = pd.DataFrame([{**df.iloc[0].to_dict(), 'x': pd.NA}])  # an object column of pd.NA, as `encode` takes it
-    assert evaluate(learn, one).summary['rows'] == 1
+    rep = evaluate(learn, one)
+    assert np.isnan(rep.continuous.loc['x', 'mean_abs_err']) and rep.categorical.notna().all().all()  # the gap is not scored, the categories are
 
 def test_one_kind_of_column_and_huge_numbers_fit_without_library_warnings():
     "Tables with only categorical or only continuous columns build empty heads without torch's zero-element warning; a column too large to normalize is named without numpy's overflow warning first."
