@@ -83,3 +83,13 @@ def test_codes_dls_keeps_float_categories_and_large_numbers():
     assert list(dls.train_ds.classes['fc'])[1:] == [0.1, 0.2, 0.3]
     assert (dls.test_dl(codes_frame(learn, df.iloc[:20], 'y', keep_raw=True)).items['fc'] > 0).all()  # matched, not '#na#'
     assert abs(dls.train_ds.procs.normalize.stds['big'] - df['big'].iloc[list(dls.train.items.index)].std(ddof=0)) < 0.05
+
+def test_codes_frame_raw_columns_with_int_names():
+    "Int column names (a frame built from an array) with a nullable number keep their names under `keep_raw`."
+    r = np.random.default_rng(0)
+    df = pd.DataFrame({0: r.choice(['x', 'y'], 200), 1: r.normal(size=200), 2: r.normal(size=200), 'y': r.choice(['a', 'b'], 200)})
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        learn = fit_autoencoder(df, [0], [1, 2], code_size=4, layers=[16], epochs=1, bs=64, progress=False)
+    raw = codes_frame(learn, df.astype({1: 'Float64'}), 'y', keep_raw=True)
+    assert list(raw.columns[-4:]) == [0, 1, 2, 'y'] and raw[1].dtype == np.float64 and np.allclose(raw[1], df[1])
