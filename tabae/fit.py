@@ -71,8 +71,9 @@ def fit_autoencoder(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, 
     "Build the data (`ae_data`: a seeded random `valid_pct` split, or the rows at positions `valid_idx`; `bs`: `auto_bs` unless given) and `ae_learner` (`RECIPE` unless overridden), train with `fit_flat_cos`, swap noise annealed to 0 from `anneal_noise` of the way, and restore the best weights on the validation split, early stopping and best weights counted from `track_from` of the way (default: the anneal's start)."
     _check_positive_int('epochs', epochs)
     lr = _check_lr(lr)
-    if seed is not None and not _is_int(seed): raise TabaeInputError(f"`seed` must be an int or None, got {seed!r}")
-    if seed is not None: set_seed(seed := int(seed), reproducible=True)  # numpy's too, which `random.seed` cannot take
+    if seed is not None:
+        if not _is_int(seed): raise TabaeInputError(f"`seed` must be an int or None, got {seed!r}")
+        set_seed(seed := int(seed), reproducible=True)  # numpy's too, which `random.seed` cannot take
     dls = ae_data(df, cat_names, cont_names, procs=procs, valid_pct=valid_pct, seed=ifnone(seed, 0), bs=bs, rank_gauss=rank_gauss, valid_idx=valid_idx)
     kw = {**RECIPE, **kwargs}
     if not kw['bin_targets'] and 'bin_inputs' not in kwargs: kw['bin_inputs'] = False  # `bin_targets=0` turns the recipe's bins off, inputs too
