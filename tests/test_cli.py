@@ -63,6 +63,19 @@ def test_encode_streams_chunks_and_matches_encode(files, model_dir, fmt, tmp_pat
     ref = encode(load_encoder(model_dir), test)
     np.testing.assert_allclose(codes[ref.columns].to_numpy(), ref.to_numpy(), rtol=1e-5, atol=1e-6)
 
+def test_encode_codes_do_not_depend_on_the_chunk_size(tmp_path):
+    "A text column whose chunk holds only digits and a gap (read by pandas as floats) is matched to its text classes: the same codes, and no unseen warning, for any `--chunk-size`."
+    r = np.random.default_rng(0)
+    train = pd.DataFrame({'code': r.choice(['1', '2', 'X'], 400), 'x': r.normal(size=400)})
+    test = pd.DataFrame({'code': ['1', '2', '', '1'] * 50 + ['X', '2'] * 50, 'x': r.normal(size=300)})  # the first 200 rows: digits and gaps only
+    train.to_csv(tmp_path/'train.csv', index=False); test.to_csv(tmp_path/'test.csv', index=False)
+    assert main(['fit', str(tmp_path/'train.csv'), '--cat', 'code', '--cont', 'x', '--out', str(tmp_path/'m'), *SMALL]) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', UnseenCategoryWarning)
+        for n in (100, 1000):
+            assert main(['encode', str(tmp_path/'m'), str(tmp_path/'test.csv'), '-o', str(tmp_path/f'c{n}.parquet'), '--chunk-size', str(n), '--quiet']) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path/'c100.parquet'), pd.read_parquet(tmp_path/'c1000.parquet'))
+
 def test_encode_warns_once_per_file_about_unseen_categories(files, model_dir, tmp_path):
     "Unseen categories spread over several chunks give one warning with the file's totals, not one per chunk."
     d, test = files
