@@ -111,7 +111,7 @@ def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:li
     procs = ifnone(procs, [Categorify, FillMissing] + ([RankGauss] if rank_gauss else []) + [Normalize])
     with np.errstate(over='ignore'):  # a column too large to normalize is named by `check_train_data`, not by numpy's warning
         to = TabularPandasIdentity(df[cat_names + cont_names], procs, cat_names, cont_names, splits=splits)
-    to.items[cont_names] = to.items[cont_names].mask(gaps, 0.)  # aligned by row label: `TabularPandas` puts the training rows first
+        to.items[cont_names] = to.items[cont_names].mask(gaps, 0.).astype(np.float32)  # aligned by row label (`TabularPandas` puts the training rows first); once normalized, float32 as the model reads it, at half the memory
     return to.dataloaders(bs=bs, device=device, **kwargs)
 
 class AEDataLoaders(TabularDataLoaders):
