@@ -78,7 +78,7 @@ def cat_column(col:pd.Series, classes:list|None=None) -> pd.Series:
     if not ((isinstance(col.dtype, np.dtype) and col.dtype.kind in 'biufO') or isinstance(col.dtype, pd.StringDtype)):
         col = col.astype(object).where(col.notna(), np.nan)
     if not as_str and (col.dtype != object or infer_dtype(col, skipna=True) in _PLAIN): return col
-    return col if _is_text(col) else col.map(partial(_text, classes=set(classes) if as_str else ()), na_action='ignore').astype(object)
+    return col if _is_text(col) else col.map(partial(_text, classes=set(classes)) if as_str else str, na_action='ignore').astype(object)
 
 def _text(v, classes:set) -> str:
     "`str(v)`, but a whole float as the text class its integer form is (a CSV chunk or a column with a gap reads '1' as 1.0)."
