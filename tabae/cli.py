@@ -65,7 +65,7 @@ def fit(
     layers:Annotated[int, "Encoder sizes (default: 1024 512 256); the decoder maps the code linearly to the first", {'nargs': '+'}]=None,
     epochs:int=None, # Most epochs, early stopping may stop sooner (default: fit_autoencoder's, 40)
     lr:float=None, # Learning rate (default: fit_autoencoder's, 5e-3)
-    bs:int=None, # Batch size (default: fit_autoencoder's, 8 or more batches per epoch, 64 to 1024)
+    bs:int=None, # Batch size (default: fit_autoencoder's, 16 or more batches per epoch, 64 to 1024)
     valid_pct:float=0.2, # Share of the rows held out for early stopping
     patience:int=None, # Epochs without improvement before stopping (default: fit_autoencoder's, 8)
     code_act:str=None, # 'relu': a rectified code, which tree models downstream split more easily (default: a linear code)

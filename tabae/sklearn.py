@@ -29,7 +29,7 @@ class TabularAEEncoder(TransformerMixin, BaseEstimator):
         layers:tuple=(1024, 512, 256), # encoder sizes; `fit_autoencoder`'s linear decoder maps the code to the first one
         epochs:int|None=None, # most epochs (early stopping may stop sooner); `None`: `fit_autoencoder`'s
         lr:float|None=None, # learning rate of `fit_flat_cos`; `None`: `fit_autoencoder`'s
-        bs:int|None=None, # batch size; `None`: `fit_autoencoder`'s (8 or more batches per epoch, 64 to 1024)
+        bs:int|None=None, # batch size; `None`: `fit_autoencoder`'s (16 or more batches per epoch, 64 to 1024)
         valid_pct:float=0.2, # share of the rows held out for early stopping
         patience:int|None=None, # epochs without improvement before stopping; `None`: `fit_autoencoder`'s
         seed:int|None=0, # seed of the split, the initial weights and the noise; `None`: unseeded

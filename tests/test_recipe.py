@@ -42,12 +42,12 @@ def test_swap_noise_schedule_anneals_and_restores(adult_df):
     assert learn.model.noise.p == 0.2
 
 def test_auto_bs():
-    "Eight or more batches per epoch, a power of two from 64 to 1024: Adult's 26,049 training rows keep the article's 1024."
-    assert [auto_bs(n) for n in (0, 100, 2048, 2400, 8192, 26049, 10**7)] == [64, 64, 256, 256, 1024, 1024, 1024]
+    "Sixteen or more batches per epoch, a power of two from 64 to 1024: Adult's 26,049 training rows keep the article's 1024."
+    assert [auto_bs(n) for n in (0, 100, 2048, 2400, 8192, 16383, 16384, 26049, 10**7)] == [64, 64, 128, 128, 512, 512, 1024, 1024, 1024]
 
 def test_fit_autoencoder_sizes_batches_to_the_table(adult_df):
     learn = fit_autoencoder(adult_df.iloc[:3000], ['race'], ['age'], code_size=4, layers=[16], epochs=1, progress=False)
-    assert learn.dls.train.bs == auto_bs(2400) == 256
+    assert learn.dls.train.bs == auto_bs(2400) == 128
     learn = fit_autoencoder(adult_df.iloc[:3000], ['race'], ['age'], code_size=4, layers=[16], epochs=1, bs=100, progress=False)
     assert learn.dls.train.bs == 100
 
