@@ -7,7 +7,7 @@ from .encode import reconstruct
 from .process import _ClassIndex
 from .validate import _cont_column, check_frame, clean_encode_frame, user_columns
 
-__all__ = ['AEReport', 'evaluate']
+__all__ = ['AEReport', 'evaluate', 'output_range']
 
 NA = '#na#'
 
@@ -15,10 +15,10 @@ def _labels(s:pd.Series) -> pd.Series: return s.astype(object).where(s.notna(), 
 
 class AEReport:
     "Per-column reconstruction quality: `.continuous`, `.categorical`, `.summary`, and `.plot()`."
-    def __init__(self, actual:pd.DataFrame, predicted:pd.DataFrame, cat_names:list, cont_names:list):
+    def __init__(self, actual:pd.DataFrame, predicted:pd.DataFrame, cat_names:list, cont_names:list, output_range:pd.DataFrame|None=None):
         store_attr()
         self.continuous = pd.DataFrame([self._cont(c) for c in cont_names], index=pd.Index(cont_names, name='column'),
-                                       columns=['min_abs_err', 'max_abs_err', 'mean_abs_err', 'median_abs_err', 'r2'])
+                                       columns=['min_abs_err', 'max_abs_err', 'mean_abs_err', 'median_abs_err', 'r2', 'out_of_range'])
         self.categorical = pd.DataFrame([self._cat(c) for c in cat_names], index=pd.Index(cat_names, name='column'),
                                         columns=['balanced_accuracy', 'f1_weighted'])
         self.summary = pd.Series({'mean_r2': self.continuous.r2.mean(), 'mean_balanced_accuracy': self.categorical.balanced_accuracy.mean(),
@@ -28,10 +28,17 @@ class AEReport:
         y, p = self.actual[c].astype(np.float64), self.predicted[c].astype(np.float64)
         ok = np.isfinite(y)
         y, p = y[ok], p[ok]
-        if not len(y): return [np.nan] * 5
+        out = np.nan if self.output_range is None else self._out_of_range(y, *self.output_range.loc[c, ['min', 'max']])
+        if not len(y): return [np.nan] * 5 + [out]
         err = (y - p).abs()
         r2 = r2_score(y, p) if len(y) > 1 and y.nunique() > 1 else np.nan
-        return [err.min(), err.max(), err.mean(), err.median(), r2]
+        return [err.min(), err.max(), err.mean(), err.median(), r2, out]
+
+    @staticmethod
+    def _out_of_range(y:pd.Series, lo:float, hi:float) -> int:
+        "How many of `y` lie outside `[lo, hi]` (what the model can output), by more than float32 rounding (1e-5 of the range)."
+        tol = 1e-5 * (hi - lo)
+        return int(((y < lo - tol) | (y > hi + tol)).sum())
 
     def _cat(self, c):
         y, p = _labels(self.actual[c]), _labels(self.predicted[c])
@@ -80,11 +87,18 @@ class AEReport:
         ax.set(title=f"{c}  bal.acc={self.categorical.loc[c, 'balanced_accuracy']:.3f}", xlabel='reconstructed', ylabel='actual')
 
 def evaluate(learn:Learner, df:pd.DataFrame, bs:int=4096) -> AEReport:
-    "Reconstruct `df` and report R2 and absolute errors (original units) per continuous column, balanced accuracy and weighted F1 per categorical one."
+    "Reconstruct `df` and report R2, absolute errors (original units) and how many values the model cannot output (`output_range`) per continuous column, balanced accuracy and weighted F1 per categorical one."
     check_frame(df, 1, '`evaluate`')
     cats, conts = user_columns(learn.dls.train_ds)
     pred = reconstruct(learn, df, bs=bs)
-    return AEReport(_actual(learn.dls.train_ds, df), pred, cats, conts)
+    return AEReport(_actual(learn.dls.train_ds, df), pred, cats, conts, output_range(learn))
+
+def output_range(learn:Learner) -> pd.DataFrame:
+    "Each continuous column's smallest and largest value the model can output, in original units (`min`, `max`): the training range widened by `bound_pad`."
+    to, head = learn.dls.train_ds, learn.model.cont_head[-1]
+    bounds = dict(zip(to.cont_names, torch.stack([head.low, head.high], 1).float().cpu().numpy()))
+    frame = pd.DataFrame({c: bounds.get(c, [0, 0]) for c in to.x_names})  # categories: any code
+    return to.new(frame).decode().items[list(to.cont_names)].T.set_axis(['min', 'max'], axis=1)
 
 def _actual(to:Tabular, df:pd.DataFrame) -> pd.DataFrame:
     "`df`'s training columns as `reconstruct` gives them: a category that matches a training class by value (as `encode` matches it; 1.0 for 1) as that class, numbers as float64."

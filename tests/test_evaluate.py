@@ -4,7 +4,8 @@ import warnings
 import matplotlib.pyplot as plt, numpy as np, pandas as pd, pytest, torch
 from matplotlib.figure import Figure
 from sklearn.metrics import balanced_accuracy_score, f1_score, r2_score
-from tabae import AEReport, adult_columns, evaluate, reconstruct
+from fastai.learner import load_learner
+from tabae import RECIPE, AEReport, adult_columns, evaluate, output_range, reconstruct
 
 CATS, CONTS = adult_columns('adult-14')
 
@@ -30,8 +31,37 @@ def test_continuous_numbers_match_sklearn(report_and_rec, held_out):
         y, p = held_out.loc[ok, c].astype(float), rec.loc[ok, c]
         err = (y - p).abs()
         want = [err.min(), err.max(), err.mean(), err.median(), r2_score(y, p)]
-        np.testing.assert_allclose(rep.continuous.loc[c].to_numpy(dtype=float), want, rtol=1e-9, err_msg=c)
+        np.testing.assert_allclose(rep.continuous.loc[c].iloc[:5].to_numpy(dtype=float), want, rtol=1e-9, err_msg=c)
     assert np.isfinite(rep.continuous.loc['age'].to_numpy(dtype=float)).all()  # the 20 missing ages are left out, not scored
+
+def _padded_range(small_learn, adult_df) -> pd.DataFrame:
+    "The training rows' range widened by `RECIPE`'s `bound_pad` on each side, as the head's bounds are."
+    train = adult_df.loc[small_learn.dls.train_ds.items.index, CONTS].astype(float)
+    lo, hi = train.min(), train.max()
+    pad = RECIPE['bound_pad'] * (hi - lo)
+    return pd.DataFrame({'min': lo - pad, 'max': hi + pad})
+
+def test_output_range_is_the_padded_training_range(small_learn, adult_df, tmp_path):
+    want = _padded_range(small_learn, adult_df)
+    rng = output_range(small_learn)
+    assert list(rng.index) == CONTS and list(rng.columns) == ['min', 'max']
+    np.testing.assert_allclose(rng.to_numpy(), want.to_numpy(), rtol=1e-5, atol=1e-3)
+    small_learn.export(tmp_path / 'ae.pkl')  # no training rows travel with an export: the bounds come from the model
+    np.testing.assert_allclose(output_range(load_learner(tmp_path / 'ae.pkl')).to_numpy(), rng.to_numpy())
+
+def test_out_of_range_counts_values_the_model_cannot_output(small_learn, adult_df, held_out):
+    "A value past the head's bounds cannot be rebuilt; the report counts them per column (inside the padding or at its edge: not counted)."
+    want_rng = _padded_range(small_learn, adult_df)
+    lo, hi = want_rng.loc['age']
+    df = held_out.copy()
+    df.loc[df.index[20:26], 'age'] = [hi + 1, lo - 1, 500, hi - 0.5, lo + 0.5, (lo + hi) / 2]
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        rep = evaluate(small_learn, df)
+        no_range = AEReport(df[CATS + CONTS], reconstruct(small_learn, df), CATS, CONTS)
+    want = {c: int(((df[c] < want_rng.loc[c, 'min']) | (df[c] > want_rng.loc[c, 'max'])).sum()) for c in CONTS}
+    assert rep.continuous.out_of_range.to_dict() == want and want['age'] == 3
+    assert np.isnan(no_range.continuous.out_of_range).all()  # no range given: unknown, not 0
 
 def test_categorical_numbers_match_sklearn(report_and_rec, held_out):
     rep, rec = report_and_rec
