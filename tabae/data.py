@@ -79,7 +79,7 @@ def _shrink(df:pd.DataFrame) -> pd.DataFrame:
     return df_shrink(df, skip=[c for c in df.columns if pd.api.types.is_float_dtype(df[c])])
 
 def auto_bs(n_train:int, steps:int=16, lo:int=64, hi:int=1024) -> int:
-    "The batch size `fit_autoencoder` uses unless told: the largest power of two giving `steps` batches per epoch of `n_train` rows (16: 640 optimizer steps in the default 40 epochs), within `[lo, hi]`."
+    "The batch size `fit_autoencoder` uses unless told: the largest power of two giving `steps` batches per epoch of `n_train` rows (16: at least 640 optimizer steps in the default 40 epochs, from 1,024 rows up), within `[lo, hi]`."
     return int(min(hi, max(lo, 2 ** math.floor(math.log2(max(n_train // steps, 1))))))
 
 def _index_splits(valid_idx, n:int) -> tuple[list, list]:

@@ -14,7 +14,7 @@ NA = '#na#'
 def _labels(s:pd.Series) -> pd.Series: return s.astype(object).where(s.notna(), NA).astype(str)
 
 class AEReport:
-    "Per-column reconstruction quality: `.continuous`, `.categorical`, `.summary`, and `.plot()`."
+    "Per-column reconstruction quality: `.continuous` (absolute errors, R2, `out_of_range`: values outside `output_range`), `.categorical`, `.summary`, and `.plot()`."
     def __init__(self, actual:pd.DataFrame, predicted:pd.DataFrame, cat_names:list, cont_names:list, output_range:pd.DataFrame|None=None):
         store_attr()
         self.continuous = pd.DataFrame([self._cont(c) for c in cont_names], index=pd.Index(cont_names, name='column'),
@@ -94,8 +94,8 @@ def evaluate(learn:Learner, df:pd.DataFrame, bs:int=4096) -> AEReport:
     return AEReport(_actual(learn.dls.train_ds, df), pred, cats, conts, output_range(learn))
 
 def output_range(learn:Learner) -> pd.DataFrame:
-    "Each continuous column's smallest and largest value the model can output, in original units (`min`, `max`): the training range widened by `bound_pad`."
-    to, head = learn.dls.train_ds, learn.model.cont_head[-1]
+    "Each continuous column's smallest and largest value the model can output, in original units (`min`, `max`): the head's bounds decoded through the procs (with `Normalize`, the training range widened by `bound_pad`)."
+    to, head = learn.dls.train_ds, get_model(learn.model).cont_head[-1]
     bounds = dict(zip(to.cont_names, torch.stack([head.low, head.high], 1).float().cpu().numpy()))
     frame = pd.DataFrame({c: bounds.get(c, [0, 0]) for c in to.x_names})  # categories: any code
     return to.new(frame).decode().items[list(to.cont_names)].T.set_axis(['min', 'max'], axis=1)

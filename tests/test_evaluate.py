@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt, numpy as np, pandas as pd, pytest, torch
 from matplotlib.figure import Figure
 from sklearn.metrics import balanced_accuracy_score, f1_score, r2_score
 from fastai.learner import load_learner
-from tabae import RECIPE, AEReport, adult_columns, evaluate, output_range, reconstruct
+from tabae import RECIPE, AEReport, adult_columns, evaluate, load_encoder, output_range, reconstruct, save_encoder
 
 CATS, CONTS = adult_columns('adult-14')
 
@@ -46,8 +46,9 @@ def test_output_range_is_the_padded_training_range(small_learn, adult_df, tmp_pa
     rng = output_range(small_learn)
     assert list(rng.index) == CONTS and list(rng.columns) == ['min', 'max']
     np.testing.assert_allclose(rng.to_numpy(), want.to_numpy(), rtol=1e-5, atol=1e-3)
-    small_learn.export(tmp_path / 'ae.pkl')  # no training rows travel with an export: the bounds come from the model
+    small_learn.export(tmp_path / 'ae.pkl')  # no training rows travel with an export or a saved encoder: the bounds come from the model
     np.testing.assert_allclose(output_range(load_learner(tmp_path / 'ae.pkl')).to_numpy(), rng.to_numpy())
+    np.testing.assert_allclose(output_range(load_encoder(save_encoder(small_learn, tmp_path / 'enc'))).to_numpy(), rng.to_numpy())
 
 def test_out_of_range_counts_values_the_model_cannot_output(small_learn, adult_df, held_out):
     "A value past the head's bounds cannot be rebuilt; the report counts them per column (inside the padding or at its edge: not counted)."

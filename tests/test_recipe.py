@@ -43,7 +43,7 @@ def test_swap_noise_schedule_anneals_and_restores(adult_df):
 
 def test_auto_bs():
     "Sixteen or more batches per epoch, a power of two from 64 to 1024: Adult's 26,049 training rows keep the article's 1024."
-    assert [auto_bs(n) for n in (0, 100, 2048, 2400, 8192, 16383, 16384, 26049, 10**7)] == [64, 64, 128, 128, 512, 512, 1024, 1024, 1024]
+    assert [auto_bs(n) for n in (0, 100, 1024, 1500, 2048, 2400, 8192, 16383, 16384, 26049, 10**7)] == [64, 64, 64, 64, 128, 128, 512, 512, 1024, 1024, 1024]
 
 def test_fit_autoencoder_sizes_batches_to_the_table(adult_df):
     learn = fit_autoencoder(adult_df.iloc[:3000], ['race'], ['age'], code_size=4, layers=[16], epochs=1, progress=False)
