@@ -121,6 +121,9 @@ def clean_train_frame(df:pd.DataFrame, cat_names:list, cont_names:list, splits:t
                                                       f"pass at least {math.ceil(1 / valid_pct)} rows, or `valid_pct=0` to monitor the training loss")
     if len(train) < 2: raise TabaeInputError(f"Training needs at least 2 rows in the training split, got {len(train)} of {len(df)}")
     cols = {c: cat_column(df[c]).reset_index(drop=True) for c in cat_names}
+    na_named = [c for c in cat_names if cols[c].isin(['#na#']).any()]
+    if na_named: raise TabaeInputError(f"Categorical column(s) {na_named} hold the value '#na#', which fastai's `Categorify` keeps for missing and unseen "
+                                       "values, so the two would merge: rename that value (e.g. `df[col].replace('#na#', 'na')`), or make it NaN if it means missing")
     for c in cont_names:
         cols[c] = col = _cont_column(df[c], c)
         if col.iloc[train].isna().all(): raise TabaeInputError(f"Continuous column {c!r} has no finite value in the {len(train)} training rows: drop it or fill it")

@@ -278,6 +278,16 @@ def test_bad_column_lists():
     with pytest.raises(TabaeInputError, match=r"\['a'\].*more than once in the DataFrame"): fit(pd.concat([df, df[['a']]], axis=1))
     with pytest.raises(TabaeInputError, match='c_na'): fit(df.assign(c_na=1), cats=['a', 'c_na'])
 
+@pytest.mark.parametrize('dtype', [object, 'string', 'category'])
+def test_literal_na_category_is_refused(dtype):
+    "A '#na#' value would merge with fastai's missing-value class (before: two '#na#' classes, rows of either rebuilt as one)."
+    df = frame()
+    df['a'] = df['a'].where(df.index % 7 != 0, '#na#').astype(dtype)
+    before = df.copy()
+    with pytest.raises(TabaeInputError, match=r"\['a'\].*'#na#'.*replace"): fit(df)
+    pd.testing.assert_frame_equal(df, before)
+    assert fit(df.assign(a=df['a'].astype(object).replace('#na#', 'na'))).dls.train_ds.classes['a'] == ['#na#', 'na', 'x', 'y', 'z']
+
 @pytest.mark.parametrize('kw,name', [
     ({'code_size': 0}, 'code_size'), ({'code_size': 2.5}, 'code_size'), ({'code_size': True}, 'code_size'),
     ({'layers': []}, 'layers'), ({'layers': [32, 0]}, 'layers'), ({'layers': 'abc'}, 'layers'),
