@@ -5,11 +5,9 @@ from fastai.tabular.all import *
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score, r2_score
 from .encode import reconstruct
 from .process import _ClassIndex
-from .validate import _cont_column, check_frame, clean_encode_frame, user_columns
+from .validate import NA, _cont_column, check_frame, clean_encode_frame, user_columns
 
 __all__ = ['AEReport', 'evaluate', 'output_range']
-
-NA = '#na#'
 
 def _labels(s:pd.Series) -> pd.Series: return s.astype(object).where(s.notna(), NA).astype(str)
 

@@ -5,6 +5,8 @@ from pandas.api.types import infer_dtype
 from .errors import TabaeInputError
 from .model import _as_list, _check_arch, _is_int, _is_p
 
+NA = '#na#'  # fastai's `Categorify` class for missing and unseen values
+
 __all__ = ['user_columns', 'check_columns', 'infer_columns', 'check_frame', 'check_hparams', 'cat_column', 'clean_train_frame', 'clean_encode_frame', 'check_train_data']
 
 def _proc(to:Tabular, cls):
@@ -121,7 +123,7 @@ def clean_train_frame(df:pd.DataFrame, cat_names:list, cont_names:list, splits:t
                                                       f"pass at least {math.ceil(1 / valid_pct)} rows, or `valid_pct=0` to monitor the training loss")
     if len(train) < 2: raise TabaeInputError(f"Training needs at least 2 rows in the training split, got {len(train)} of {len(df)}")
     cols = {c: cat_column(df[c]).reset_index(drop=True) for c in cat_names}
-    na_named = [c for c in cat_names if cols[c].isin(['#na#']).any()]
+    na_named = [c for c in cat_names if cols[c].isin([NA]).any()]
     if na_named: raise TabaeInputError(f"Categorical column(s) {na_named} hold the value '#na#', which fastai's `Categorify` keeps for missing and unseen "
                                        "values, so the two would merge: rename that value (e.g. `df[col].replace('#na#', 'na')`), or make it NaN if it means missing")
     for c in cont_names:
