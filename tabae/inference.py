@@ -18,7 +18,7 @@ def _linear(w:Tensor, b:Tensor, dtype:torch.dtype) -> nn.Linear:
     return res
 
 class FoldedEncoder(Module):
-    "The eval-mode encoder of a `TabularAE`: each BatchNorm folded into the next Linear, the embeddings one lookup, the linear layers in `dtype` (e.g. bf16), the model's `code_act` on the code."
+    "The eval-mode encoder of a `TabularAE`: each BatchNorm folded into the next Linear, the embeddings one lookup, the linear layers in `dtype` (e.g. bf16), the model's input clipping and `code_act`."
     def __init__(self, model, dtype:torch.dtype=torch.float32):
         blocks = list(model.layers)
         lins = [b[0] for b in blocks]
@@ -34,6 +34,9 @@ class FoldedEncoder(Module):
                 raise ValueError("FoldedEncoder's block-diagonal embedding table would be much larger than the embeddings")
             emb = torch.block_diag(*[e.weight.float() for e in model.embeds]) if model.n_emb else lins[0].weight.new_zeros(0, 0)
             self.register_buffer('table', emb)
+            rng = model.cont_head[-1]
+            self.register_buffer('low', rng.low.float() if getattr(model, 'clip_inputs', False) else None)
+            self.register_buffer('high', rng.high.float() if self.low is not None else None)
             self.register_buffer('bin_edges', model.bin_edges.float() if getattr(model, 'bin_inputs', False) else None)
             self.register_buffer('offsets', torch.as_tensor(np.cumsum([0] + [n for n, _ in sizes])[:-1], dtype=torch.long, device=lins[0].weight.device))
             w, b = lins[0].weight.float(), _bias(lins[0])
@@ -62,6 +65,7 @@ class FoldedEncoder(Module):
         return self._forward(x_cat, x_cont, stack)
 
     def _forward(self, x_cat:Tensor, x_cont:Tensor, stack:bool) -> Tensor:
+        if self.low is not None: x_cont = torch.clamp(x_cont, self.low, self.high)
         if self.bin_edges is not None: x_cat = torch.cat([x_cat, bucketize_cols(x_cont, self.bin_edges)], 1)
         x = torch.cat([F.embedding_bag(x_cat + self.offsets, self.table, mode='sum') if x_cat.shape[1] else x_cont[:, :0], x_cont], 1)
         h, hs = self.lins[0](x.to(self.dtype)), []

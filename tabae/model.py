@@ -58,7 +58,7 @@ def _check_arch(code_size, layers, decoder, code_act):
 
 class TabularAE(TabularModel):
     "Denoising autoencoder: embeddings (and, with `bin_inputs`, bin embeddings) -> encoder -> `code_size` code (rectified with `code_act`) -> decoder (mirrored or linear) -> cat logits and cont values."
-    bin_inputs, code_act = False, None  # class defaults, so models pickled before these options existed still run
+    bin_inputs, code_act, clip_inputs = False, None, False  # class defaults, so models pickled before these options existed still run
     def __init__(self,
         emb_szs:list, # (n_classes, embedding size) per categorical column
         n_cont:int, # number of continuous columns
@@ -77,6 +77,7 @@ class TabularAE(TabularModel):
         bin_edges:Tensor=None, # `(n_cont, n_bins - 1)` bin edges per continuous column (normalized units, `inf`-padded): adds `bin_head`, see `BinLoss`
         bin_inputs:bool=False, # also embed each continuous column's bin (of `bin_edges`) as an input, beside its value
         code_act:str|None=None, # None: a linear code (the article); 'relu': a rectified, sparse code, which tree models split more easily
+        clip_inputs:bool=False, # clip continuous inputs to the continuous head's range (`low`..`high`), so a value far outside the training range cannot swamp the code
     ):
         layers, ps, enc_ps = _as_list(layers), _as_list(ps), _as_list(enc_ps)
         _check_arch(code_size, layers, decoder, code_act)
@@ -94,7 +95,7 @@ class TabularAE(TabularModel):
         super().__init__(emb_szs, n_cont, out_sz=code_size, layers=layers, ps=enc_ps, embed_p=embed_p, act_cls=act)
         self.n_classes, self.code_size = _n_classes(cat_dict), code_size
         self.noise = BatchSwapNoise(swap_p)
-        self.code_act = code_act
+        self.code_act, self.clip_inputs = code_act, bool(clip_inputs)
         sizes, dps = [code_size] + layers[::-1], (list(ps) if is_listy(ps) else [ps] * len(layers))[::-1]
         dps[0] = ifnone(code_p, dps[0])
         self.decoder_kind = decoder
@@ -111,6 +112,7 @@ class TabularAE(TabularModel):
     def forward(self, x_cat:Tensor, x_cont:Tensor=None, encode:bool=False):
         "The code when `encode`, else `(cat_logits, conts)`; swap noise applies in training only."
         nc = x_cat.shape[1]
+        if self.clip_inputs and x_cont is not None: x_cont = self.clip(x_cont)
         x_cat, x_cont = self.noise(x_cat, cols=slice(0, nc)), (self.noise(x_cont, cols=slice(nc, None)) if x_cont is not None else x_cont)  # by keyword: fastai's hooks (`summary`) read tensors only
         code = super().forward(torch.cat([x_cat, self.bins(x_cont)], 1) if self.bin_inputs else x_cat, x_cont)
         if self.code_act is not None: code = CODE_ACTS[self.code_act](code)
@@ -120,6 +122,11 @@ class TabularAE(TabularModel):
     def n_bins(self) -> int:
         "Bins per continuous column that `bin_head` predicts (0: no bin head)."
         return self.bin_edges.shape[1] + 1 if hasattr(self, 'bin_head') else 0
+
+    def clip(self, conts:Tensor) -> Tensor:
+        "`conts` (normalized units) clipped to the range the continuous head can output, per column."
+        rng = self.cont_head[-1]
+        return torch.clamp(conts, rng.low, rng.high)
 
     def bins(self, conts:Tensor) -> Tensor:
         "The bin of each continuous value (normalized units), shape `(n, n_cont)`."

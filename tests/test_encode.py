@@ -44,6 +44,14 @@ def test_codes_are_the_model_code_in_eval_mode(small_learn, adult_df):
     fast = encode(small_learn, adult_df.loc[idx]).to_numpy()  # bf16 matmuls where the CPU/GPU has them
     assert np.abs(fast - want).max() <= 0.02 * np.abs(want).max()
 
+def test_values_past_the_training_range_are_clipped(small_learn, rows):
+    "The defaults clip continuous inputs to the head's range: far-out values give the same codes (fast encoder) and rebuilds (model) however far out they are."
+    far, farther = rows.copy(), rows.copy()
+    far.loc[far.index[:5], 'age'], farther.loc[far.index[:5], 'age'] = 1e6, 1e9
+    assert np.array_equal(encode(small_learn, far).to_numpy(), encode(small_learn, farther).to_numpy())
+    assert reconstruct(small_learn, far).equals(reconstruct(small_learn, farther))
+    assert not np.array_equal(encode(small_learn, far).to_numpy()[:5], encode(small_learn, rows).to_numpy()[:5])
+
 def test_df_never_mutated(small_learn, rows):
     df = rows.copy()
     df.loc[df.index[:5], 'workclass'] = 'Martian'

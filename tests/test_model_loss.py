@@ -48,6 +48,18 @@ def test_layers_from_a_generator_or_range():
         m = tiny_model(layers=layers)
         assert [l.out_features for l in m.layers.modules() if isinstance(l, torch.nn.Linear)] == [16, 8, 8]
 
+def test_clip_inputs_clips_to_the_head_range():
+    "With `clip_inputs` a continuous input past the head's bounds gives the code and output of the bound itself; without, it moves both."
+    torch.manual_seed(0)
+    xc, far, bound = torch.tensor([[1, 2]]), torch.tensor([[1e7, -50.]]), torch.tensor([[1., -2.]])
+    clipped, plain = tiny_model(clip_inputs=True).eval(), tiny_model().eval()
+    plain.load_state_dict(clipped.state_dict())
+    with torch.no_grad():
+        assert torch.equal(clipped(xc, far, encode=True), clipped(xc, bound, encode=True))
+        assert torch.equal(clipped(xc, far)[0], clipped(xc, bound)[0]) and torch.equal(clipped(xc, far)[1], clipped(xc, bound)[1])
+        assert torch.equal(plain(xc, bound, encode=True), clipped(xc, bound, encode=True))  # inside the range nothing changes
+        assert (plain(xc, far, encode=True) - plain(xc, bound, encode=True)).abs().max() > 1
+
 def hand_loss(logits, conts, tc, tf):
     "The article's loss written out element by element."
     n, rows = len(tc), []

@@ -101,3 +101,14 @@ def test_default_and_article_decoders(adult_df):
     assert m.decoder_kind == 'linear' and len(m.decoder) == 1 and m.n_bins == 16 and m.bin_inputs and len(m.embeds) == 2
     m = fit_autoencoder(adult_df.iloc[:500], ['race'], ['age'], **{**ARTICLE_RECIPE, **kw}).model
     assert m.decoder_kind == 'mirror' and len(m.decoder) == 2 and m.n_bins == 0 and not hasattr(m, 'bin_head') and not m.bin_inputs and len(m.embeds) == 1
+
+def test_a_column_constant_in_training_cannot_swamp_the_row(adult_df):
+    "A continuous column constant in training (fastai divides by std + 1e-7) that varies later: the defaults clip it, so the rest of the row rebuilds as before; unclipped, one unit of it moves the code by orders of magnitude."
+    df = adult_df.iloc[:1000][['race', 'age', 'hours-per-week']].assign(k=0.)
+    later = adult_df.iloc[1000:1100][['race', 'age', 'hours-per-week']].assign(k=0.)
+    kw = dict(code_size=4, layers=[16], epochs=1, progress=False)
+    for clip in (True, False):
+        learn = fit_autoencoder(df, ['race'], ['age', 'hours-per-week', 'k'], **kw, **({} if clip else dict(clip_inputs=False)))
+        same, moved = encode(learn, later), encode(learn, later.assign(k=1.))
+        if clip: assert np.array_equal(same.to_numpy(), moved.to_numpy()) and reconstruct(learn, later).equals(reconstruct(learn, later.assign(k=1.)))
+        else: assert (moved - same).abs().to_numpy().max() > 100 * same.abs().to_numpy().max()
