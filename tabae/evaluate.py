@@ -106,6 +106,7 @@ def _actual(to:Tabular, df:pd.DataFrame) -> pd.DataFrame:
         if c not in index.dtypes: continue
         codes = index.codes(clean[c], c)
         unseen = df[c].map(lambda v: f'{v} (unseen)', na_action='ignore').to_numpy(dtype=object)  # text '1' is no int class 1, as `encode` sees it
-        res[c] = np.where(codes >= 0, index.dtypes[c].categories.to_numpy()[codes], unseen)
+        classes = np.append(index.dtypes[c].categories.to_numpy(dtype=object), None)  # code -1 (missing, unseen) picks the None, which `unseen` replaces
+        res[c] = np.where(codes >= 0, classes[codes], unseen)
     for c in conts: res[c] = _cont_column(df[c], c).to_numpy()
     return res

@@ -109,6 +109,9 @@ def _check_names(df:pd.DataFrame, cat_names:list, cont_names:list):
     dups = [c for c in dict.fromkeys(names) if names.count(c) > 1]
     if dups: raise TabaeInputError(f"Column(s) {dups} are given more than once in `cat_names`/`cont_names`: each column is either categorical or continuous")
     check_columns(df, names, '`cat_names`/`cont_names`')
+    tuples = [c for c in names if isinstance(c, tuple)]
+    if tuples: raise TabaeInputError(f"Column name(s) {tuples} are tuples, which pandas and fastai read as levels of column names: "
+                                     "rename them, e.g. `df.columns = ['_'.join(map(str, c)) if isinstance(c, tuple) else c for c in df.columns]`")
     _check_unique(df, names)
     clash = [f'{c}_na' for c in cont_names if f'{c}_na' in names]
     if clash: raise TabaeInputError(f"Column(s) {clash} clash with the missing-value flags tabae adds for continuous columns: rename them")
@@ -126,6 +129,8 @@ def clean_train_frame(df:pd.DataFrame, cat_names:list, cont_names:list, splits:t
     na_named = [c for c in cat_names if cols[c].isin([NA]).any()]
     if na_named: raise TabaeInputError(f"Categorical column(s) {na_named} hold the value '#na#', which fastai's `Categorify` keeps for missing and unseen "
                                        "values, so the two would merge: rename that value (e.g. `df[col].replace('#na#', 'na')`), or make it NaN if it means missing")
+    empty = [c for c in cat_names if cols[c].iloc[train].isna().all()]
+    if empty: raise TabaeInputError(f"Categorical column(s) {empty} have no value in the {len(train)} training rows (all missing): drop them or fill them")
     for c in cont_names:
         cols[c] = col = _cont_column(df[c], c)
         if col.iloc[train].isna().all(): raise TabaeInputError(f"Continuous column {c!r} has no finite value in the {len(train)} training rows: drop it or fill it")

@@ -112,3 +112,13 @@ def test_training_metrics_match_sklearn(small_learn):
     bounds = np.cumsum([0] + [len(small_learn.dls.train_ds.classes[c]) for c in small_learn.dls.train_ds.cat_names])
     acc = np.mean([(logits[:, a:b].argmax(1) == tc[:, i]).float().mean().item() for i, (a, b) in enumerate(zip(bounds, bounds[1:]))])
     assert res[1] == pytest.approx(r2, abs=1e-3) and res[2] == pytest.approx(acc, abs=1e-3)
+
+def test_a_column_with_no_training_class(adult_df):
+    "A hand-built pipeline (which `fit_autoencoder` would refuse) with a categorical column missing in every training row: `evaluate` scores it (before: an IndexError)."
+    from fastai.tabular.all import Categorify, FillMissing, Normalize, RandomSplitter
+    from tabae import TabularPandasIdentity, ae_learner
+    df = adult_df.iloc[:600][['race', 'age']].assign(e=np.nan)
+    to = TabularPandasIdentity(df, [Categorify, FillMissing, Normalize], ['race', 'e'], ['age'], splits=RandomSplitter(seed=0)(df))
+    learn = ae_learner(to.dataloaders(bs=64), code_size=4, layers=[16])
+    rep = evaluate(learn, df.iloc[:50].assign(e=['x'] + [np.nan] * 49))
+    assert rep.categorical.loc['e', 'balanced_accuracy'] < 1 and np.isfinite(rep.summary.mean_r2)

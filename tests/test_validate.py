@@ -282,6 +282,21 @@ def test_bad_column_lists():
     with pytest.raises(TabaeInputError, match=r"\['a'\].*more than once in the DataFrame"): fit(pd.concat([df, df[['a']]], axis=1))
     with pytest.raises(TabaeInputError, match='c_na'): fit(df.assign(c_na=1), cats=['a', 'c_na'])
 
+@pytest.mark.parametrize('col', [np.nan, None, pd.NA], ids=['nan', 'None', 'NA'])
+def test_all_missing_categorical_column_is_refused(col):
+    "A categorical column with no value in the training rows (before: trained on, then `evaluate` failed with an IndexError) is named; the frame is untouched."
+    df = frame().assign(e=col)
+    before = df.copy()
+    with pytest.raises(TabaeInputError, match=r"\['e'\].*no value in the \d+ training rows"): fit(df, cats=['a', 'b', 'e'])
+    pd.testing.assert_frame_equal(df, before)
+    some = df.assign(e=np.where(df.index % 10 == 0, 'x', None))  # a few values are enough
+    assert np.isfinite(evaluate(fit(some, cats=['a', 'b', 'e']), some).summary.mean_balanced_accuracy)
+
+def test_tuple_column_names_are_refused():
+    "Tuple names (before: a pandas error from inside fastai about MultiIndex levels) are named with a way to flatten them."
+    df = frame().rename(columns={'a': ('x', 'a')})
+    with pytest.raises(TabaeInputError, match=r"\('x', 'a'\).*tuples"): fit(df, cats=[('x', 'a'), 'b'])
+
 @pytest.mark.parametrize('dtype', [object, 'string', 'category'])
 def test_literal_na_category_is_refused(dtype):
     "A '#na#' value would merge with fastai's missing-value class (before: two '#na#' classes, rows of either rebuilt as one)."
