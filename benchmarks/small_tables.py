@@ -10,7 +10,7 @@ import argparse, json, time, warnings
 from adultbench import load, probes, raw_probes
 from tabae import ADULT_TARGET, AEReport, adult_columns, encode, fit_autoencoder, reconstruct
 
-RECIPES = {'default': {}, 'bs1024_track0': dict(bs=1024, track_from=0.), 'no_bin_inputs': dict(bin_inputs=False), 'relu_code': dict(code_act='relu')}
+RECIPES = {'default': {}, 'bs1024_track0': dict(bs=1024, track_from=0.), 'no_bin_inputs': dict(bin_inputs=False), 'relu_code': dict(code_act='relu'), 'no_input_skip': dict(input_skip=False)}
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser()

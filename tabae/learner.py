@@ -93,6 +93,7 @@ def ae_learner(dls:DataLoaders,
     bin_inputs:bool=False, # also embed each continuous column's bin (the `bin_targets` bins) as an input
     code_act:str|None=None, # None: a linear code; 'relu': a rectified code, for tree models downstream (see benchmarks/RESULTS.md)
     clip_inputs:bool=False, # clip continuous inputs to the head's range (the training range widened by `bound_pad`) before the encoder
+    input_skip:bool=False, # add a linear map of the encoder's input to the code, beside the MLP
     **kwargs
 ) -> AELearner:
     "An `AELearner` with a `TabularAE` and `RecreatedLoss` sized from `dls` (the article's defaults), on `dls.device`."
@@ -108,7 +109,7 @@ def ae_learner(dls:DataLoaders,
     model = TabularAE(get_emb_sz(to, ifnone(emb_szs, {})), len(to.cont_names), code_size, cat_dict, low, high,
                       layers=layers, ps=ps, embed_p=embed_p, swap_p=swap_p, act_cls=act_cls, head_p=head_p, code_p=code_p, enc_ps=enc_ps,
                       decoder=decoder, bin_edges=edges, bin_inputs=bin_inputs and edges is not None, code_act=code_act,
-                      clip_inputs=clip_inputs)
+                      clip_inputs=clip_inputs, input_skip=input_skip)
     metrics = kwargs.pop('metrics', [m for m, ok in ((ReconR2(), len(to.cont_names)), (CatAccuracy(cat_dict), cat_dict)) if ok])
     cbs = L(kwargs.pop('cbs', None)) + (L(AutoMixedPrecision()) if mixed_precision else L()) + (L(BinLoss(bin_weights(dls, edges, class_balance) if class_balance else None)) if edges is not None else L())
     loss = RecreatedLoss(cat_dict, class_weights=class_weights(dls, class_balance) if class_balance else None)

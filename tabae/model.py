@@ -57,8 +57,8 @@ def _check_arch(code_size, layers, decoder, code_act):
         raise TabaeInputError(f"`code_act` must be None (a linear code) or one of {list(CODE_ACTS)}, got {code_act!r}")
 
 class TabularAE(TabularModel):
-    "Denoising autoencoder: embeddings (and, with `bin_inputs`, bin embeddings) -> encoder -> `code_size` code (rectified with `code_act`) -> decoder (mirrored or linear) -> cat logits and cont values."
-    bin_inputs, code_act, clip_inputs = False, None, False  # class defaults, so models pickled before these options existed still run
+    "Denoising autoencoder: embeddings (and, with `bin_inputs`, bin embeddings) -> encoder (plus a linear skip with `input_skip`) -> `code_size` code (rectified with `code_act`) -> decoder (mirrored or linear) -> cat logits and cont values."
+    bin_inputs, code_act, clip_inputs, input_skip = False, None, False, False  # class defaults, so models pickled before these options existed still run
     def __init__(self,
         emb_szs:list, # (n_classes, embedding size) per categorical column
         n_cont:int, # number of continuous columns
@@ -78,6 +78,7 @@ class TabularAE(TabularModel):
         bin_inputs:bool=False, # also embed each continuous column's bin (of `bin_edges`) as an input, beside its value
         code_act:str|None=None, # None: a linear code (the article); 'relu': a rectified, sparse code, which tree models split more easily
         clip_inputs:bool=False, # clip continuous inputs to the continuous head's range (`low`..`high`), so a value far outside the training range cannot swamp the code
+        input_skip:bool=False, # add a linear map of the encoder's input to the code, beside the MLP, so every input reaches the code by a straight path
     ):
         layers, ps, enc_ps = _as_list(layers), _as_list(ps), _as_list(enc_ps)
         _check_arch(code_size, layers, decoder, code_act)
@@ -95,7 +96,8 @@ class TabularAE(TabularModel):
         super().__init__(emb_szs, n_cont, out_sz=code_size, layers=layers, ps=enc_ps, embed_p=embed_p, act_cls=act)
         self.n_classes, self.code_size = _n_classes(cat_dict), code_size
         self.noise = BatchSwapNoise(swap_p)
-        self.code_act, self.clip_inputs = code_act, bool(clip_inputs)
+        self.code_act, self.clip_inputs, self.input_skip = code_act, bool(clip_inputs), bool(input_skip)
+        if input_skip: self.skip = nn.Linear(self.n_emb + n_cont, code_size)
         sizes, dps = [code_size] + layers[::-1], (list(ps) if is_listy(ps) else [ps] * len(layers))[::-1]
         dps[0] = ifnone(code_p, dps[0])
         self.decoder_kind = decoder
@@ -114,9 +116,16 @@ class TabularAE(TabularModel):
         nc = x_cat.shape[1]
         if self.clip_inputs and x_cont is not None: x_cont = self.clip(x_cont)
         x_cat, x_cont = self.noise(x_cat, cols=slice(0, nc)), (self.noise(x_cont, cols=slice(nc, None)) if x_cont is not None else x_cont)  # by keyword: fastai's hooks (`summary`) read tensors only
-        code = super().forward(torch.cat([x_cat, self.bins(x_cont)], 1) if self.bin_inputs else x_cat, x_cont)
+        x = self.inputs(torch.cat([x_cat, self.bins(x_cont)], 1) if self.bin_inputs else x_cat, x_cont)
+        code = self.layers(x) + self.skip(x) if self.input_skip else self.layers(x)
         if self.code_act is not None: code = CODE_ACTS[self.code_act](code)
         return code if encode else self.decode(code)
+
+    def inputs(self, x_cat:Tensor, x_cont:Tensor=None) -> Tensor:
+        "The encoder's input, as `TabularModel.forward` builds it: the embeddings (after `emb_drop`) beside the batch-normalized numbers."
+        xs = [self.emb_drop(torch.cat([e(x_cat[:, i]) for i, e in enumerate(self.embeds)], 1))] if self.n_emb else []
+        if self.n_cont: xs.append(x_cont if self.bn_cont is None else self.bn_cont(x_cont))
+        return torch.cat(xs, 1)
 
     @property
     def n_bins(self) -> int:

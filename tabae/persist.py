@@ -17,13 +17,13 @@ from .procs import RankGauss
 __all__ = ['WEIGHTS_FILE', 'CONFIG_FILE', 'save_encoder', 'load_encoder']
 
 WEIGHTS_FILE, CONFIG_FILE, FORMAT, VERSION = 'model.safetensors', 'tabae.json', 'tabae-encoder', 4
-READS = (1, 2, 3, 4)  # version 2 added bin inputs and bin weights, version 3 the code's activation, version 4 input clipping; older files load as before
+READS = (1, 2, 3, 4)  # version 2 added bin inputs and bin weights, version 3 the code's activation, version 4 input clipping and the input skip; older files load as before
 ACTIVATIONS = {'Mish': FastMish, **{c.__name__: c for c in (nn.ReLU, nn.GELU, nn.SiLU, nn.LeakyReLU, nn.ELU, nn.SELU, nn.Tanh, nn.Sigmoid)}}
 "Activations that `tabae.json` can name; 'Mish' (`nn.Mish` or `FastMish`, the same function) loads as `FastMish`."
 
 def _version(m:TabularAE) -> int:
-    "The oldest format version that describes `m`: an older tabae would drop input clipping (4) or the code's activation (3), so only such models get those."
-    return 4 if m.clip_inputs else 3 if m.code_act is not None else 2
+    "The oldest format version that describes `m`: an older tabae would drop input clipping or the input skip (4), or the code's activation (3), so only such models get those."
+    return 4 if m.clip_inputs or m.input_skip else 3 if m.code_act is not None else 2
 
 def _act_name(o:nn.Module) -> str:
     "The name `tabae.json` gives module `o`: 'Mish' for both Mish classes, else its class name."
@@ -72,7 +72,8 @@ def _arch(m:TabularAE) -> dict:
             'ps': [_drop_p(b) for b in m.decoder][::-1], 'enc_ps': [_drop_p(b) for b in m.layers[:-1]],
             'embed_p': m.emb_drop.p, 'swap_p': np.asarray(m.noise.p, np.float64).tolist(), 'act': name,
             'head_p': _drop_p(m.cat_head), 'code_p': _drop_p(m.decoder[0]), 'decoder': getattr(m, 'decoder_kind', 'mirror'), 'n_bins': m.n_bins,
-            'bin_inputs': m.bin_inputs, 'code_act': m.code_act, 'clip_inputs': m.clip_inputs}
+            'bin_inputs': m.bin_inputs, 'code_act': m.code_act, 'clip_inputs': m.clip_inputs,
+            'input_skip': m.input_skip}
 
 def _new_model(a:dict, state:dict) -> TabularAE:
     "A `TabularAE` built from `_arch` and filled from `state`; built on the meta device, so the JSON sizes allocate nothing."
@@ -82,7 +83,8 @@ def _new_model(a:dict, state:dict) -> TabularAE:
                       layers=a['layers'], ps=a['ps'], enc_ps=a['enc_ps'], embed_p=a['embed_p'], swap_p=a['swap_p'], act_cls=ACTIVATIONS[a['act']],
                       head_p=a['head_p'], code_p=a['code_p'], decoder=a.get('decoder', 'mirror'),
                       bin_edges=torch.zeros(a['n_cont'], a['n_bins'] - 1) if a.get('n_bins') else None, bin_inputs=a.get('bin_inputs', False),
-                      code_act=a.get('code_act'), clip_inputs=a.get('clip_inputs', False))
+                      code_act=a.get('code_act'), clip_inputs=a.get('clip_inputs', False),
+                      input_skip=a.get('input_skip', False))
     m.load_state_dict(state, strict=True, assign=True)
     return m
 

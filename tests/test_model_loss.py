@@ -60,6 +60,21 @@ def test_clip_inputs_clips_to_the_head_range():
         assert torch.equal(plain(xc, bound, encode=True), clipped(xc, bound, encode=True))  # inside the range nothing changes
         assert (plain(xc, far, encode=True) - plain(xc, bound, encode=True)).abs().max() > 1
 
+def test_input_skip_adds_a_linear_map_of_the_input_to_the_code():
+    "With `input_skip` the code is the encoder MLP's output plus a linear map of its input; with that map zeroed it is the plain model's code."
+    torch.manual_seed(0)
+    skip, plain = tiny_model(input_skip=True).eval(), tiny_model().eval()
+    plain.load_state_dict({k: v for k, v in skip.state_dict().items() if not k.startswith('skip.')})
+    xc, xf = torch.tensor([[1, 2], [3, 0], [0, 1]]), torch.randn(3, 2)
+    with torch.no_grad():
+        x = skip.inputs(xc, xf)
+        assert x.shape == (3, skip.n_emb + 2)
+        torch.testing.assert_close(skip(xc, xf, encode=True), skip.layers(x) + skip.skip(x))
+        assert (skip(xc, xf, encode=True) - plain(xc, xf, encode=True)).abs().max() > 1e-3
+        skip.skip.weight.zero_(); skip.skip.bias.zero_()
+        torch.testing.assert_close(skip(xc, xf, encode=True), plain(xc, xf, encode=True))
+    assert not hasattr(plain, 'skip')
+
 def hand_loss(logits, conts, tc, tf):
     "The article's loss written out element by element."
     n, rows = len(tc), []

@@ -79,11 +79,11 @@ def test_linear_decoder_and_bin_head_round_trip(tmp_path):
 
 def test_relu_code_round_trips_as_version_3(learn, saved, tmp_path):
     "A rectified code is saved by name in format version 3 (a tabae that reads only version 2 refuses it rather than drop the activation); a linear code stays version 2."
-    relu = fit(frame(), code_act='relu', clip_inputs=False)
+    relu = fit(frame(), code_act='relu', clip_inputs=False, input_skip=False)
     path = save_encoder(relu, tmp_path / 'm')
     cfg = json.loads((path / 'tabae.json').read_text(encoding='utf-8'))
     assert cfg['version'] == 3 and cfg['model']['code_act'] == 'relu'
-    assert json.loads((save_encoder(fit(frame(), clip_inputs=False), tmp_path / 'lin') / 'tabae.json').read_text(encoding='utf-8'))['version'] == 2
+    assert json.loads((save_encoder(fit(frame(), clip_inputs=False, input_skip=False), tmp_path / 'lin') / 'tabae.json').read_text(encoding='utf-8'))['version'] == 2
     df = frame(90, seed=1)
     codes = encode(load_encoder(path), df)
     assert np.array_equal(codes.values, encode(relu, df).values) and (codes.values >= 0).all() and (codes.values == 0).any()
@@ -91,23 +91,29 @@ def test_relu_code_round_trips_as_version_3(learn, saved, tmp_path):
     (path / 'tabae.json').write_text(json.dumps(cfg), encoding='utf-8')
     with pytest.raises(TabaeInputError, match='code_act'): load_encoder(path)
 
-def test_clipping_round_trips_as_version_4(learn, saved, tmp_path):
-    "The default model clips its inputs and is saved as format version 4 (an older tabae refuses it rather than drop the clipping); loaded, it clips as the original; a version 3 file without the key loads unclipped."
+def test_clipping_and_skip_round_trip_as_version_4(learn, saved, tmp_path):
+    "The default model clips its inputs and has the input skip: saved as format version 4 (an older tabae refuses it rather than drop either); loaded, it clips as the original; a version 3 file without the keys loads unclipped, without a skip."
     cfg = json.loads((saved / 'tabae.json').read_text(encoding='utf-8'))
-    assert cfg['version'] == 4 and cfg['model']['clip_inputs'] is True
+    assert cfg['version'] == 4 and cfg['model']['clip_inputs'] is True and cfg['model']['input_skip'] is True
     far, farther = frame(90, seed=1).assign(d=1e6), frame(90, seed=1).assign(d=1e9)
     loaded = load_encoder(saved)
     assert np.array_equal(encode(loaded, far).values, encode(learn, far).values) and np.array_equal(encode(loaded, far).values, encode(loaded, farther).values)
-    cfg['model'].pop('clip_inputs'); cfg['version'] = 3
-    (old := copy_encoder(saved, tmp_path / 'v3') / 'tabae.json').write_text(json.dumps(cfg), encoding='utf-8')
-    assert not np.array_equal(encode(load_encoder(old.parent), far).values, encode(load_encoder(old.parent), farther).values)
+    assert torch.equal(loaded.model.skip.weight, learn.model.skip.weight.cpu())
+    assert json.loads((save_encoder(fit(frame(), clip_inputs=False, input_skip=True), tmp_path / 'skip') / 'tabae.json').read_text(encoding='utf-8'))['version'] == 4
+    v3 = save_encoder(fit(frame(), input_skip=False), tmp_path / 'v3')
+    cfg = json.loads((v3 / 'tabae.json').read_text(encoding='utf-8'))
+    for k in ('clip_inputs', 'input_skip'): cfg['model'].pop(k)
+    cfg['version'] = 3
+    (v3 / 'tabae.json').write_text(json.dumps(cfg), encoding='utf-8')
+    old = load_encoder(v3)
+    assert not old.model.input_skip and not np.array_equal(encode(old, far).values, encode(old, farther).values)
 
 def test_config_without_decoder_keys_loads_as_mirrored(tmp_path):
     "Encoders saved before `decoder`, `n_bins`, `bin_inputs` and `bin_weights` existed (format version 1) load as the mirrored decoder without bins."
-    learn = fit(frame(), decoder='mirror', bin_targets=0, bin_inputs=False)
+    learn = fit(frame(), decoder='mirror', bin_targets=0, bin_inputs=False, clip_inputs=False, input_skip=False)
     saved = save_encoder(learn, tmp_path / 'm')
     cfg = json.loads((saved / 'tabae.json').read_text(encoding='utf-8'))
-    for k in ('decoder', 'n_bins', 'bin_inputs'): cfg['model'].pop(k)
+    for k in ('decoder', 'n_bins', 'bin_inputs', 'code_act', 'clip_inputs', 'input_skip'): cfg['model'].pop(k)
     cfg.pop('bin_weights'); cfg['version'] = 1  # as version 1 wrote them
     (saved / 'tabae.json').write_text(json.dumps(cfg), encoding='utf-8')
     df = frame(90, seed=1)
