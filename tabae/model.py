@@ -112,7 +112,7 @@ class TabularAE(TabularModel):
         self.cont_head = nn.Sequential(_head(layers[0], n_cont, head_p), BufferedSigmoidRange(low, high))
 
     def forward(self, x_cat:Tensor, x_cont:Tensor=None, encode:bool=False):
-        "The code when `encode`, else `(cat_logits, conts)`; swap noise applies in training only."
+        "The code when `encode`, else `(cat_logits, conts)`; inputs clipped with `clip_inputs` (always), swap noise in training only."
         nc = x_cat.shape[1]
         if self.clip_inputs and x_cont is not None: x_cont = self.clip(x_cont)
         x_cat, x_cont = self.noise(x_cat, cols=slice(0, nc)), (self.noise(x_cont, cols=slice(nc, None)) if x_cont is not None else x_cont)  # by keyword: fastai's hooks (`summary`) read tensors only

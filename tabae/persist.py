@@ -13,6 +13,7 @@ from .loss import BinLoss, RecreatedLoss
 from .model import TabularAE
 from .precision import AutoMixedPrecision
 from .procs import RankGauss
+from .validate import NA
 
 __all__ = ['WEIGHTS_FILE', 'CONFIG_FILE', 'save_encoder', 'load_encoder']
 
@@ -22,7 +23,7 @@ ACTIVATIONS = {'Mish': FastMish, **{c.__name__: c for c in (nn.ReLU, nn.GELU, nn
 "Activations that `tabae.json` can name; 'Mish' (`nn.Mish` or `FastMish`, the same function) loads as `FastMish`."
 
 def _version(m:TabularAE) -> int:
-    "The oldest format version that describes `m`: an older tabae would drop input clipping or the input skip (4), or the code's activation (3), so only such models get those."
+    "The oldest format version that describes `m`: an older tabae would drop input clipping or fail on the input skip's weights (4), or drop the code's activation (3), so only such models get those."
     return 4 if m.clip_inputs or m.input_skip else 3 if m.code_act is not None else 2
 
 def _act_name(o:nn.Module) -> str:
@@ -52,7 +53,7 @@ def _new_proc(s:dict):
     if name == 'Categorify':
         p = Categorify()
         p.classes = {n: CategoryMap(items[1:], sort=False, add_na=True) for n, items in s['classes']}
-        if any(items[:1] != ['#na#'] or len(p.classes[n]) != len(items) for n, items in s['classes']): raise ValueError("malformed Categorify classes")
+        if any(items[:1] != [NA] or len(p.classes[n]) != len(items) for n, items in s['classes']): raise ValueError("malformed Categorify classes")
     elif name == 'FillMissing': p = FillMissing(add_col=bool(s['add_col'])); p.na_dict = dict(s['na_dict'])
     elif name == 'Normalize': p = Normalize(); p.means, p.stds = dict(s['means']), dict(s['stds'])
     elif name == 'RankGauss': p = RankGauss(int(s['n_quantiles'])); p.quantiles = {n: np.asarray(q, np.float64) for n, q in s['quantiles']}
@@ -78,6 +79,7 @@ def _arch(m:TabularAE) -> dict:
 def _new_model(a:dict, state:dict) -> TabularAE:
     "A `TabularAE` built from `_arch` and filled from `state`; built on the meta device, so the JSON sizes allocate nothing."
     if a['act'] not in ACTIVATIONS: raise ValueError(f"unknown activation {a['act']!r}")
+    if bad := [k for k in ('bin_inputs', 'clip_inputs', 'input_skip') if not isinstance(a.get(k, False), bool)]: raise ValueError(f"{bad} must be true or false")
     with torch.device('meta'):
         m = TabularAE([tuple(o) for o in a['emb_szs']], a['n_cont'], a['code_size'], a['cat_dict'], torch.zeros(a['n_cont']), torch.zeros(a['n_cont']),
                       layers=a['layers'], ps=a['ps'], enc_ps=a['enc_ps'], embed_p=a['embed_p'], swap_p=a['swap_p'], act_cls=ACTIVATIONS[a['act']],

@@ -120,5 +120,8 @@ def test_a_column_with_no_training_class(adult_df):
     df = adult_df.iloc[:600][['race', 'age']].assign(e=np.nan)
     to = TabularPandasIdentity(df, [Categorify, FillMissing, Normalize], ['race', 'e'], ['age'], splits=RandomSplitter(seed=0)(df))
     learn = ae_learner(to.dataloaders(bs=64), code_size=4, layers=[16])
-    rep = evaluate(learn, df.iloc[:50].assign(e=['x'] + [np.nan] * 49))
-    assert rep.categorical.loc['e', 'balanced_accuracy'] < 1 and np.isfinite(rep.summary.mean_r2)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # 'x' is unseen
+        rep = evaluate(learn, df.iloc[:50].assign(e=['x'] + [np.nan] * 49))
+    assert (rep.predicted['e'] == '#na#').all() and rep.actual['e'].iloc[0] == 'x (unseen)'
+    assert rep.categorical.loc['e', 'balanced_accuracy'] == 0.5 and np.isfinite(rep.summary.mean_r2)  # 'x' missed, the 49 gaps rebuilt as '#na#'

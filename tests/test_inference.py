@@ -1,4 +1,4 @@
-import numpy as np, torch
+import numpy as np, pytest, torch
 from tabae import FastMish, FoldedEncoder, TabularAE, encode, process_frame
 
 def test_folded_encoder_matches_trained_model(small_learn, adult_test_df):
@@ -8,13 +8,15 @@ def test_folded_encoder_matches_trained_model(small_learn, adult_test_df):
     with torch.no_grad(): want, got = m(cats, conts, encode=True), FoldedEncoder(m)(cats, conts)
     assert torch.allclose(got, want, atol=1e-4, rtol=1e-4)
 
-def test_folded_encoder_with_random_batchnorm_stats():
+@pytest.mark.parametrize('kw', [{}, dict(input_skip=True), dict(clip_inputs=True), dict(clip_inputs=True, input_skip=True, code_act='relu')], ids=str)
+def test_folded_encoder_with_random_batchnorm_stats(kw):
+    "BatchNorm folded into the first layer and the input skip; inputs past the head's bounds (1.5 and -2) clipped as the model clips them."
     torch.manual_seed(0)
-    m = TabularAE([(10, 6), (5, 4)], 3, code_size=16, cat_dict=[10, 5], layers=[32, 16])
+    m = TabularAE([(10, 6), (5, 4)], 3, code_size=16, cat_dict=[10, 5], layers=[32, 16], low=[-2.] * 3, high=[1.5] * 3, **kw)
     for bn in (mod for mod in m.modules() if isinstance(mod, torch.nn.BatchNorm1d)):
         bn.running_mean.normal_(); bn.running_var.uniform_(0.5, 2); bn.weight.data.normal_(); bn.bias.data.normal_()
     m.eval()
-    xc, xf = torch.randint(0, 5, (64, 2)), torch.randn(64, 3)
+    xc, xf = torch.randint(0, 5, (64, 2)), torch.randn(64, 3) * 3  # a third of the values past the bounds
     with torch.no_grad(): assert torch.allclose(FoldedEncoder(m)(xc, xf), m(xc, xf, encode=True), atol=1e-5)
 
 def test_folded_encoder_with_bin_inputs():

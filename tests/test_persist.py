@@ -106,7 +106,7 @@ def test_clipping_and_skip_round_trip_as_version_4(learn, saved, tmp_path):
     cfg['version'] = 3
     (v3 / 'tabae.json').write_text(json.dumps(cfg), encoding='utf-8')
     old = load_encoder(v3)
-    assert not old.model.input_skip and not np.array_equal(encode(old, far).values, encode(old, farther).values)
+    assert not old.model.clip_inputs and not np.array_equal(encode(old, far).values, encode(old, farther).values)
 
 def test_config_without_decoder_keys_loads_as_mirrored(tmp_path):
     "Encoders saved before `decoder`, `n_bins`, `bin_inputs` and `bin_weights` existed (format version 1) load as the mirrored decoder without bins."
@@ -155,6 +155,8 @@ def test_tampered_weights_do_not_run(saved, tmp_path):
     (lambda c: c['procs'].append({'proc': 'Evil'}), 'Evil'),
     (lambda c: c['model'].update(code_size=9), 'size mismatch'),
     (lambda c: c.update(version=99), 'version'),
+    (lambda c: c['model'].update(clip_inputs='false'), 'clip_inputs.*true or false'),  # a string would read as True
+    (lambda c: c['model'].update(input_skip=1), 'input_skip.*true or false'),
     (lambda c: c['procs'][1]['classes'][0][1].pop(0), 'Categorify'),
     (lambda c: c.pop('model'), 'model'),
     (lambda c: c['class_weights'][0].pop(), 'class weights'),

@@ -1,6 +1,7 @@
 import warnings
 import numpy as np, pandas as pd, pytest, torch
 from fastai.tabular.all import Categorify, Normalize, RandomSplitter, first
+from sklearn.metrics import balanced_accuracy_score
 from tabae import *
 
 KW = dict(code_size=8, layers=[32, 16], epochs=1, bs=64, progress=False)
@@ -263,6 +264,7 @@ def test_whole_floats_match_text_classes_and_are_scored_as_them():
         warnings.simplefilter('ignore', UnseenCategoryWarning)
         as_text = evaluate(learn, df.assign(k=df.k.astype(str)))  # text '1' never matches int class 1: `encode` sees every row unseen
     assert as_text.categorical.loc['k', 'balanced_accuracy'] == 0 and as_text.actual['code'].equals(evaluate(learn, df).actual['code'])  # the other column is matched as before
+    assert as_text.categorical.loc['code', 'balanced_accuracy'] == balanced_accuracy_score(df['code'], as_text.predicted['code'])  # and scored on its own rebuilds
     one = pd.DataFrame([{**df.iloc[0].to_dict(), 'x': pd.NA}])  # an object column of pd.NA, as `encode` takes it
     rep = evaluate(learn, one)
     assert np.isnan(rep.continuous.loc['x', 'mean_abs_err']) and rep.categorical.notna().all().all()  # the gap is not scored, the categories are
