@@ -24,7 +24,7 @@ ACTIVATIONS = {'Mish': FastMish, **{c.__name__: c for c in (nn.ReLU, nn.GELU, nn
 
 def _version(m:TabularAE) -> int:
     "The oldest format version that describes `m`: an older tabae would drop input clipping or fail on the input skip's weights (4), or drop the code's activation (3), so only such models get those."
-    return 4 if m.clip_inputs or m.input_skip else 3 if m.code_act is not None else 2
+    return VERSION if m.clip_inputs or m.input_skip else 3 if m.code_act is not None else 2
 
 def _act_name(o:nn.Module) -> str:
     "The name `tabae.json` gives module `o`: 'Mish' for both Mish classes, else its class name."
