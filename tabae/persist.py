@@ -79,14 +79,13 @@ def _arch(m:TabularAE) -> dict:
 def _new_model(a:dict, state:dict) -> TabularAE:
     "A `TabularAE` built from `_arch` and filled from `state`; built on the meta device, so the JSON sizes allocate nothing."
     if a['act'] not in ACTIVATIONS: raise ValueError(f"unknown activation {a['act']!r}")
-    if bad := [k for k in ('bin_inputs', 'clip_inputs', 'input_skip') if not isinstance(a.get(k, False), bool)]: raise ValueError(f"{bad} must be true or false")
+    flags = {k: a.get(k, False) for k in ('bin_inputs', 'clip_inputs', 'input_skip')}  # absent from older files: off
+    if bad := [k for k, v in flags.items() if not isinstance(v, bool)]: raise ValueError(f"{bad} must be true or false")
     with torch.device('meta'):
         m = TabularAE([tuple(o) for o in a['emb_szs']], a['n_cont'], a['code_size'], a['cat_dict'], torch.zeros(a['n_cont']), torch.zeros(a['n_cont']),
                       layers=a['layers'], ps=a['ps'], enc_ps=a['enc_ps'], embed_p=a['embed_p'], swap_p=a['swap_p'], act_cls=ACTIVATIONS[a['act']],
                       head_p=a['head_p'], code_p=a['code_p'], decoder=a.get('decoder', 'mirror'),
-                      bin_edges=torch.zeros(a['n_cont'], a['n_bins'] - 1) if a.get('n_bins') else None, bin_inputs=a.get('bin_inputs', False),
-                      code_act=a.get('code_act'), clip_inputs=a.get('clip_inputs', False),
-                      input_skip=a.get('input_skip', False))
+                      bin_edges=torch.zeros(a['n_cont'], a['n_bins'] - 1) if a.get('n_bins') else None, code_act=a.get('code_act'), **flags)
     m.load_state_dict(state, strict=True, assign=True)
     return m
 
