@@ -1,6 +1,6 @@
 """The `tabae` command line (fastcore `call_parse`): `tabae fit`, `encode`, `report` and `demo`; each command has `--help`."""
 from __future__ import annotations
-import inspect, os, sys, warnings
+import inspect, json, os, sys, warnings
 from pathlib import Path
 from collections import Counter
 from typing import Annotated
@@ -54,6 +54,24 @@ def _cols(names:list|None, what:str) -> list|None:
     if names is not None and len(set(names)) != len(names): raise CliError(f"{what} names a column twice: {names}")
     return names
 
+_OWN_OPTIONS = {'df': 'the TRAIN argument', 'cat_names': '--cat', 'cont_names': '--cont', 'progress': '--quiet'}  # besides `fit`'s own
+_PY_ONLY = ['procs', 'cbs', 'act_cls', 'opt_func', 'loss_func', 'splitter', 'metrics', 'default_cbs']  # Python objects, not JSON values
+
+def _json_kw(text:str|None) -> dict:
+    "The `fit_autoencoder`/`ae_learner` arguments in `--kw`'s JSON object, or a `CliError` naming what is wrong."
+    from .fit import fit_autoencoder
+    if text is None: return {}
+    try: kw = json.loads(text)
+    except json.JSONDecodeError as e: raise CliError(f"--kw must be a JSON object such as '{{\"input_skip\": false}}', got {text!r} ({e})") from None
+    if not isinstance(kw, dict): raise CliError(f"--kw must be a JSON object (argument names to values), got {type(kw).__name__}: {text!r}")
+    known = set(inspect.signature(fit_autoencoder).parameters) - set(_PY_ONLY)
+    if unknown := [k for k in kw if k not in known]:
+        raise CliError(f"--kw names {unknown}, which `tabae fit` cannot pass: it takes the JSON-valued arguments of `fit_autoencoder` and `ae_learner`")
+    opts = inspect.signature(fit.__wrapped__).parameters
+    if own := {k: _OWN_OPTIONS.get(k, f"--{k.replace('_', '-')}") for k in kw if k in _OWN_OPTIONS or k in opts}:
+        raise CliError(f"--kw sets {list(own)}, which have their own options: use {list(own.values())}")
+    return kw
+
 @call_parse
 def fit(
     train:str, # Training table: .csv (optionally compressed) or .parquet
@@ -70,6 +88,8 @@ def fit(
     patience:int=None, # Epochs without improvement before stopping (default: fit_autoencoder's, 8)
     code_act:str=None, # 'relu': a rectified code, which tree models downstream split more easily (default: a linear code)
     seed:int=0, # Seed of the split, the initial weights and the noise
+    article:bool=False, # The article's settings (`tabae.ARTICLE_RECIPE`) instead of the recommended recipe; the options above still apply
+    kw:str=None, # More `fit_autoencoder`/`ae_learner` arguments as a JSON object, e.g. '{"input_skip": false, "swap_p": 0.2}'
     quiet:bool=False, # No progress bar or training table
 ):
     "Fit a denoising autoencoder on TRAIN and save it to --out; under torchrun or accelerate launch, data-parallel over the processes, each of which then exits (scripts call `fit_distributed`)."
@@ -77,14 +97,17 @@ def fit(
     from fastai.torch_core import num_distrib, rank_distrib
     from .datasets import read_table
     from .distributed import fit_distributed
+    from .fit import ARTICLE_RECIPE
     from .persist import save_encoder
     from .validate import check_columns, infer_columns
+    extra = _json_kw(kw)  # before reading TRAIN, which may be large
     df = read_table(train)
     drop = _cols(drop, '--drop') or []
     check_columns(df, drop, '--drop')
     cats, conts = infer_columns(df.drop(columns=drop), _cols(cat, '--cat'), _cols(cont, '--cont'))
-    kw = {k: v for k, v in dict(layers=layers and list(layers), epochs=epochs, lr=lr, patience=patience, code_act=code_act).items() if v is not None}
-    learn = fit_distributed(df, cats, conts, code_size=code_size, bs=bs, valid_pct=valid_pct, seed=seed, progress=not quiet, **kw)
+    given = {k: v for k, v in dict(layers=layers and list(layers), epochs=epochs, lr=lr, bs=bs, patience=patience, code_act=code_act).items() if v is not None}
+    kw = {**(ARTICLE_RECIPE if article else {}), **extra, **given}
+    learn = fit_distributed(df, cats, conts, code_size=code_size, valid_pct=valid_pct, seed=seed, progress=not quiet, **kw)
     teardown_distrib()
     if not rank_distrib():
         path = save_encoder(learn, out)

@@ -1,7 +1,7 @@
 """The `tabae` command line: fit/encode/report on real Adult files, chunked encoding, `--help`, and clear errors."""
 import os, pickle, shutil, subprocess, sys, warnings
 from functools import partial
-import numpy as np, pandas as pd, pyarrow.parquet as pq, pytest
+import numpy as np, pandas as pd, pyarrow.parquet as pq, pytest, torch
 from tabae import UnseenCategoryWarning, adult_columns, encode, load_encoder
 from tabae.cli import iter_table, main
 
@@ -45,6 +45,19 @@ def test_fit_infers_columns_and_drops_the_target(files, capsys):
     to = learn.dls.train_ds
     assert learn.model.code_act == 'relu'
     assert 'salary' not in to.cat_names and set(to.cont_names) == set(adult_columns('adult-14')[1])
+
+def test_fit_article_recipe_and_json_arguments(files, model_dir, capsys):
+    "`--article` trains the article's model (mirrored decoder, no skip, no clipping, its dropout); `--kw` passes more arguments; named options win over both."
+    d, _ = files
+    m = lambda name: load_encoder(d/name).model
+    assert main(['fit', str(d/'train.csv'), '--cat', *CATS, '--cont', *CONTS, '--out', str(d/'article'), '--article', *SMALL]) == 0
+    art = m('article')
+    assert (art.decoder_kind, art.input_skip, art.clip_inputs, art.bin_inputs, art.code_size) == ('mirror', False, False, False, 8)
+    assert [l.out_features for l in art.layers.modules() if isinstance(l, torch.nn.Linear)] == [32, 16, 8]  # --layers over the article's 1024 512 256
+    assert main(['fit', str(d/'train.csv'), '--cat', *CATS, '--cont', *CONTS, '--out', str(d/'kw'), '--kw', '{"input_skip": false, "bin_targets": 0}', *SMALL]) == 0
+    kw, default = m('kw'), load_encoder(d/'model').model
+    assert (kw.decoder_kind, kw.input_skip, kw.clip_inputs, kw.bin_inputs) == ('linear', False, True, False)
+    assert (default.decoder_kind, default.input_skip, default.clip_inputs, default.bin_inputs) == ('linear', True, True, True)
 
 @pytest.mark.parametrize('fmt', ['parquet', 'csv'])
 def test_encode_streams_chunks_and_matches_encode(files, model_dir, fmt, tmp_path, capsys, monkeypatch):
@@ -131,6 +144,11 @@ def test_report_prints_and_saves_plots(files, model_dir, tmp_path, capsys):
     (['fit', 'train.csv', '--code-size', '0', '--out', 'm'], "tabae fit: error: --code-size must be a positive int, got 0"),
     (['fit', 'train.csv', '--valid-pct', '1.5', '--out', 'm'], r"tabae fit: error: --valid-pct must be in \[0, 1\), got 1.5"),
     (['fit', 'train.csv', '--epochs', '0', '--out', 'm'], "tabae fit: error: --epochs must be a positive int, got 0"),
+    (['fit', 'train.csv', '--kw', '{input_skip: false}', '--out', 'm'], r"--kw must be a JSON object such as .*Expecting property name"),
+    (['fit', 'train.csv', '--kw', '[1, 2]', '--out', 'm'], r"--kw must be a JSON object \(argument names to values\), got list"),
+    (['fit', 'train.csv', '--kw', '{"skip": true, "cbs": []}', '--out', 'm'], r"--kw names \['skip', 'cbs'\], which `tabae fit` cannot pass"),
+    (['fit', 'train.csv', '--kw', '{"epochs": 3, "cat_names": ["age"]}', '--out', 'm'], r"--kw sets \['epochs', 'cat_names'\], .* use \['--epochs', '--cat'\]"),
+    (['fit', 'train.csv', '--kw', '{"swap_p": 2}', '--out', 'm'], r"tabae fit: error: `swap_p` must be a probability in \[0, 1\]"),
     (['encode', 'model', 'test.csv', '-o', 'codes.csv'], "--output must be a .parquet file"),
     (['encode', 'model', 'test.csv', '-o', 'c.parquet', '--keep', 'id'], r"test.csv lacks the column\(s\) \['id'\]"),
     (['encode', 'model', 'test.csv', '-o', 'c.parquet', '--chunk-size', '0'], "--chunk-size must be a positive"),
@@ -149,7 +167,7 @@ def test_usage_and_unknown_command(capsys):
     assert main(['bogus']) == 2 and "unknown command 'bogus'" in capsys.readouterr().err
     assert main([]) == 2
 
-@pytest.mark.parametrize('cmd,flags', [('fit', ['--out', '--cat', '--cont', '--drop', '--layers', '--valid-pct']),
+@pytest.mark.parametrize('cmd,flags', [('fit', ['--out', '--cat', '--cont', '--drop', '--layers', '--valid-pct', '--article', '--kw']),
                                        ('encode', ['-o', '--output', '--keep', '--chunk-size']), ('report', ['--plot']), ('demo', ['--quick'])])
 def test_help_for_each_command(cmd, flags, capsys):
     with pytest.raises(SystemExit) as e: main([cmd, '--help'])
