@@ -160,7 +160,7 @@ def encode(
     for w in caught:
         if isinstance(w.message, UnseenCategoryWarning): unseen.update(w.message.counts)
         else: warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-    _warn_unseen(dict(unseen), stacklevel=2)
+    _warn_unseen(dict(unseen))
     if writer is None: raise CliError(f"{data} has no rows to encode")
     print(f"Wrote the {learn.model.code_size}-feature codes of {n} rows to {Output}")
 

@@ -46,7 +46,7 @@ def model_outputs(learn:Learner, df:pd.DataFrame, bs:int=4096, encode:bool=True,
                     outs.append(out.float().cpu() if encode else tuple(o.float().cpu() for o in out))
             yield sl, torch.cat(outs) if encode else tuple(torch.cat(o) for o in zip(*outs))
     finally: model.train(was_training)
-    _warn_unseen(dict(unseen), stacklevel=4)  # once for the whole frame, not per chunk
+    _warn_unseen(dict(unseen))  # once for the whole frame, not per chunk
 
 def encode(learn:Learner, df:pd.DataFrame, bs:int=4096, prefix:str='ae_', progress:bool=None, deep_stack:bool=False,
            mixed_precision:bool=True) -> pd.DataFrame:
@@ -71,7 +71,7 @@ def decode_outputs(learn:Learner, out:tuple) -> pd.DataFrame:
 def reconstruct(learn:Learner, df:pd.DataFrame, bs:int=4096, progress:bool=None) -> pd.DataFrame:
     "The autoencoder's rebuild of `df`'s cat and cont columns: labels and original units, same index."
     parts = []
-    for _, out in model_outputs(learn, df, bs=bs, encode=False, progress=progress): parts.append(decode_outputs(learn, out))  # a loop: the unseen-category warning's stacklevel counts frames
+    for _, out in model_outputs(learn, df, bs=bs, encode=False, progress=progress): parts.append(decode_outputs(learn, out))
     res = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=sum(user_columns(learn.dls.train_ds), []))
     res.index = df.index
     return res

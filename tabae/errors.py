@@ -1,8 +1,8 @@
-"""What tabae raises and warns about input: `TabaeInputError` and `UnseenCategoryWarning`."""
+"""What tabae raises and warns about input: `TabaeInputError`, `UnseenCategoryWarning` and `UninformativeColumnWarning`."""
 from __future__ import annotations
-import warnings
+import sys, warnings
 
-__all__ = ['TabaeInputError', 'UnseenCategoryWarning']
+__all__ = ['TabaeInputError', 'UnseenCategoryWarning', 'UninformativeColumnWarning']
 
 class TabaeInputError(ValueError):
     "A DataFrame or argument that tabae cannot use, with what was expected."
@@ -14,8 +14,23 @@ class UnseenCategoryWarning(UserWarning):
         self.counts = counts
     def __reduce__(self): return type(self), (str(self), self.counts)  # picklable, e.g. raised as an error in a worker process
 
-def _warn_unseen(counts:dict, stacklevel:int=3):
+class UninformativeColumnWarning(UserWarning):
+    "Training columns the code can learn nothing lasting from (one value in every training row, or a different category in each); `columns` maps each column to why."
+    def __init__(self, msg:str, columns:dict):
+        super().__init__(msg)
+        self.columns = columns
+    def __reduce__(self): return type(self), (str(self), self.columns)
+
+_LIBRARIES = {'tabae', 'fastai', 'fastcore', 'fasttransform'}
+
+def _caller_level() -> int:
+    "The `stacklevel` that makes a warning issued by this function's caller name the first line outside tabae and fastai: the user's call."
+    f, level = sys._getframe(1), 1
+    while f.f_back is not None and f.f_globals.get('__name__', '').split('.')[0] in _LIBRARIES: f, level = f.f_back, level + 1
+    return level
+
+def _warn_unseen(counts:dict):
     "One warning naming each column with unseen categories and counting its rows."
     if not counts: return
     msg = ', '.join(f"column {c!r} in {n} row(s)" for c, n in counts.items())
-    warnings.warn(UnseenCategoryWarning(f"Categories never seen in training are encoded as '#na#': {msg}", counts), stacklevel=stacklevel)
+    warnings.warn(UnseenCategoryWarning(f"Categories never seen in training are encoded as '#na#': {msg}", counts), stacklevel=_caller_level())

@@ -2,7 +2,8 @@
 from __future__ import annotations
 from fastai.tabular.all import *
 from pandas.api.types import infer_dtype
-from .errors import TabaeInputError
+import warnings
+from .errors import TabaeInputError, UninformativeColumnWarning, _caller_level
 from .model import _as_list, _check_arch, _is_int, _is_p
 
 NA = '#na#'  # fastai's `Categorify` class for missing and unseen values
@@ -134,7 +135,22 @@ def clean_train_frame(df:pd.DataFrame, cat_names:list, cont_names:list, splits:t
     for c in cont_names:
         cols[c] = col = _cont_column(df[c], c)
         if col.iloc[train].isna().all(): raise TabaeInputError(f"Continuous column {c!r} has no finite value in the {len(train)} training rows: drop it or fill it")
+    _warn_uninformative({c: cols[c].iloc[train] for c in cat_names + cont_names}, set(cat_names))
     return pd.DataFrame(cols)
+
+MIN_ID_ROWS = 20  # training rows from which a categorical column with a different value in every row is warned about as an identifier
+
+def _warn_uninformative(train_cols:dict, cat_names:set):
+    "One `UninformativeColumnWarning` naming each training column with one value (missing counts as a value) in every row, or categorical with a different value in each."
+    why = {}
+    for c, col in train_cols.items():
+        n = col.nunique(dropna=False)
+        if n == 1: why[c] = f"one value ({v.item() if isinstance(v := col.iloc[0], np.generic) else v!r}) in all {len(col)} training rows"
+        elif c in cat_names and n == len(col) >= MIN_ID_ROWS and col.notna().all():
+            why[c] = f"a different category in each of the {len(col)} training rows (an identifier? held-out rows will all be unseen, '{NA}')"
+    if not why: return
+    msg = '; '.join(f"{c!r} has {w}" for c, w in why.items())
+    warnings.warn(UninformativeColumnWarning(f"Column(s) the code can learn nothing lasting from: {msg}. Leave them out of `cat_names`/`cont_names`", why), stacklevel=_caller_level())
 
 def clean_encode_frame(df:pd.DataFrame, to:Tabular) -> pd.DataFrame:
     "A new frame of `df`'s training columns (positional index), categoricals as `Categorify` expects them; extra columns are ignored."

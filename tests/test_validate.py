@@ -1,4 +1,4 @@
-import warnings
+import pickle, warnings
 import numpy as np, pandas as pd, pytest, torch
 from fastai.tabular.all import Categorify, Normalize, RandomSplitter, first
 from sklearn.metrics import balanced_accuracy_score
@@ -120,10 +120,27 @@ def test_nan_only_in_validation_rows(rank_gauss):
 def test_unseen_categories(learn):
     df = frame(40, seed=4)
     with pytest.warns(UserWarning, match="'a'"): codes = encode(learn, df.assign(a='never seen'))
-    for f in (encode, reconstruct):  # one warning, pointing at the caller's line
+    for f in (encode, reconstruct, evaluate, lambda l, d: l.dls.test_dl(d), lambda l, d: l.predict(d.iloc[0]), process_frame):  # one warning, pointing at the caller's line
         with pytest.warns(UnseenCategoryWarning) as caught: f(learn, df.assign(a='never seen'))
         assert len(caught) == 1 and caught[0].filename == __file__, (f.__name__, caught[0].filename)
     assert np.array_equal(codes.values, encode(learn, df.assign(a=np.nan)).values)
+
+def test_uninformative_columns_are_named_in_one_warning():
+    "A column with one value in every training row (missing counts as a value) and a categorical one with a different value in each are named, with why, at the caller's line; the fit goes on."
+    df = frame().assign(k='same', z=0., id=[f'r{i}' for i in range(160)], gap=np.nan, idnum=np.arange(160.))
+    df.loc[df.index[::2], 'gap'] = 1.  # a value or missing: not constant
+    with pytest.warns(UninformativeColumnWarning) as caught: learn = fit_autoencoder(df, ['a', 'k', 'id'], ['c', 'z', 'gap', 'idnum'], **KW)
+    w = [c for c in caught if c.category is UninformativeColumnWarning]
+    assert len(w) == 1 and w[0].filename == __file__ and list(w[0].message.columns) == ['k', 'id', 'z']
+    msg = str(w[0].message)
+    assert "'k' has one value ('same') in all 128 training rows" in msg and "'z' has one value (0.0) in all 128" in msg
+    assert "'id' has a different category in each of the 128 training rows" in msg and finite(encode(learn, df))
+    back = pickle.loads(pickle.dumps(w[0].message))  # as a warning raised as an error in a worker process comes back
+    assert str(back) == msg and back.columns == w[0].message.columns
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', UninformativeColumnWarning)
+        fit_autoencoder(df.iloc[:20], ['a', 'id'], ['c'], **{**KW, 'bs': 8})  # 16 training rows: too few to call all-distinct an identifier
+        fit_autoencoder(df.assign(k=['same'] * 159 + [np.nan]), ['a', 'k'], ['idnum'], valid_idx=[0], **KW)  # a gap in training: two values
 
 def cat_kinds(n=160):
     r = np.random.default_rng(5)
