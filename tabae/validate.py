@@ -107,6 +107,8 @@ def _check_unique(df:pd.DataFrame, names:list):
 def _check_names(df:pd.DataFrame, cat_names:list, cont_names:list):
     names = cat_names + cont_names
     if not names: raise TabaeInputError("No columns to learn from: pass at least one name in `cat_names` or `cont_names`")
+    if bools := [c for c in names if isinstance(c, (bool, np.bool_))]:  # before the repeats: pandas and Python take True for 1
+        raise TabaeInputError(f"Column name(s) {bools} are booleans, which pandas reads as a mask of rows: rename them, e.g. `df = df.rename(columns=str)`")
     dups = [c for c in dict.fromkeys(names) if names.count(c) > 1]
     if dups: raise TabaeInputError(f"Column(s) {dups} are given more than once in `cat_names`/`cont_names`: each column is either categorical or continuous")
     check_columns(df, names, '`cat_names`/`cont_names`')

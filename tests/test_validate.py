@@ -300,6 +300,8 @@ def test_bad_column_lists():
     with pytest.raises(TabaeInputError, match=r"\['c'\].*more than once"): fit(df, cats=['a', 'c'], conts=['c'])
     with pytest.raises(TabaeInputError, match=r"\['a'\].*more than once in the DataFrame"): fit(pd.concat([df, df[['a']]], axis=1))
     with pytest.raises(TabaeInputError, match='c_na'): fit(df.assign(c_na=1), cats=['a', 'c_na'])
+    flag = df.rename(columns={'a': True, 'c': 1})  # True == 1 to Python and pandas: named as a boolean, not as a repeat
+    with pytest.raises(TabaeInputError, match=r"Column name\(s\) \[True\] are booleans"): fit(flag, cats=[True], conts=[1, 'd'])
 
 @pytest.mark.parametrize('col', [np.nan, None, pd.NA], ids=['nan', 'None', 'NA'])
 def test_all_missing_categorical_column_is_refused(col):
