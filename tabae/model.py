@@ -116,12 +116,12 @@ class TabularAE(TabularModel):
         nc = x_cat.shape[1]
         if self.clip_inputs and x_cont is not None: x_cont = self.clip(x_cont)
         x_cat, x_cont = self.noise(x_cat, cols=slice(0, nc)), (self.noise(x_cont, cols=slice(nc, None)) if x_cont is not None else x_cont)  # by keyword: fastai's hooks (`summary`) read tensors only
-        x = self.inputs(torch.cat([x_cat, self.bins(x_cont)], 1) if self.bin_inputs else x_cat, x_cont)
+        x = self.encoder_input(torch.cat([x_cat, self.bins(x_cont)], 1) if self.bin_inputs else x_cat, x_cont)
         code = self.layers(x) + self.skip(x) if self.input_skip else self.layers(x)
         if self.code_act is not None: code = CODE_ACTS[self.code_act](code)
         return code if encode else self.decode(code)
 
-    def inputs(self, x_cat:Tensor, x_cont:Tensor=None) -> Tensor:
+    def encoder_input(self, x_cat:Tensor, x_cont:Tensor=None) -> Tensor:
         "The encoder's input, as `TabularModel.forward` builds it: the embeddings (after `emb_drop`) beside the batch-normalized numbers."
         xs = [self.emb_drop(torch.cat([e(x_cat[:, i]) for i, e in enumerate(self.embeds)], 1))] if self.n_emb else []
         if self.n_cont: xs.append(x_cont if self.bn_cont is None else self.bn_cont(x_cont))

@@ -179,6 +179,16 @@ def test_summary_describes_the_model(small_learn):
     with small_learn.no_bar(): s = small_learn.summary()
     assert 'TabularAE' in s and 'Total params' in s and 'BatchSwapNoise' in s
 
+def test_fastai_callback_state_shadows_no_model_attribute(small_learn, adult_test_df):
+    "`Learner` reads attributes it lacks from its model, and a callback warns when its state (`preds`, `inputs`, ...) shadows a learner attribute: no `TabularAE` attribute may bear such a name."
+    subs = lambda c: [c] + [s for d in c.__subclasses__() for s in subs(d)]
+    state = {n for c in subs(Callback) for n in getattr(c, '_stateattrs', ())}
+    assert {'inputs', 'preds'} <= state and not [n for n in state if hasattr(small_learn.model, n)]
+    with warnings.catch_warnings():
+        warnings.filterwarnings('error', message='You are shadowing')
+        inp, preds, targs = small_learn.get_preds(dl=small_learn.dls.test_dl(adult_test_df.iloc[:100]), with_input=True)
+    assert inp[0].shape == (100, len(small_learn.dls.train_ds.cat_names)) and preds[1].shape == targs[1].shape
+
 def test_predict_rebuilds_and_encodes_one_row(small_learn, adult_test_df):
     "`learn.predict(row)` takes a row as fastai's `TabularLearner.predict` does and gives what `reconstruct` and `encode` give that row."
     df = adult_test_df.iloc[[7]]

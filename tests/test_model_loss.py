@@ -67,7 +67,7 @@ def test_input_skip_adds_a_linear_map_of_the_input_to_the_code():
     plain.load_state_dict({k: v for k, v in skip.state_dict().items() if not k.startswith('skip.')})
     xc, xf = torch.tensor([[1, 2], [3, 0], [0, 1]]), torch.randn(3, 2)
     with torch.no_grad():
-        x = skip.inputs(xc, xf)
+        x = skip.encoder_input(xc, xf)
         assert x.shape == (3, skip.n_emb + 2)
         torch.testing.assert_close(skip(xc, xf, encode=True), skip.layers(x) + skip.skip(x))
         assert (skip(xc, xf, encode=True) - plain(xc, xf, encode=True)).abs().max() > 1e-3
