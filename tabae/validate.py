@@ -1,8 +1,8 @@
 """Input checks and frame normalisation: every bad table or argument stops early with a `TabaeInputError` that says what to fix."""
 from __future__ import annotations
+import warnings
 from fastai.tabular.all import *
 from pandas.api.types import infer_dtype
-import warnings
 from .errors import TabaeInputError, UninformativeColumnWarning, _caller_level
 from .model import _as_list, _check_arch, _is_int, _is_p
 
@@ -140,7 +140,7 @@ def clean_train_frame(df:pd.DataFrame, cat_names:list, cont_names:list, splits:t
     _warn_uninformative({c: cols[c].iloc[train] for c in cat_names + cont_names}, set(cat_names))
     return pd.DataFrame(cols)
 
-MIN_ID_ROWS = 20  # training rows from which a categorical column with a different value in every row is warned about as an identifier
+_MIN_ID_ROWS = 20  # training rows from which a categorical column with a different value in every row is warned about as an identifier
 
 def _warn_uninformative(train_cols:dict, cat_names:set):
     "One `UninformativeColumnWarning` naming each training column with one value (missing counts as a value) in every row, or categorical with a different value in each."
@@ -148,7 +148,7 @@ def _warn_uninformative(train_cols:dict, cat_names:set):
     for c, col in train_cols.items():
         n = col.nunique(dropna=False)
         if n == 1: why[c] = f"one value ({v.item() if isinstance(v := col.iloc[0], np.generic) else v!r}) in all {len(col)} training rows"
-        elif c in cat_names and n == len(col) >= MIN_ID_ROWS and col.notna().all():
+        elif c in cat_names and n == len(col) >= _MIN_ID_ROWS and col.notna().all():
             why[c] = f"a different category in each of the {len(col)} training rows (an identifier? held-out rows will all be unseen, '{NA}')"
     if not why: return
     msg = '; '.join(f"{c!r} has {w}" for c, w in why.items())
