@@ -2,7 +2,7 @@
 from __future__ import annotations
 from fastai.tabular.all import *
 from .errors import TabaeInputError, _warn_unseen
-from .model import _is_int
+from .model import _is_int, _is_p
 from .process import _check_float32, _process_tabular, tab_tensors
 from .procs import RankGauss
 from .validate import _check_positive_int, _listify, check_columns, clean_train_frame, infer_columns, user_columns
@@ -99,7 +99,7 @@ def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:li
         raise TypeError(f"Unknown argument(s) {unknown} for `ae_data`/`AEDataLoaders.from_df`: neither theirs nor one of fastai's data loaders' ({', '.join(sorted(_DL_ARGS))})")
     cat_names, cont_names = _listify(cat_names), _listify(cont_names)
     check_columns(df, cat_names + cont_names, 'cat_names/cont_names')
-    if not 0 <= valid_pct < 1: raise TabaeInputError(f"`valid_pct` must be in [0, 1), got {valid_pct!r}")
+    if not _is_p(valid_pct): raise TabaeInputError(f"`valid_pct` must be in [0, 1), got {valid_pct!r}")
     if valid_idx is not None: splits, valid_pct = _index_splits(valid_idx, len(df)), 0.
     else: splits = RandomSplitter(valid_pct, seed=seed)(range_of(df)) if valid_pct else (list(range(len(df))), [])
     bs = ifnone(bs, auto_bs(len(splits[0])))

@@ -5,7 +5,7 @@ from fastai.tabular.all import *
 from .datasets import ADULT_TARGET, adult, adult_columns, read_table
 from .downstream import codes_dls
 from .evaluate import evaluate
-from .fit import fit_autoencoder
+from .fit import _seeded, fit_autoencoder
 from .validate import check_columns, user_columns
 
 __all__ = ['demo_data', 'downstream_score', 'run_demo']
@@ -33,20 +33,20 @@ def _is_regression(y:pd.Series) -> bool: return pd.api.types.is_float_dtype(y)
 def downstream_score(learn:Learner, train:pd.DataFrame, valid:pd.DataFrame, target:str, raw:bool=False,
                      epochs:int=5, lr:float=1e-2, bs:int=512, seed:int=0) -> float:
     "Accuracy (RMSE for a float target) on `valid` of a `tabular_learner` fit on `train`'s codes, or on its raw columns when `raw`."
-    set_seed(seed, reproducible=True)
-    reg = _is_regression(train[target])
-    y_block = RegressionBlock() if reg else CategoryBlock()
-    if raw:
-        cats, conts = user_columns(learn.dls.train_ds)
-        df = pd.concat([train, valid], ignore_index=True)
-        dls = TabularDataLoaders.from_df(df, procs=[Categorify, FillMissing, Normalize], cat_names=cats, cont_names=conts,
-                                         y_names=target, y_block=y_block, valid_idx=list(range(len(train), len(df))), bs=bs)
-    else: dls = codes_dls(learn, train, target, valid_df=valid, y_block=y_block, bs=bs)
-    clf = tabular_learner(dls, metrics=rmse if reg else accuracy)
-    with clf.no_bar(), clf.no_logging(), warnings.catch_warnings():
-        warnings.filterwarnings('ignore', message='The given NumPy array is not writable')  # fastai's tensors of pandas 3's read-only arrays
-        clf.fit_one_cycle(epochs, lr)
-        return float(clf.validate()[1])
+    with _seeded(seed):
+        reg = _is_regression(train[target])
+        y_block = RegressionBlock() if reg else CategoryBlock()
+        if raw:
+            cats, conts = user_columns(learn.dls.train_ds)
+            df = pd.concat([train, valid], ignore_index=True)
+            dls = TabularDataLoaders.from_df(df, procs=[Categorify, FillMissing, Normalize], cat_names=cats, cont_names=conts,
+                                             y_names=target, y_block=y_block, valid_idx=list(range(len(train), len(df))), bs=bs)
+        else: dls = codes_dls(learn, train, target, valid_df=valid, y_block=y_block, bs=bs)
+        clf = tabular_learner(dls, metrics=rmse if reg else accuracy)
+        with clf.no_bar(), clf.no_logging(), warnings.catch_warnings():
+            warnings.filterwarnings('ignore', message='The given NumPy array is not writable')  # fastai's tensors of pandas 3's read-only arrays
+            clf.fit_one_cycle(epochs, lr)
+            return float(clf.validate()[1])
 
 def run_demo(
     csv:str=None, # a `.csv`/`.parquet` file instead of the bundled Adult data (see `demo_data`)

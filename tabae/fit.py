@@ -1,13 +1,14 @@
 """`fit_autoencoder`: the recommended recipe in one call."""
 from __future__ import annotations
-from contextlib import nullcontext
+import random
+from contextlib import contextmanager, nullcontext
 from fastai.tabular.all import *
 from .data import ae_data, auto_bs  # auto_bs: also importable from here, where it lived before
 from .errors import TabaeInputError
 from .learner import AELearner, ae_learner
 from .model import _is_int, _is_p
 from .noise import SwapNoiseSchedule
-from .validate import _check_positive_int
+from .validate import _check_fraction, _check_positive_int
 
 __all__ = ['RECIPE', 'ARTICLE_RECIPE', 'KeepBest', 'EarlyStopFrom', 'fit_autoencoder']
 
@@ -54,6 +55,19 @@ class EarlyStopFrom(_TrackFrom):
         if self.learn.logger is not noop: print(f'No improvement since epoch {self.epoch - self.wait}: early stopping')
         raise CancelFitException()
 
+@contextmanager
+def _seeded(seed:int|None):
+    "fastai's `set_seed(seed, reproducible=True)` inside, and the caller's random streams (`random`, numpy, torch, CUDA) and cudnn flags as they were after; nothing when `seed` is None."
+    if seed is None: yield; return
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+    state = random.getstate(), np.random.get_state(), torch.get_rng_state(), torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark
+    set_seed(seed, reproducible=True)
+    try: yield
+    finally:
+        random.setstate(state[0]); np.random.set_state(state[1]); torch.set_rng_state(state[2])
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = state[3:]
+        if cuda is not None: torch.cuda.set_rng_state_all(cuda)
+
 def _check_lr(lr):
     "`lr` with plain floats for numpy's (which fastai's optimizer cannot take): a positive number, or a slice or list of them; else a `TabaeInputError`."
     ok = lambda v: _is_p(v, high=math.inf) and v > 0
@@ -69,19 +83,20 @@ def fit_autoencoder(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, 
                     patience:int=8, procs:list=None, rank_gauss:bool=False, anneal_noise:float|None=0.5, track_from:float|None=None, progress:bool=True,
                     cbs:list=None, valid_idx:list=None, **kwargs) -> AELearner:
     "Build the data (`ae_data`: a seeded random `valid_pct` split, or the rows at positions `valid_idx`; `bs`: `auto_bs` unless given) and `ae_learner` (`RECIPE` unless overridden), train with `fit_flat_cos`, swap noise annealed to 0 from `anneal_noise` of the way, and restore the best weights on the validation split, early stopping and best weights counted from `track_from` of the way (default: the anneal's start)."
-    _check_positive_int('epochs', epochs)
+    _check_positive_int('epochs', epochs); _check_positive_int('patience', patience)
+    _check_fraction('anneal_noise', anneal_noise, 'where the swap noise starts to fall to 0'); _check_fraction('track_from', track_from, 'where the best epoch is looked for')
     lr = _check_lr(lr)
-    if seed is not None:
-        if not _is_int(seed): raise TabaeInputError(f"`seed` must be an int or None, got {seed!r}")
-        set_seed(seed := int(seed), reproducible=True)  # numpy's too, which `random.seed` cannot take
-    dls = ae_data(df, cat_names, cont_names, procs=procs, valid_pct=valid_pct, seed=ifnone(seed, 0), bs=bs, rank_gauss=rank_gauss, valid_idx=valid_idx)
-    kw = {**RECIPE, **kwargs}
-    if not kw['bin_targets'] and 'bin_inputs' not in kwargs: kw['bin_inputs'] = False  # `bin_targets=0` turns the recipe's bins off, inputs too
-    learn = ae_learner(dls, code_size=code_size, **kw)
-    monitor = 'valid_loss' if dls.valid.n else 'train_loss'
-    start = ifnone(track_from, ifnone(anneal_noise, 0.))
-    cbs = L(cbs) + [KeepBest(monitor=monitor, start=start), EarlyStopFrom(monitor=monitor, patience=patience, start=start)]
-    if anneal_noise is not None: cbs.append(SwapNoiseSchedule(start=anneal_noise))
-    with (nullcontext() if progress else learn.no_bar()), (nullcontext() if progress else learn.no_logging()):
-        learn.fit_flat_cos(epochs, lr, cbs=cbs)
+    if seed is not None and not _is_int(seed): raise TabaeInputError(f"`seed` must be an int or None, got {seed!r}")
+    seed = None if seed is None else int(seed)  # numpy ints too, which `random.seed` cannot take
+    with _seeded(seed):
+        dls = ae_data(df, cat_names, cont_names, procs=procs, valid_pct=valid_pct, seed=ifnone(seed, 0), bs=bs, rank_gauss=rank_gauss, valid_idx=valid_idx)
+        kw = {**RECIPE, **kwargs}
+        if not kw['bin_targets'] and 'bin_inputs' not in kwargs: kw['bin_inputs'] = False  # `bin_targets=0` turns the recipe's bins off, inputs too
+        learn = ae_learner(dls, code_size=code_size, **kw)
+        monitor = 'valid_loss' if dls.valid.n else 'train_loss'
+        start = ifnone(track_from, ifnone(anneal_noise, 0.))
+        cbs = L(cbs) + [KeepBest(monitor=monitor, start=start), EarlyStopFrom(monitor=monitor, patience=patience, start=start)]
+        if anneal_noise is not None: cbs.append(SwapNoiseSchedule(start=anneal_noise))
+        with (nullcontext() if progress else learn.no_bar()), (nullcontext() if progress else learn.no_logging()):
+            learn.fit_flat_cos(epochs, lr, cbs=cbs)
     return learn

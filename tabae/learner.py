@@ -10,7 +10,7 @@ from .loss import BinLoss, RecreatedLoss
 from .metrics import CatAccuracy, ReconR2
 from .model import TabularAE, _as_list, bucketize_cols
 from .precision import AutoMixedPrecision
-from .validate import check_hparams, check_train_data
+from .validate import _check_emb_szs, _check_nonneg, check_hparams, check_train_data
 
 __all__ = ['cont_bounds', 'cont_bin_edges', 'class_weights', 'bin_weights', 'AELearner', 'ae_learner']
 
@@ -102,6 +102,8 @@ def ae_learner(dls:DataLoaders,
     kwargs = {k: v.item() if isinstance(v, np.generic) else v for k, v in {**kwargs, 'wd': wd}.items()}  # numpy numbers (`wd`, `lr`), which fastai's optimizer cannot take
     to, layers = dls.train_ds, _as_list(layers)
     if not isinstance(dls.train, TabDataLoaderIdentity): raise TabaeInputError("`dls` must yield (cats, conts, cats, conts) batches: build them with `TabularPandasIdentity`")
+    for name, v in (('bound_pad', bound_pad), ('class_balance', class_balance)) + ((('wd', wd),) if wd is not None else ()): _check_nonneg(name, v)  # wd None: the optimizer's own
+    _check_emb_szs(emb_szs, to.cat_names)
     check_train_data(dls); check_hparams(code_size, layers, ps, swap_p, n_in=len(to.cat_names) + len(to.cont_names), decoder=decoder, bin_targets=bin_targets, bin_inputs=bin_inputs, code_act=code_act)
     edges = cont_bin_edges(dls, bin_targets) if bin_targets and to.cont_names else None
     cat_dict = {n: len(to.classes[n]) for n in to.cat_names}

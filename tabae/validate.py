@@ -56,6 +56,21 @@ def _check_positive_int(name:str, v):
     "Raise `TabaeInputError` unless `v` is an integer >= 1 (numpy ints too)."
     if not _is_int(v) or v < 1: raise TabaeInputError(f"`{name}` must be a positive int, got {v!r}")
 
+def _check_nonneg(name:str, v):
+    "Raise `TabaeInputError` unless `v` is a finite number >= 0 (numpy's too, not a bool)."
+    if not _is_p(v, high=math.inf): raise TabaeInputError(f"`{name}` must be a number >= 0, got {v!r}")
+
+def _check_fraction(name:str, v, what:str):
+    "Raise `TabaeInputError` unless `v` is None or a fraction of the fit in [0, 1] (`what` it marks)."
+    if v is not None and not _is_p(v, closed=True): raise TabaeInputError(f"`{name}` must be None or a fraction of the fit in [0, 1] ({what}), got {v!r}")
+
+def _check_emb_szs(emb_szs:dict|None, cat_names:list):
+    "Raise `TabaeInputError` unless `emb_szs` is None or maps categorical columns of the data to positive sizes."
+    if emb_szs is None: return
+    if not isinstance(emb_szs, dict): raise TabaeInputError(f"`emb_szs` must be a dict {{column: size}}, got {type(emb_szs).__name__}: {emb_szs!r}")
+    if unknown := [c for c in emb_szs if c not in cat_names]: raise TabaeInputError(f"`emb_szs` names {unknown}, which are not categorical columns of the data ({list(cat_names)})")
+    if bad := {c: n for c, n in emb_szs.items() if not _is_int(n) or n < 1}: raise TabaeInputError(f"`emb_szs` sizes must be positive ints, got {bad}")
+
 def check_hparams(code_size:int=128, layers:list=(1024, 512, 256), ps:float|list=0.1, swap_p:float|list=0.1, n_in:int|None=None,
                   decoder:str='mirror', bin_targets:int=0, bin_inputs:bool=False, code_act:str|None=None):
     "Raise `TabaeInputError` naming the first of `code_size`, `layers`, `decoder`, `code_act`, `ps`, `swap_p`, `bin_targets`, `bin_inputs` out of range (`n_in`: input columns, for a per-column `swap_p`)."

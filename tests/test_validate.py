@@ -220,6 +220,35 @@ def test_unknown_arguments_and_bad_epochs_are_named():
     with pytest.raises(TabaeInputError, match='`split`'): adult('tset')
     with pytest.raises(TabaeInputError, match='`columns`'): adult_columns('adult-15')
 
+@pytest.mark.parametrize('kw,match', [
+    (dict(patience=0), '`patience` must be a positive int, got 0'), (dict(patience=-3), '`patience` must be a positive int'),
+    (dict(bound_pad=-1.), '`bound_pad` must be a number >= 0, got -1.0'), (dict(class_balance=-1), '`class_balance` must be a number >= 0'),
+    (dict(wd=-1e-2), '`wd` must be a number >= 0'), (dict(wd=float('nan')), '`wd` must be a number >= 0, got nan'),
+    (dict(anneal_noise=2), r'`anneal_noise` must be None or a fraction of the fit in \[0, 1\]'), (dict(anneal_noise=-1.), '`anneal_noise`'),
+    (dict(track_from=5), r'`track_from` must be None or a fraction of the fit in \[0, 1\]'),
+    (dict(emb_szs={'nope': 3}), r"`emb_szs` names \['nope'\], which are not categorical columns of the data \(\['a', 'b', 'c_na'\]\)"),
+    (dict(emb_szs={'a': 0}), r"`emb_szs` sizes must be positive ints, got \{'a': 0\}"), (dict(emb_szs=[3]), '`emb_szs` must be a dict'),
+    (dict(valid_pct='0.2'), r"`valid_pct` must be in \[0, 1\), got '0.2'"),
+])
+def test_out_of_range_training_arguments_are_named(kw, match):
+    "Arguments that used to train silently into a useless model (a negative `bound_pad` inverts the output range, `patience=0` stops on a new best) or fail deep inside are named."
+    df = frame()
+    with pytest.raises(TabaeInputError, match=match): fit(df, **kw)
+    assert df.equals(frame())
+
+def test_a_seeded_fit_leaves_the_callers_random_streams_alone():
+    "Seeding makes the fit repeatable without resetting `random`, numpy and torch for the caller: a resampling loop around fits draws new samples."
+    import random
+    def draws(): return random.random(), np.random.rand(), torch.rand(1).item()
+    random.seed(1); np.random.seed(1); torch.manual_seed(1)
+    expected = draws(), draws()
+    random.seed(1); np.random.seed(1); torch.manual_seed(1)
+    flags = torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = False, True
+    first = draws(); a = fit(frame()); second = draws()
+    b = fit(frame(), seed=np.int64(0))
+    assert (first, second) == expected and (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark) == flags
+    assert np.array_equal(encode(a, frame()).to_numpy(), encode(b, frame()).to_numpy())
+
 def test_numpy_hyperparameters_fit_save_and_load(tmp_path):
     "Sizes and rates as numpy scalars (a parameter grid's `np.arange`/`np.linspace`) build, train, save as JSON and load as plain ints and floats; bools are not sizes."
     learn = fit(frame(), code_size=np.int64(3), layers=list(np.array([8, 4])), swap_p=np.float32(0.2), ps=(np.float32(0.1), 0.), bin_targets=np.int64(4))
