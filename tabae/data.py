@@ -109,6 +109,8 @@ def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:li
     gaps = df[cont_names].isna() & df[cont_names].iloc[list(splits[0])].notna().all()
     df[cont_names] = df[cont_names].mask(gaps, 0.)
     procs = ifnone(procs, [Categorify, FillMissing] + ([RankGauss] if rank_gauss else []) + [Normalize])
+    if cat_names and not any(p is Categorify or isinstance(p, Categorify) or (isinstance(p, type) and issubclass(p, Categorify)) for p in L(procs)):
+        raise TabaeInputError(f"`procs` must include `Categorify` when there are categorical columns (it turns their values into embedding indices), got {list(L(procs))}")
     with np.errstate(over='ignore'):  # a column too large to normalize is named by `check_train_data`, not by numpy's warning
         to = TabularPandasIdentity(df[cat_names + cont_names], procs, cat_names, cont_names, splits=splits)
         to.items[cont_names] = to.items[cont_names].mask(gaps, 0.).astype(np.float32)  # aligned by row label (`TabularPandas` puts the training rows first); once normalized, float32 as the model reads it, at half the memory

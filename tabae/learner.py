@@ -12,7 +12,7 @@ from .model import TabularAE, _as_list, bucketize_cols
 from .precision import AutoMixedPrecision
 from .validate import _check_emb_szs, _check_nonneg, check_hparams, check_train_data
 
-__all__ = ['cont_bounds', 'cont_bin_edges', 'class_weights', 'bin_weights', 'AELearner', 'ae_learner']
+__all__ = ['FiniteLoss', 'cont_bounds', 'cont_bin_edges', 'class_weights', 'bin_weights', 'AELearner', 'ae_learner']
 
 class AELearner(Learner):
     "The `Learner` of a `TabularAE` (what `ae_learner`, `fit_autoencoder` and `load_encoder` return): `predict` takes one row, as `TabularLearner.predict` does."
@@ -37,6 +37,18 @@ class AELearner(Learner):
                 raise TabaeInputError(f"The {split} split has no rows to show {why} `dl=learn.dls.test_dl(df)` for the rows of a DataFrame")
             dl = self.dls[ds_idx].new(shuffle=shuffle and n > 1)  # a shuffled one-row loader yields no batch: BatchNorm never sees one in training
         return super().show_results(dl=dl, max_n=max_n, **kwargs)
+
+class FiniteLoss(Callback):
+    "Stop training with a `TabaeInputError` as soon as the training loss is NaN or infinite, naming the continuous columns that were not normalized, if any."
+    order = Recorder.order - 1  # before the loss is recorded
+    def after_loss(self):
+        if not self.training or torch.isfinite(self.learn.loss).all(): return
+        to, where = self.dls.train_ds, f"in epoch {self.epoch}, batch {self.iter}"
+        conts = self.dls.train.conts
+        big = {c: f"{v:.3g}" for c, v in zip(to.cont_names, conts.abs().amax(0).tolist()) if v > 100} if len(conts) else {}
+        why = (f"continuous column(s) reach |x| of {big} after the procs: keep `Normalize` in `procs`" if big else
+               "lower `lr`, or turn `mixed_precision` off")
+        raise TabaeInputError(f"The training loss became {self.learn.loss.item()} {where}: {why}")
 
 def cont_bounds(dls:DataLoaders, pad:float=0.) -> tuple[Tensor, Tensor]:
     "Per-column (low, high) of the training split's normalized continuous values, widened by `pad` times the range."
@@ -113,7 +125,7 @@ def ae_learner(dls:DataLoaders,
                       decoder=decoder, bin_edges=edges, bin_inputs=bin_inputs and edges is not None, code_act=code_act,
                       clip_inputs=clip_inputs, input_skip=input_skip)
     metrics = kwargs.pop('metrics', [m for m, ok in ((ReconR2(), len(to.cont_names)), (CatAccuracy(cat_dict), cat_dict)) if ok])
-    cbs = L(kwargs.pop('cbs', None)) + (L(AutoMixedPrecision()) if mixed_precision else L()) + (L(BinLoss(bin_weights(dls, edges, class_balance) if class_balance else None)) if edges is not None else L())
+    cbs = L(kwargs.pop('cbs', None)) + [FiniteLoss()] + (L(AutoMixedPrecision()) if mixed_precision else L()) + (L(BinLoss(bin_weights(dls, edges, class_balance) if class_balance else None)) if edges is not None else L())
     loss = RecreatedLoss(cat_dict, class_weights=class_weights(dls, class_balance) if class_balance else None)
     dev = ifnone(dls.device, default_device())
     return AELearner(dls.to(dev), model.to(dev), loss_func=loss,

@@ -1,6 +1,6 @@
 import pickle, warnings
 import numpy as np, pandas as pd, pytest, torch
-from fastai.tabular.all import Categorify, Normalize, RandomSplitter, first
+from fastai.tabular.all import Categorify, FillMissing, Normalize, RandomSplitter, first
 from sklearn.metrics import balanced_accuracy_score
 from tabae import *
 
@@ -235,6 +235,17 @@ def test_out_of_range_training_arguments_are_named(kw, match):
     df = frame()
     with pytest.raises(TabaeInputError, match=match): fit(df, **kw)
     assert df.equals(frame())
+
+def test_procs_without_categorify_or_normalize_are_named(adult_df):
+    "Without `Categorify` categorical columns cannot be embedded (it failed inside pandas); without `Normalize` Adult's large numbers drove the loss to NaN and training went on, giving codes of NaN."
+    cats, conts = adult_columns('adult-14')
+    kw = dict(code_size=8, layers=[32, 16], epochs=2, progress=False)
+    for procs in ([], [FillMissing, Normalize]):
+        with pytest.raises(TabaeInputError, match=r"`procs` must include `Categorify` when there are categorical columns"):
+            fit_autoencoder(adult_df.iloc[:500], cats, conts, procs=procs, **kw)
+    with pytest.raises(TabaeInputError, match=r"The training loss became nan in epoch 0.* \{'fnlwgt': '1.\d+e\+06'.*keep `Normalize` in `procs`"):
+        fit_autoencoder(adult_df.iloc[:2000], cats, conts, procs=[Categorify, FillMissing], **kw)
+    assert finite(encode(fit_autoencoder(adult_df.iloc[:500], [], ['age', 'hours-per-week'], procs=[FillMissing], **kw), adult_df.iloc[:50]))  # small numbers train unnormalized
 
 def test_a_seeded_fit_leaves_the_callers_random_streams_alone():
     "Seeding makes the fit repeatable without resetting `random`, numpy and torch for the caller: a resampling loop around fits draws new samples."
