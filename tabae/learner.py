@@ -50,6 +50,11 @@ class FiniteLoss(Callback):
                "lower `lr`, or turn `mixed_precision` off")
         raise TabaeInputError(f"The training loss became {self.learn.loss.item()} {where}: {why}")
 
+def _metrics(to:Tabular) -> list:
+    "`ReconR2` when `to` has continuous columns, `CatAccuracy` when it has categorical ones."
+    cat_dict = {n: len(to.classes[n]) for n in to.cat_names}
+    return [m for m, ok in ((ReconR2(), len(to.cont_names)), (CatAccuracy(cat_dict), cat_dict)) if ok]
+
 def cont_bounds(dls:DataLoaders, pad:float=0.) -> tuple[Tensor, Tensor]:
     "Per-column (low, high) of the training split's normalized continuous values, widened by `pad` times the range."
     conts = dls.train.conts
@@ -124,7 +129,7 @@ def ae_learner(dls:DataLoaders,
                       layers=layers, ps=ps, embed_p=embed_p, swap_p=swap_p, act_cls=act_cls, head_p=head_p, code_p=code_p, enc_ps=enc_ps,
                       decoder=decoder, bin_edges=edges, bin_inputs=bin_inputs and edges is not None, code_act=code_act,
                       clip_inputs=clip_inputs, input_skip=input_skip)
-    metrics = kwargs.pop('metrics', [m for m, ok in ((ReconR2(), len(to.cont_names)), (CatAccuracy(cat_dict), cat_dict)) if ok])
+    metrics = kwargs.pop('metrics', _metrics(to))
     cbs = L(kwargs.pop('cbs', None)) + [FiniteLoss()] + (L(AutoMixedPrecision()) if mixed_precision else L()) + (L(BinLoss(bin_weights(dls, edges, class_balance) if class_balance else None)) if edges is not None else L())
     loss = RecreatedLoss(cat_dict, class_weights=class_weights(dls, class_balance) if class_balance else None)
     dev = ifnone(dls.device, default_device())

@@ -8,7 +8,7 @@ from . import __version__
 from .activations import FastMish
 from .data import TabularPandasIdentity
 from .errors import TabaeInputError
-from .learner import AELearner
+from .learner import AELearner, FiniteLoss, _metrics
 from .loss import BinLoss, RecreatedLoss
 from .model import TabularAE
 from .precision import AutoMixedPrecision
@@ -164,4 +164,4 @@ def load_encoder(path:str|Path, device:str|torch.device|None=None, mixed_precisi
     except (ValueError, KeyError, TypeError, IndexError, AttributeError, RuntimeError, SafetensorError) as e:
         raise TabaeInputError(f"{path} does not hold a valid tabae encoder ({type(e).__name__}: {e})") from e
     device = torch.device(ifnone(device, default_device()))
-    return AELearner(dls.to(device), model.to(device), loss_func=loss, cbs=cbs + ([AutoMixedPrecision()] if mixed_precision else []))
+    return AELearner(dls.to(device), model.to(device), loss_func=loss, metrics=_metrics(dls.train_ds), cbs=cbs + [FiniteLoss()] + ([AutoMixedPrecision()] if mixed_precision else []))

@@ -47,6 +47,15 @@ def test_loss_and_its_class_weights_round_trip(learn, saved):
     with torch.no_grad(): preds = loaded.model.eval()(cats, conts)
     assert torch.equal(loaded.loss_func(preds, cats, conts), learn.loss_func(preds, cats, conts))
 
+def test_loaded_learner_validates_with_the_same_metrics(learn, saved):
+    "`validate` on a loaded encoder reports the loss, `recon_r2` and `cat_acc` as the fitted learner does (it used to report the loss alone)."
+    loaded, df = load_encoder(saved, device='cpu'), frame(90, seed=1)
+    assert [m.name for m in loaded.metrics] == [m.name for m in learn.metrics] == ['recon_r2', 'cat_acc']
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        got, want = (l.validate(dl=l.dls.test_dl(df)) for l in (loaded, learn))
+    assert len(got) == 3 and np.allclose(got, want, atol=1e-4)
+
 def test_bin_loss_and_its_weights_round_trip(learn, saved):
     "The bin targets' loss (`BinLoss`, class-balanced by default) and mixed precision come back too, so a loaded encoder fine-tunes as the fit did."
     bin_cb = lambda l: first(c for c in l.cbs if isinstance(c, BinLoss))
