@@ -17,7 +17,7 @@ def demo_data(
     seed:int=0, # seed of the held-out split
     max_card:int=20, # integer columns with more distinct values than this are continuous (`cont_cat_split`)
 ) -> tuple:
-    "`(train, held_out, cat_names, cont_names, target)`: Adult with the article's 9 columns, or a file with inferred columns."
+    "`(train, held_out, cat_names, cont_names, target)`: Adult with the article's 9 columns, or a file with inferred columns (held-out rows whose target class no training row has left out)."
     if csv is None: return (adult(), adult('test'), *adult_columns('adult-9'), ADULT_TARGET)
     df = read_table(csv)
     target = ifnone(target, ADULT_TARGET if ADULT_TARGET in df.columns else df.columns[-1])
@@ -25,8 +25,9 @@ def demo_data(
     df = df[df[target].notna()].reset_index(drop=True)
     conts, cats = cont_cat_split(df, max_card=max_card, dep_var=target)
     cats = [c for c in cats if df[c].nunique() <= max(max_card, len(df) // 2)]  # drop identifiers and free text
-    train_idx, valid_idx = RandomSplitter(valid_pct, seed=seed)(df)
-    return df.iloc[list(train_idx)], df.iloc[list(valid_idx)], cats, conts, target
+    train, valid = (df.iloc[list(i)] for i in RandomSplitter(valid_pct, seed=seed)(df))
+    if not _is_regression(df[target]): valid = valid[valid[target].isin(set(train[target]))]  # a class only held-out rows have cannot be predicted
+    return train, valid, cats, conts, target
 
 def _is_regression(y:pd.Series) -> bool: return pd.api.types.is_float_dtype(y)
 

@@ -34,10 +34,18 @@ def codes_dls(learn:Learner, df:pd.DataFrame, y_names, keep_raw:bool=False, vali
     if valid_df is not None:
         valid_idx = range(len(frame), len(frame) + len(valid_df))
         frame = pd.concat([frame, codes_frame(learn, valid_df, y_names, keep_raw)])
+    if gaps := {y: int(n) for y in y_names if (n := frame[y].isna().sum())}:
+        raise TabaeInputError(f"Target column(s) have missing values (rows per column: {gaps}): drop those rows first, e.g. `df.dropna(subset={list(gaps)})`")
     code_cols = [f'ae_{i}' for i in range(learn.model.code_size)]
     cats, conts = user_columns(learn.dls.train_ds) if keep_raw else ([], [])
     if valid_idx is None: valid_idx = RandomSplitter(valid_pct, seed=seed)(range(len(frame)))[1]
     splits = IndexSplitter(_listify(valid_idx))(range(len(frame)))
     to = TabularPandas(_shrink(frame.reset_index(drop=True)), ifnone(procs, [Categorify, FillMissing, Normalize]), cats, code_cols + conts,
                        y_names, splits=splits, reduce_memory=False)  # fastai's `from_df`, with floats kept (`_shrink`)
+    if any(isinstance(p, Categorize) for p in to.procs):
+        for y in y_names:
+            ys = frame[y].reset_index(drop=True)
+            if unseen := ys.iloc[splits[1]][lambda v: ~v.isin(set(ys.iloc[splits[0]]))].value_counts().to_dict():
+                raise TabaeInputError(f"Target {y!r} has class(es) in the validation rows that no training row has, so a classifier cannot learn them "
+                                      f"(rows per class: {unseen}): drop those rows or split differently")
     return to.dataloaders(bs=bs, **kwargs)

@@ -31,6 +31,18 @@ def test_codes_frame(small_learn, frames):
 def test_missing_target_is_named(small_learn, frames):
     with pytest.raises(ValueError, match='income'): codes_frame(small_learn, frames[0], 'income')
 
+def test_targets_a_classifier_cannot_learn_are_named(small_learn, frames):
+    "Missing target values, and classes only the validation rows have, are named (fastai's loss failed with 'Target 35 is out of bounds')."
+    train, test = frames
+    with pytest.raises(TabaeInputError, match=r"Target column\(s\) have missing values \(rows per column: \{'native-country': \d+\}\)"):
+        codes_dls(small_learn, train, 'native-country', valid_df=test)
+    known = train.dropna(subset=['native-country'])
+    only_held_out = sorted(set(test['native-country'].dropna()) - set(known['native-country']))
+    with pytest.raises(TabaeInputError, match=rf"Target 'native-country' has class\(es\) in the validation rows that no training row has.*'{only_held_out[0]}'"):
+        codes_dls(small_learn, known, 'native-country', valid_df=test.dropna(subset=['native-country']))
+    dls = codes_dls(small_learn, known, 'native-country', valid_df=test[test['native-country'].isin(set(known['native-country']))])
+    assert dls.train_ds.ys.max().item() < len(dls.vocab) and dls.valid_ds.ys.max().item() < len(dls.vocab)
+
 def test_codes_dls_on_held_out_rows_fits(small_learn, frames):
     train, valid = frames
     dls = small_learn.codes_dls(train, 'salary', valid_df=valid, bs=128)
