@@ -108,6 +108,7 @@ def _cont_column(col:pd.Series, name) -> pd.Series:
     kind = infer_dtype(col, skipna=True) if col.dtype == object else None
     if kind == 'empty': return pd.Series(np.full(len(col), np.nan))  # only None/pd.NA (e.g. one row's missing number): missing numbers
     if col.dtype.kind == 'b' or kind == 'boolean': raise TabaeInputError(f"Continuous column {name!r} holds booleans: pass it in `cat_names`")
+    if kind in ('integer', 'floating', 'mixed-integer-float', 'decimal'): col = pd.to_numeric(col)  # Python numbers in an object column (a JSON or database round trip)
     if col.dtype.kind in 'mM' or kind in ('datetime', 'datetime64', 'date', 'time', 'timedelta', 'timedelta64'):
         raise TabaeInputError(f"Continuous column {name!r} holds dates or times (dtype {col.dtype}): convert it to numbers (e.g. days since a date) or pass it in `cat_names`")
     if not pd.api.types.is_numeric_dtype(col) or col.dtype.kind == 'c':

@@ -247,6 +247,20 @@ def test_procs_without_categorify_or_normalize_are_named(adult_df):
         fit_autoencoder(adult_df.iloc[:2000], cats, conts, procs=[Categorify, FillMissing], **kw)
     assert finite(encode(fit_autoencoder(adult_df.iloc[:500], [], ['age', 'hours-per-week'], procs=[FillMissing], **kw), adult_df.iloc[:50]))  # small numbers train unnormalized
 
+def test_python_numbers_in_object_columns_are_continuous():
+    "Ints and floats held as Python objects with None for gaps (a JSON or database round trip) train and encode as the float column they stand for; Decimals too."
+    import decimal
+    df = frame()
+    as_objects = df.assign(c=df.c.astype(object).where(df.c.notna(), None), d=df.d.round().astype(int).astype(object))
+    as_objects.loc[as_objects.index[:2], 'd'] = None
+    as_floats = as_objects.assign(c=df.c, d=pd.to_numeric(as_objects.d))
+    assert as_objects.c.dtype == as_objects.d.dtype == object and as_floats.d.dtype == np.float64
+    a, b = fit(as_objects), fit(as_floats)
+    assert np.array_equal(encode(a, as_objects).to_numpy(), encode(b, as_floats).to_numpy())
+    dec = as_floats.assign(d=[None if pd.isna(v) else decimal.Decimal(str(v)) for v in as_floats.d])
+    assert np.array_equal(encode(b, dec).to_numpy(), encode(b, as_floats).to_numpy())
+    assert evaluate(b, as_objects).continuous.r2.equals(evaluate(b, as_floats).continuous.r2)
+
 def test_a_seeded_fit_leaves_the_callers_random_streams_alone():
     "Seeding makes the fit repeatable without resetting `random`, numpy and torch for the caller: a resampling loop around fits draws new samples."
     import random
