@@ -26,9 +26,9 @@ def codes_frame(learn:Learner, df:pd.DataFrame, y_names=None, keep_raw:bool=Fals
     return pd.concat(parts, axis=1)
 
 @delegates(Tabular.dataloaders, but=['bs'])
-def codes_dls(learn:Learner, df:pd.DataFrame, y_names, keep_raw:bool=False, valid_df:pd.DataFrame=None, procs=None,
+def codes_dls(learn:Learner, df:pd.DataFrame, y_names, keep_raw:bool=False, valid_df:pd.DataFrame=None, procs=None, y_block=None,
               valid_pct:float=0.2, valid_idx=None, seed:int=None, bs:int=256, **kwargs) -> TabularDataLoaders:
-    "`TabularDataLoaders` for `tabular_learner` on the codes of `df` (plus its raw columns when `keep_raw`) to predict `y_names`, validated on `valid_df` when given, else on `valid_idx` or a `valid_pct` split."
+    "`TabularDataLoaders` for `tabular_learner` on the codes of `df` (plus its raw columns when `keep_raw`) to predict `y_names` (`y_block`: fastai's choice by dtype unless given), validated on `valid_df` when given, else on `valid_idx` or a `valid_pct` split."
     y_names = _listify(y_names)
     frame = codes_frame(learn, df, y_names, keep_raw)
     if valid_df is not None:
@@ -41,11 +41,11 @@ def codes_dls(learn:Learner, df:pd.DataFrame, y_names, keep_raw:bool=False, vali
     if valid_idx is None: valid_idx = RandomSplitter(valid_pct, seed=seed)(range(len(frame)))[1]
     splits = IndexSplitter(_listify(valid_idx))(range(len(frame)))
     to = TabularPandas(_shrink(frame.reset_index(drop=True)), ifnone(procs, [Categorify, FillMissing, Normalize]), cats, code_cols + conts,
-                       y_names, splits=splits, reduce_memory=False)  # fastai's `from_df`, with floats kept (`_shrink`)
+                       y_names, y_block=y_block, splits=splits, reduce_memory=False)  # fastai's `from_df`, with floats kept (`_shrink`)
     if any(isinstance(p, Categorize) for p in to.procs):
         for y in y_names:
             ys = frame[y].reset_index(drop=True)
-            if unseen := ys.iloc[splits[1]][lambda v: ~v.isin(set(ys.iloc[splits[0]]))].value_counts().to_dict():
+            if unseen := ys.iloc[splits[1]][lambda v: ~v.isin(set(ys.iloc[splits[0]]))].value_counts()[lambda n: n > 0].to_dict():  # a pandas category lists empty classes too
                 raise TabaeInputError(f"Target {y!r} has class(es) in the validation rows that no training row has, so a classifier cannot learn them "
                                       f"(rows per class: {unseen}): drop those rows or split differently")
     return to.dataloaders(bs=bs, **kwargs)

@@ -21,10 +21,10 @@ class UninformativeColumnWarning(UserWarning):
         self.columns = columns
     def __reduce__(self): return type(self), (str(self), self.columns)
 
-_LIBRARIES = {'tabae', 'fastai', 'fastcore', 'fasttransform'}
+_LIBRARIES = {'tabae', 'fastai', 'fastcore', 'fasttransform', 'sklearn'}  # frames a warning looks past: a pipeline's fit is the user's line
 
 def _caller_level() -> int:
-    "The `stacklevel` that makes a warning issued by this function's caller name the first line outside tabae and fastai: the user's call."
+    "The `stacklevel` that makes a warning issued by this function's caller name the first line outside tabae, fastai and scikit-learn: the user's call."
     f, level = sys._getframe(1), 1
     while f.f_back is not None and f.f_globals.get('__name__', '').split('.')[0] in _LIBRARIES: f, level = f.f_back, level + 1
     return level

@@ -10,7 +10,7 @@ from .loss import BinLoss, RecreatedLoss
 from .metrics import CatAccuracy, ReconR2
 from .model import TabularAE, _as_list, bucketize_cols
 from .precision import AutoMixedPrecision
-from .validate import _check_emb_szs, _check_nonneg, check_hparams, check_train_data
+from .validate import _check_emb_szs, _check_nonneg, _proc, check_hparams, check_train_data
 
 __all__ = ['FiniteLoss', 'cont_bounds', 'cont_bin_edges', 'class_weights', 'bin_weights', 'AELearner', 'ae_learner']
 
@@ -39,16 +39,15 @@ class AELearner(Learner):
         return super().show_results(dl=dl, max_n=max_n, **kwargs)
 
 class FiniteLoss(Callback):
-    "Stop training with a `TabaeInputError` as soon as the training loss is NaN or infinite, naming the continuous columns that were not normalized, if any."
-    order = Recorder.order - 1  # before the loss is recorded
-    def after_loss(self):
-        if not self.training or torch.isfinite(self.learn.loss).all(): return
-        to, where = self.dls.train_ds, f"in epoch {self.epoch}, batch {self.iter}"
-        conts = self.dls.train.conts
-        big = {c: f"{v:.3g}" for c, v in zip(to.cont_names, conts.abs().amax(0).tolist()) if v > 100} if len(conts) else {}
-        why = (f"continuous column(s) reach |x| of {big} after the procs: keep `Normalize` in `procs`" if big else
-               "lower `lr`, or turn `mixed_precision` off")
-        raise TabaeInputError(f"The training loss became {self.learn.loss.item()} {where}: {why}")
+    "Stop training with a `TabaeInputError` as soon as the loss to train on (bin loss included) is NaN or infinite, saying what to change."
+    def before_backward(self):
+        if not self.training or torch.isfinite(self.learn.loss_grad).all(): return
+        to, loss = self.dls.train_ds, self.learn.loss
+        big = {c: f"{v:.3g}" for c, v in to.conts.abs().max().items() if v > 100} if _proc(to, Normalize) is None and len(to.cont_names) else {}
+        mixed = any(isinstance(cb, MixedPrecision) and cb.run for cb in self.learn.cbs)
+        why = (f"continuous column(s) reach |x| of {big} after the procs, which have no `Normalize`: add it to `procs`" if big else
+               "lower `lr`" + (", or turn `mixed_precision` off" if mixed else ""))
+        raise TabaeInputError(f"The training loss became {(loss if not torch.isfinite(loss).all() else self.learn.loss_grad).item()} in epoch {self.epoch}, batch {self.iter}: {why}")
 
 def _metrics(to:Tabular) -> list:
     "`ReconR2` when `to` has continuous columns, `CatAccuracy` when it has categorical ones."

@@ -108,7 +108,9 @@ def _cont_column(col:pd.Series, name) -> pd.Series:
     kind = infer_dtype(col, skipna=True) if col.dtype == object else None
     if kind == 'empty': return pd.Series(np.full(len(col), np.nan))  # only None/pd.NA (e.g. one row's missing number): missing numbers
     if col.dtype.kind == 'b' or kind == 'boolean': raise TabaeInputError(f"Continuous column {name!r} holds booleans: pass it in `cat_names`")
-    if kind in ('integer', 'floating', 'mixed-integer-float', 'decimal'): col = pd.to_numeric(col)  # Python numbers in an object column (a JSON or database round trip)
+    if kind in ('integer', 'floating', 'mixed-integer-float', 'decimal'):  # Python numbers in an object column (a JSON or database round trip)
+        col = pd.to_numeric(col)
+        if col.dtype == object: col = col.astype(np.float64)  # ints past int64's range
     if col.dtype.kind in 'mM' or kind in ('datetime', 'datetime64', 'date', 'time', 'timedelta', 'timedelta64'):
         raise TabaeInputError(f"Continuous column {name!r} holds dates or times (dtype {col.dtype}): convert it to numbers (e.g. days since a date) or pass it in `cat_names`")
     if not pd.api.types.is_numeric_dtype(col) or col.dtype.kind == 'c':
@@ -184,6 +186,9 @@ def check_train_data(dls:DataLoaders):
     "Raise `TabaeInputError` unless the processed training split has at least 2 rows, finite `Normalize` statistics and only finite continuous values."
     tdl = dls.train
     if tdl.n < 2: raise TabaeInputError(f"The training split has {tdl.n} row(s): an autoencoder needs at least 2 (BatchNorm)")
+    if dls.train_ds.cat_names and _proc(dls.train_ds, Categorify) is None:
+        raise TabaeInputError(f"`procs` must include `Categorify` when there are categorical columns (it turns their values into embedding indices); "
+                              f"these have none: {list(dls.train_ds.cat_names)}")
     if (norm := _proc(dls.train_ds, Normalize)) is not None:
         huge = [c for c in dls.train_ds.cont_names if not (np.isfinite(norm.means[c]) and np.isfinite(norm.stds[c]))]
         if huge: raise TabaeInputError(f"Continuous column(s) {huge} are too large to normalize: their mean or standard deviation over the training rows "

@@ -1,6 +1,6 @@
 import warnings
 import numpy as np, pandas as pd, pytest
-from fastai.tabular.all import accuracy, set_seed, tabular_learner
+from fastai.tabular.all import CategoryBlock, accuracy, set_seed, tabular_learner
 from tabae import TabaeInputError, adult_columns, codes_dls, codes_frame, encode, fit_autoencoder
 
 CATS, CONTS = adult_columns('adult-14')
@@ -42,6 +42,19 @@ def test_targets_a_classifier_cannot_learn_are_named(small_learn, frames):
         codes_dls(small_learn, known, 'native-country', valid_df=test.dropna(subset=['native-country']))
     dls = codes_dls(small_learn, known, 'native-country', valid_df=test[test['native-country'].isin(set(known['native-country']))])
     assert dls.train_ds.ys.max().item() < len(dls.vocab) and dls.valid_ds.ys.max().item() < len(dls.vocab)
+    as_category = lambda d: d.assign(salary=pd.Categorical(d.salary, categories=['<=50K', '>50K', 'unused']))  # a category lists classes with no rows
+    assert list(codes_dls(small_learn, as_category(train), 'salary', valid_df=as_category(test)).vocab) == ['<=50K', '>50K']
+    odd = as_category(test).assign(salary=lambda d: d.salary.cat.add_categories('X'))
+    odd.loc[odd.index[:3], 'salary'] = 'X'
+    with pytest.raises(TabaeInputError, match=r"no training row has.*\(rows per class: \{'X': 3\}\)"): codes_dls(small_learn, as_category(train), 'salary', valid_df=odd)
+
+def test_codes_dls_takes_the_target_block(small_learn, frames):
+    "`y_block` reaches fastai (it was passed to the data loaders and ignored): int classes are classified when asked, regressed by default as fastai does."
+    train, test = frames
+    y = lambda d: d.assign(rich=(d.salary == '>50K').astype(int))
+    assert codes_dls(small_learn, y(train), 'rich', valid_df=y(test)).c == 1
+    dls = codes_dls(small_learn, y(train), 'rich', valid_df=y(test), y_block=CategoryBlock())
+    assert dls.c == 2 and list(dls.vocab) == [0, 1]
 
 def test_codes_dls_on_held_out_rows_fits(small_learn, frames):
     train, valid = frames

@@ -51,6 +51,7 @@ def test_loaded_learner_validates_with_the_same_metrics(learn, saved):
     "`validate` on a loaded encoder reports the loss, `recon_r2` and `cat_acc` as the fitted learner does (it used to report the loss alone)."
     loaded, df = load_encoder(saved, device='cpu'), frame(90, seed=1)
     assert [m.name for m in loaded.metrics] == [m.name for m in learn.metrics] == ['recon_r2', 'cat_acc']
+    assert any(isinstance(cb, FiniteLoss) for cb in loaded.cbs)  # fine-tuning a loaded encoder stops at a NaN loss too
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         got, want = (l.validate(dl=l.dls.test_dl(df)) for l in (loaded, learn))

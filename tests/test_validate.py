@@ -1,4 +1,4 @@
-import pickle, warnings
+import pickle, re, warnings
 import numpy as np, pandas as pd, pytest, torch
 from fastai.tabular.all import Categorify, FillMissing, Normalize, RandomSplitter, first
 from sklearn.metrics import balanced_accuracy_score
@@ -137,6 +137,10 @@ def test_uninformative_columns_are_named_in_one_warning():
     assert "'id' has a different category in each of the 128 training rows" in msg and finite(encode(learn, df))
     back = pickle.loads(pickle.dumps(w[0].message))  # as a warning raised as an error in a worker process comes back
     assert str(back) == msg and back.columns == w[0].message.columns
+    from sklearn.pipeline import make_pipeline
+    with pytest.warns(UninformativeColumnWarning) as caught:  # through scikit-learn: still the user's line
+        make_pipeline(TabularAEEncoder(cat_names=['a', 'k'], cont_names=['c'], code_size=4, layers=[8], epochs=1, progress=False)).fit(df)
+    assert [w.filename for w in caught if w.category is UninformativeColumnWarning] == [__file__]
     with warnings.catch_warnings():
         warnings.simplefilter('error', UninformativeColumnWarning)
         fit_autoencoder(df.iloc[:20], ['a', 'id'], ['c'], **{**KW, 'bs': 8})  # 16 training rows: too few to call all-distinct an identifier
@@ -243,9 +247,23 @@ def test_procs_without_categorify_or_normalize_are_named(adult_df):
     for procs in ([], [FillMissing, Normalize]):
         with pytest.raises(TabaeInputError, match=r"`procs` must include `Categorify` when there are categorical columns"):
             fit_autoencoder(adult_df.iloc[:500], cats, conts, procs=procs, **kw)
-    with pytest.raises(TabaeInputError, match=r"The training loss became nan in epoch 0.* \{'fnlwgt': '1.\d+e\+06'.*keep `Normalize` in `procs`"):
+    with pytest.raises(TabaeInputError, match=r"The training loss became nan in epoch 0.* \{'fnlwgt': '1.\d+e\+06'.*which have no `Normalize`: add it to `procs`"):
         fit_autoencoder(adult_df.iloc[:2000], cats, conts, procs=[Categorify, FillMissing], **kw)
     assert finite(encode(fit_autoencoder(adult_df.iloc[:500], [], ['age', 'hours-per-week'], procs=[FillMissing], **kw), adult_df.iloc[:50]))  # small numbers train unnormalized
+    gaps = adult_df.iloc[:500].reset_index(drop=True)
+    gaps.loc[::7, 'age'] = np.nan  # FillMissing adds the categorical column age_na
+    with pytest.raises(TabaeInputError, match=r"`procs` must include `Categorify` .*these have none: \['age_na'\]"):
+        fit_autoencoder(gaps, [], ['age', 'hours-per-week'], procs=[FillMissing, Normalize], **kw)
+
+@pytest.mark.parametrize('mixed_precision', [True, False])
+def test_a_diverging_fit_blames_the_learning_rate_when_normalized(adult_df, mixed_precision):
+    "With `Normalize` in the procs a NaN loss is the learning rate's doing, whatever outlier a column has; mixed precision is named only when it is on."
+    df = adult_df.iloc[:1500].reset_index(drop=True).assign(out=0.)
+    df.loc[0, 'out'] = 1e6  # about 35 after Normalize: large, but normalized
+    amp = ", or turn `mixed_precision` off" if mixed_precision and amp_dtype('cpu') is not None else ""
+    with pytest.raises(TabaeInputError, match=rf"The training loss became (nan|inf|-inf) in epoch 0, batch \d+: lower `lr`{re.escape(amp)}$"):
+        fit_autoencoder(df, ['race'], ['age', 'out'], lr=1e4, mixed_precision=mixed_precision, valid_pct=0., bin_targets=0, clip_inputs=False,
+                        code_size=4, layers=[16], epochs=2, progress=False)
 
 def test_python_numbers_in_object_columns_are_continuous():
     "Ints and floats held as Python objects with None for gaps (a JSON or database round trip) train and encode as the float column they stand for; Decimals too."
@@ -260,6 +278,8 @@ def test_python_numbers_in_object_columns_are_continuous():
     dec = as_floats.assign(d=[None if pd.isna(v) else decimal.Decimal(str(v)) for v in as_floats.d])
     assert np.array_equal(encode(b, dec).to_numpy(), encode(b, as_floats).to_numpy())
     assert evaluate(b, as_objects).continuous.r2.equals(evaluate(b, as_floats).continuous.r2)
+    huge = as_floats.assign(d=[2 ** 70] + [None] * 159).astype({'d': object})  # past int64: `pd.to_numeric` leaves it as objects
+    assert np.array_equal(encode(b, huge).to_numpy(), encode(b, huge.astype({'d': float})).to_numpy())
 
 def test_a_seeded_fit_leaves_the_callers_random_streams_alone():
     "Seeding makes the fit repeatable without resetting `random`, numpy and torch for the caller: a resampling loop around fits draws new samples."
