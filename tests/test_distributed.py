@@ -153,3 +153,14 @@ if __name__ == '__main__':
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         _worker(Path(sys.argv[1]))
+
+def test_finite_loss_names_columns_under_a_distributed_loader(adult_df):
+    "A process's loader is a `DistributedTabDL`, whose `conts` is the DataFrame, not a tensor: a NaN loss still names the unnormalized columns."
+    from fastai.tabular.all import Categorify, FillMissing
+    from tabae import TabaeInputError, ae_learner
+    dls = ae_data(adult_df.iloc[:2000], CATS, CONTS, procs=[Categorify, FillMissing], bs=256)
+    learn = ae_learner(dls, code_size=4, layers=[16])
+    learn.dls.loaders[0] = _ddl(dls.train, 0)
+    assert isinstance(learn.dls.train, DistributedTabDL)
+    with pytest.raises(TabaeInputError, match=r"The training loss became nan .*'fnlwgt'.*which have no `Normalize`"):
+        with learn.no_bar(), learn.no_logging(): learn.fit(2, 5e-3)
