@@ -34,7 +34,8 @@ def _is_regression(y:pd.Series) -> bool: return pd.api.types.is_float_dtype(y)
 def downstream_score(learn:Learner, train:pd.DataFrame, valid:pd.DataFrame, target:str, raw:bool=False,
                      epochs:int=5, lr:float=1e-2, bs:int=512, seed:int=0) -> float:
     "Accuracy (RMSE for a float target) on `valid` of a `tabular_learner` fit on `train`'s codes, or on its raw columns when `raw`."
-    with _seeded(seed):
+    with _seeded(seed), warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='The given NumPy array is not writable')  # fastai's tensors of pandas 3's read-only arrays
         reg = _is_regression(train[target])
         y_block = RegressionBlock() if reg else CategoryBlock()
         if raw:
@@ -44,8 +45,7 @@ def downstream_score(learn:Learner, train:pd.DataFrame, valid:pd.DataFrame, targ
                                              y_names=target, y_block=y_block, valid_idx=list(range(len(train), len(df))), bs=bs)
         else: dls = codes_dls(learn, train, target, valid_df=valid, y_block=y_block, bs=bs)
         clf = tabular_learner(dls, metrics=rmse if reg else accuracy)
-        with clf.no_bar(), clf.no_logging(), warnings.catch_warnings():
-            warnings.filterwarnings('ignore', message='The given NumPy array is not writable')  # fastai's tensors of pandas 3's read-only arrays
+        with clf.no_bar(), clf.no_logging():
             clf.fit_one_cycle(epochs, lr)
             return float(clf.validate()[1])
 
