@@ -5,7 +5,7 @@ from .errors import TabaeInputError, _warn_unseen
 from .model import _is_int, _is_p
 from .process import _check_float32, _process_tabular, tab_tensors
 from .procs import RankGauss
-from .validate import _check_positive_int, _listify, check_columns, clean_train_frame, infer_columns, user_columns
+from .validate import _check_positive_int, _listify, _no_categorify, check_columns, clean_train_frame, infer_columns, user_columns
 
 __all__ = ['ReadTabBatchIdentity', 'TabDataLoaderIdentity', 'AEDataLoaders', 'TabularPandasIdentity', 'auto_bs', 'ae_data']
 
@@ -109,8 +109,7 @@ def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:li
     gaps = df[cont_names].isna() & df[cont_names].iloc[list(splits[0])].notna().all()
     df[cont_names] = df[cont_names].mask(gaps, 0.)
     procs = ifnone(procs, [Categorify, FillMissing] + ([RankGauss] if rank_gauss else []) + [Normalize])
-    if cat_names and not any(p is Categorify or isinstance(p, Categorify) or (isinstance(p, type) and issubclass(p, Categorify)) for p in L(procs)):
-        raise TabaeInputError(f"`procs` must include `Categorify` when there are categorical columns (it turns their values into embedding indices), got {list(L(procs))}")
+    if cat_names and not any(isinstance(p, Categorify) or (isinstance(p, type) and issubclass(p, Categorify)) for p in L(procs)): _no_categorify(cat_names)  # before pandas fails on text
     with np.errstate(over='ignore'):  # a column too large to normalize is named by `check_train_data`, not by numpy's warning
         to = TabularPandasIdentity(df[cat_names + cont_names], procs, cat_names, cont_names, splits=splits)
         to.items[cont_names] = to.items[cont_names].mask(gaps, 0.).astype(np.float32)  # aligned by row label (`TabularPandas` puts the training rows first); once normalized, float32 as the model reads it, at half the memory

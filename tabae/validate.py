@@ -182,13 +182,15 @@ def clean_encode_frame(df:pd.DataFrame, to:Tabular) -> pd.DataFrame:
     for c in cats: res[c] = cat_column(res[c], classes.get(c))
     return res
 
+def _no_categorify(cat_names:list):
+    "Raise the `TabaeInputError` for categorical columns that no `Categorify` proc turns into indices."
+    raise TabaeInputError(f"`procs` must include `Categorify` when there are categorical columns (it turns their values into embedding indices): {list(cat_names)}")
+
 def check_train_data(dls:DataLoaders):
     "Raise `TabaeInputError` unless the processed training split has at least 2 rows, finite `Normalize` statistics and only finite continuous values."
     tdl = dls.train
     if tdl.n < 2: raise TabaeInputError(f"The training split has {tdl.n} row(s): an autoencoder needs at least 2 (BatchNorm)")
-    if dls.train_ds.cat_names and _proc(dls.train_ds, Categorify) is None:
-        raise TabaeInputError(f"`procs` must include `Categorify` when there are categorical columns (it turns their values into embedding indices); "
-                              f"these have none: {list(dls.train_ds.cat_names)}")
+    if dls.train_ds.cat_names and _proc(dls.train_ds, Categorify) is None: _no_categorify(dls.train_ds.cat_names)
     if (norm := _proc(dls.train_ds, Normalize)) is not None:
         huge = [c for c in dls.train_ds.cont_names if not (np.isfinite(norm.means[c]) and np.isfinite(norm.stds[c]))]
         if huge: raise TabaeInputError(f"Continuous column(s) {huge} are too large to normalize: their mean or standard deviation over the training rows "

@@ -245,14 +245,14 @@ def test_procs_without_categorify_or_normalize_are_named(adult_df):
     cats, conts = adult_columns('adult-14')
     kw = dict(code_size=8, layers=[32, 16], epochs=2, progress=False)
     for procs in ([], [FillMissing, Normalize]):
-        with pytest.raises(TabaeInputError, match=r"`procs` must include `Categorify` when there are categorical columns"):
+        with pytest.raises(TabaeInputError, match=r"`procs` must include `Categorify` when there are categorical columns .*: \['workclass', 'education'"):
             fit_autoencoder(adult_df.iloc[:500], cats, conts, procs=procs, **kw)
     with pytest.raises(TabaeInputError, match=r"The training loss became nan in epoch 0.* \{'fnlwgt': '1.\d+e\+06'.*which have no `Normalize`: add it to `procs`"):
         fit_autoencoder(adult_df.iloc[:2000], cats, conts, procs=[Categorify, FillMissing], **kw)
     assert finite(encode(fit_autoencoder(adult_df.iloc[:500], [], ['age', 'hours-per-week'], procs=[FillMissing], **kw), adult_df.iloc[:50]))  # small numbers train unnormalized
     gaps = adult_df.iloc[:500].reset_index(drop=True)
     gaps.loc[::7, 'age'] = np.nan  # FillMissing adds the categorical column age_na
-    with pytest.raises(TabaeInputError, match=r"`procs` must include `Categorify` .*these have none: \['age_na'\]"):
+    with pytest.raises(TabaeInputError, match=r"`procs` must include `Categorify` when there are categorical columns \(it turns their values into embedding indices\): \['age_na'\]"):
         fit_autoencoder(gaps, [], ['age', 'hours-per-week'], procs=[FillMissing, Normalize], **kw)
 
 @pytest.mark.parametrize('mixed_precision', [True, False])
