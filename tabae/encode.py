@@ -72,6 +72,9 @@ def reconstruct(learn:Learner, df:pd.DataFrame, bs:int=4096, progress:bool=None)
     "The autoencoder's rebuild of `df`'s cat and cont columns: labels and original units, same index."
     parts = []
     for _, out in model_outputs(learn, df, bs=bs, encode=False, progress=progress): parts.append(decode_outputs(learn, out))
-    res = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=sum(user_columns(learn.dls.train_ds), []))
+    if not parts:  # no rows: the columns and dtypes of a rebuilt row
+        m = get_model(learn.model)
+        parts = [decode_outputs(learn, (torch.zeros(1, sum(m.n_classes)), torch.zeros(1, m.n_cont))).iloc[:0]]
+    res = pd.concat(parts, ignore_index=True)
     res.index = df.index
     return res

@@ -142,7 +142,8 @@ def test_reconstruct_labels_and_original_units(small_learn, adult_df, rows):
 
 def test_empty_frame(small_learn, rows):
     assert small_learn.encode(rows.iloc[:0]).shape == (0, 16)
-    assert list(small_learn.reconstruct(rows.iloc[:0]).columns) == CATS + CONTS
+    empty, some = small_learn.reconstruct(rows.iloc[:0]), small_learn.reconstruct(rows.iloc[:3])
+    assert list(empty.columns) == CATS + CONTS and empty.dtypes.equals(some.dtypes) and len(empty) == 0  # typed as rebuilt rows, not object
 
 @pytest.mark.parametrize('values,msg', [([True, False], 'holds booleans'), ([1 + 2j, 3j], 'must be numeric'), (['a', 'b'], 'must be numeric')])
 def test_encode_checks_continuous_columns_as_training_does(small_learn, rows, values, msg):
