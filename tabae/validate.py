@@ -187,7 +187,7 @@ def _no_categorify(cat_names:list):
     raise TabaeInputError(f"`procs` must include `Categorify` when there are categorical columns (it turns their values into embedding indices): {list(cat_names)}")
 
 def check_train_data(dls:DataLoaders):
-    "Raise `TabaeInputError` unless the processed training split has at least 2 rows, finite `Normalize` statistics and only finite continuous values."
+    "Raise `TabaeInputError` unless the processed training split has at least 2 rows, a `Categorify` proc for any categorical columns, finite `Normalize` statistics and only finite continuous values."
     tdl = dls.train
     if tdl.n < 2: raise TabaeInputError(f"The training split has {tdl.n} row(s): an autoencoder needs at least 2 (BatchNorm)")
     if dls.train_ds.cat_names and _proc(dls.train_ds, Categorify) is None: _no_categorify(dls.train_ds.cat_names)
