@@ -39,9 +39,10 @@ class AELearner(Learner):
         return super().show_results(dl=dl, max_n=max_n, **kwargs)
 
 class FiniteLoss(Callback):
-    "Stop training with a `TabaeInputError` as soon as the loss to train on (bin loss included) is NaN or infinite, saying what to change."
+    "Stop training with a `TabaeInputError` as soon as the loss to train on (bin loss included) is NaN or infinite, saying what to change; `lr_find`'s sweep just ends there, as at its divergence."
     def before_backward(self):
         if not self.training or torch.isfinite(self.learn.loss_grad).all(): return
+        if any(isinstance(cb, LRFinder) for cb in self.learn.cbs): raise CancelFitException()
         to, loss = self.dls.train_ds, self.learn.loss
         big = {c: f"{v:.3g}" for c, v in to.conts.abs().max().items() if v > 100} if _proc(to, Normalize) is None and len(to.cont_names) else {}
         mixed = any(isinstance(cb, MixedPrecision) and cb.run for cb in self.learn.cbs)

@@ -1,6 +1,6 @@
 import pickle, re, warnings
 import numpy as np, pandas as pd, pytest, torch
-from fastai.tabular.all import Categorify, FillMissing, Normalize, RandomSplitter, first
+from fastai.tabular.all import Callback, Categorify, FillMissing, Normalize, RandomSplitter, first
 from sklearn.metrics import balanced_accuracy_score
 from tabae import *
 
@@ -264,6 +264,22 @@ def test_a_diverging_fit_blames_the_learning_rate_when_normalized(adult_df, mixe
     with pytest.raises(TabaeInputError, match=rf"The training loss became (nan|inf|-inf) in epoch 0, batch \d+: lower `lr`{re.escape(amp)}$"):
         fit_autoencoder(df, ['race'], ['age', 'out'], lr=1e4, mixed_precision=mixed_precision, valid_pct=0., bin_targets=0, clip_inputs=False,
                         code_size=4, layers=[16], epochs=2, progress=False)
+
+class NanAt(Callback):
+    "Make the loss to train on NaN from batch `at` of the fit on."
+    def __init__(self, at:int): self.at = at
+    def after_loss(self):
+        if self.training and self.train_iter >= self.at: self.learn.loss_grad = self.learn.loss_grad * float('nan')
+
+def test_a_nan_loss_ends_an_lr_sweep_but_stops_a_fit(tmp_path, monkeypatch):
+    "`lr_find` treats a NaN loss as the divergence it stops at and suggests from the batches before it; a fit stops with a `TabaeInputError`."
+    monkeypatch.chdir(tmp_path)  # `lr_find` saves and restores the weights under the learner's path
+    learn = ae_learner(ae_data(frame(), ['a', 'b'], ['c', 'd'], bs=16), code_size=4, layers=[8])
+    before = {k: v.clone() for k, v in learn.model.state_dict().items()}
+    with learn.no_bar(), learn.no_logging(), learn.added_cbs(NanAt(20)): res = learn.lr_find(show_plot=False, num_it=40)
+    assert len(learn.recorder.losses) == 20 and np.isfinite(res.valley) and all(torch.equal(v, learn.model.state_dict()[k]) for k, v in before.items())
+    with pytest.raises(TabaeInputError, match=r"The training loss became nan in epoch 0, batch 3: lower `lr`"):
+        with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3, cbs=NanAt(3))
 
 def test_python_numbers_in_object_columns_are_continuous():
     "Ints and floats held as Python objects with None for gaps (a JSON or database round trip) train and encode as the float column they stand for; Decimals too."
