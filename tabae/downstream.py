@@ -30,6 +30,7 @@ def codes_dls(learn:Learner, df:pd.DataFrame, y_names, keep_raw:bool=False, vali
               valid_pct:float=0.2, valid_idx=None, seed:int=None, bs:int=256, **kwargs) -> TabularDataLoaders:
     "`TabularDataLoaders` for `tabular_learner` on the codes of `df` (plus its raw columns when `keep_raw`) to predict `y_names` (`y_block`: fastai's choice by dtype unless given), validated on `valid_df` when given, else on `valid_idx` or a `valid_pct` split."
     y_names = _listify(y_names)
+    if dups := [y for y in dict.fromkeys(y_names) if y_names.count(y) > 1]: raise TabaeInputError(f"Target(s) {dups} are given more than once in `y_names`")
     frame = codes_frame(learn, df, y_names, keep_raw)
     if valid_df is not None:
         valid_idx = range(len(frame), len(frame) + len(valid_df))
@@ -42,7 +43,8 @@ def codes_dls(learn:Learner, df:pd.DataFrame, y_names, keep_raw:bool=False, vali
     splits = IndexSplitter(_listify(valid_idx))(range(len(frame)))
     to = TabularPandas(_shrink(frame.reset_index(drop=True)), ifnone(procs, [Categorify, FillMissing, Normalize]), cats, code_cols + conts,
                        y_names, y_block=y_block, splits=splits, reduce_memory=False)  # fastai's `from_df`, with floats kept (`_shrink`)
-    if any(isinstance(p, Categorize) for p in to.procs):
+    if any(isinstance(p, Categorize) and not isinstance(p, (MultiCategorize, EncodedMultiCategorize)) for p in to.procs):  # one label per row
+        if len(y_names) > 1: raise TabaeInputError(f"`tabular_learner` takes one categorical target (or several continuous ones), got {y_names}: pass one of them")
         for y in y_names:
             ys = frame[y].reset_index(drop=True)
             if unseen := ys.iloc[splits[1]][lambda v: ~v.isin(set(ys.iloc[splits[0]]))].value_counts()[lambda n: n > 0].to_dict():  # a pandas category lists empty classes too

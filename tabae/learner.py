@@ -27,6 +27,22 @@ class AELearner(Learner):
             warnings.simplefilter('ignore', UnseenCategoryWarning)
             return rebuilt, torch.tensor(encode(self, df, progress=False).to_numpy()[0])
 
+    def _check_rows(self):
+        if not len(self.dls.train_ds):
+            raise TabaeInputError("The training split has no rows (a loaded or exported learner keeps none): to fine-tune, give it data processed as in training, "
+                                  "e.g. `learn.dls = DataLoaders(learn.dls.test_dl(df, shuffle=True, drop_last=True), learn.dls.test_dl(valid_df))`")
+
+    def fit(self, n_epoch:int, *args, **kwargs):
+        "fastai's `fit` (and so `fit_one_cycle`, `fine_tune`, ...), refused with a clear `TabaeInputError` when the training split has no rows, as a loaded or exported learner's."
+        self._check_rows()
+        return super().fit(n_epoch, *args, **kwargs)
+
+    @delegates(Learner.lr_find)
+    def lr_find(self, **kwargs):
+        "fastai's `lr_find`, refused as `fit` is when the training split has no rows."
+        self._check_rows()
+        return super().lr_find(**kwargs)
+
     def show_results(self, ds_idx:int=1, dl:DataLoader=None, max_n:int=9, shuffle:bool=True, **kwargs):
         "fastai's `show_results`: rows of split `ds_idx` (or `dl`) above their rebuilds; a one-row split is shown unshuffled, an empty one named in a `TabaeInputError`."
         if dl is None:
@@ -42,12 +58,14 @@ class FiniteLoss(Callback):
     "Stop training with a `TabaeInputError` as soon as the loss to train on (bin loss included) is NaN or infinite, saying what to change; `lr_find`'s sweep just ends there, as at its divergence."
     def before_backward(self):
         if not self.training or torch.isfinite(self.learn.loss_grad).all(): return
-        if any(isinstance(cb, LRFinder) for cb in self.learn.cbs): raise CancelFitException()
+        if any(isinstance(cb, LRFinder) for cb in self.learn.cbs) and self.learn.recorder.losses: raise CancelFitException()  # a sweep with finite losses to suggest from
         to, loss = self.dls.train_ds, self.learn.loss
         big = {c: f"{v:.3g}" for c, v in to.conts.abs().max().items() if v > 100} if _proc(to, Normalize) is None and len(to.cont_names) else {}
         mixed = any(isinstance(cb, MixedPrecision) and cb.run for cb in self.learn.cbs)
         why = (f"continuous column(s) reach |x| of {big} after the procs, which have no `Normalize`: add it to `procs`" if big else
                "lower `lr`" + (", or turn `mixed_precision` off" if mixed else ""))
+        if not all(torch.isfinite(p).all() for p in self.learn.model.parameters()):
+            why = "the weights are no longer finite (an earlier step diverged): build a new learner or load saved weights, then " + why
         raise TabaeInputError(f"The training loss became {(loss if not torch.isfinite(loss).all() else self.learn.loss_grad).item()} in epoch {self.epoch}, batch {self.iter}: {why}")
 
 def _metrics(to:Tabular) -> list:

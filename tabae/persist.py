@@ -160,6 +160,10 @@ def load_encoder(path:str|Path, device:str|torch.device|None=None, mixed_precisi
         # fresh (aligned) copies: safetensors slices one buffer, and misaligned weights change the last bit of some CPU kernels
         state = {k: v.clone() for k, v in load_file(path/WEIGHTS_FILE, device='cpu').items()}
         model, dls = _new_model(cfg['model'], state), _template(cfg)
+        to = dls.train_ds
+        if (n := [len(to.classes[c]) for c in to.cat_names]) != list(model.n_classes) or len(to.cont_names) != model.n_cont:
+            raise ValueError(f"its columns ({len(n)} categorical with {n} classes, {len(to.cont_names)} continuous) do not match its weights "
+                             f"({len(model.n_classes)} categorical with {list(model.n_classes)} classes, {model.n_cont} continuous)")
         loss, cbs = _new_loss(model, cfg.get('class_weights')), _bin_loss(model, cfg.get('bin_weights'))
     except (ValueError, KeyError, TypeError, IndexError, AttributeError, RuntimeError, SafetensorError) as e:
         raise TabaeInputError(f"{path} does not hold a valid tabae encoder ({type(e).__name__}: {e})") from e

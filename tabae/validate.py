@@ -182,15 +182,16 @@ def clean_encode_frame(df:pd.DataFrame, to:Tabular) -> pd.DataFrame:
     for c in cats: res[c] = cat_column(res[c], classes.get(c))
     return res
 
-def _no_categorify(cat_names:list):
-    "Raise the `TabaeInputError` for categorical columns that no `Categorify` proc turns into indices."
-    raise TabaeInputError(f"`procs` must include `Categorify` when there are categorical columns (it turns their values into embedding indices): {list(cat_names)}")
+def _no_categorify(cat_names:list, added:list=()):
+    "Raise the `TabaeInputError` for categorical columns that no `Categorify` proc turns into indices (`added`: those `FillMissing` added)."
+    why = f" ({list(added)} added by `FillMissing` for continuous columns with gaps; `FillMissing(add_col=False)` adds none)" if added else ""
+    raise TabaeInputError(f"`procs` must include `Categorify` when there are categorical columns (it turns their values into embedding indices): {list(cat_names)}{why}")
 
 def check_train_data(dls:DataLoaders):
     "Raise `TabaeInputError` unless the processed training split has at least 2 rows, a `Categorify` proc for any categorical columns, finite `Normalize` statistics and only finite continuous values."
     tdl = dls.train
     if tdl.n < 2: raise TabaeInputError(f"The training split has {tdl.n} row(s): an autoencoder needs at least 2 (BatchNorm)")
-    if dls.train_ds.cat_names and _proc(dls.train_ds, Categorify) is None: _no_categorify(dls.train_ds.cat_names)
+    if (to := dls.train_ds).cat_names and _proc(to, Categorify) is None: _no_categorify(to.cat_names, [c for c in to.cat_names if c not in user_columns(to)[0]])
     if (norm := _proc(dls.train_ds, Normalize)) is not None:
         huge = [c for c in dls.train_ds.cont_names if not (np.isfinite(norm.means[c]) and np.isfinite(norm.stds[c]))]
         if huge: raise TabaeInputError(f"Continuous column(s) {huge} are too large to normalize: their mean or standard deviation over the training rows "

@@ -48,6 +48,14 @@ def test_targets_a_classifier_cannot_learn_are_named(small_learn, frames):
     odd.loc[odd.index[:3], 'salary'] = 'X'
     with pytest.raises(TabaeInputError, match=r"no training row has.*\(rows per class: \{'X': 3\}\)"): codes_dls(small_learn, as_category(train), 'salary', valid_df=odd)
 
+def test_several_categorical_targets_and_repeats_are_named(small_learn, frames):
+    "Two categorical targets built loaders `tabular_learner` could not train on (a batch-size mismatch in its loss); a target given twice failed inside pandas; several float targets still work."
+    train, test = frames
+    with pytest.raises(TabaeInputError, match=r"one categorical target .*got \['salary', 'sex'\]"): codes_dls(small_learn, train, ['salary', 'sex'], valid_df=test)
+    with pytest.raises(TabaeInputError, match=r"\['age'\] are given more than once"): codes_dls(small_learn, train, ['age', 'age'], valid_df=test)
+    floats = lambda d: d.astype({'age': float, 'hours-per-week': float})
+    assert codes_dls(small_learn, floats(train), ['age', 'hours-per-week'], valid_df=floats(test)).c == 2
+
 def test_codes_dls_takes_the_target_block(small_learn, frames):
     "`y_block` reaches fastai (it was passed to the data loaders and ignored): int classes are classified when asked, regressed by default as fastai does."
     train, test = frames

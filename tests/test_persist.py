@@ -3,7 +3,7 @@ from pathlib import Path
 from fastcore.basics import first
 import numpy as np, pandas as pd, pytest, torch
 from fastai.learner import Learner, load_learner
-from fastai.tabular.all import Categorify, FillMissing, Normalize, TabularProc, nn
+from fastai.tabular.all import Categorify, DataLoaders, FillMissing, Normalize, TabularProc, nn
 from tabae import *
 
 KW = dict(code_size=8, layers=[32, 16], epochs=1, bs=64, progress=False)
@@ -46,6 +46,17 @@ def test_loss_and_its_class_weights_round_trip(learn, saved):
     cats, conts = process_frame(learn, frame(40, seed=3))
     with torch.no_grad(): preds = loaded.model.eval()(cats, conts)
     assert torch.equal(loaded.loss_func(preds, cats, conts), learn.loss_func(preds, cats, conts))
+
+def test_loaded_learner_refuses_to_fit_without_rows(saved):
+    "A loaded encoder keeps no rows: `fit`, `fit_one_cycle` and `lr_find` say how to give it data (fastai trained on nothing and printed nan, or divided by zero); with data it fine-tunes."
+    loaded, df = load_encoder(saved, device='cpu'), frame(120, seed=2)
+    for f in (lambda: loaded.fit(1), lambda: loaded.fit_one_cycle(1), lambda: loaded.lr_find(show_plot=False)):
+        with pytest.raises(TabaeInputError, match=r"The training split has no rows .*learn.dls.test_dl\(df, shuffle=True, drop_last=True\)"): f()
+    loaded.dls = DataLoaders(loaded.dls.test_dl(df, shuffle=True, drop_last=True, bs=32), loaded.dls.test_dl(frame(40, seed=3)))
+    with warnings.catch_warnings(), loaded.no_bar(), loaded.no_logging():
+        warnings.simplefilter('ignore')
+        loaded.fit(1, 1e-3)
+    assert len(loaded.recorder.values) == 1 and np.isfinite(loaded.recorder.values[0]).all()
 
 def test_loaded_learner_validates_with_the_same_metrics(learn, saved):
     "`validate` on a loaded encoder reports the loss, `recon_r2` and `cat_acc` as the fitted learner does (it used to report the loss alone)."
@@ -173,6 +184,7 @@ def test_tampered_weights_do_not_run(saved, tmp_path):
     (lambda c: c['bin_weights'].pop(), 'bin weights'),
     (lambda c: c['bin_weights'][0].__setitem__(0, float('nan')), 'bin weights must be finite'),
     (lambda c: c['class_weights'][0].__setitem__(0, -1.), 'class weights must be finite'),
+    (lambda c: c['cont_names'].pop(), r'its columns \(4 categorical with \[\d+, \d+, \d+, \d+\] classes, 1 continuous\) do not match its weights'),  # encoded wrongly, not refused, before
 ])
 def test_tampered_config_is_refused(saved, tmp_path, tamper, msg):
     bad = copy_encoder(saved, tmp_path / 'bad')

@@ -252,7 +252,7 @@ def test_procs_without_categorify_or_normalize_are_named(adult_df):
     assert finite(encode(fit_autoencoder(adult_df.iloc[:500], [], ['age', 'hours-per-week'], procs=[FillMissing], **kw), adult_df.iloc[:50]))  # small numbers train unnormalized
     gaps = adult_df.iloc[:500].reset_index(drop=True)
     gaps.loc[::7, 'age'] = np.nan  # FillMissing adds the categorical column age_na
-    with pytest.raises(TabaeInputError, match=r"`procs` must include `Categorify` when there are categorical columns \(it turns their values into embedding indices\): \['age_na'\]"):
+    with pytest.raises(TabaeInputError, match=r"`procs` must include `Categorify` .*: \['age_na'\] \(\['age_na'\] added by `FillMissing` for continuous columns with gaps; `FillMissing\(add_col=False\)` adds none\)"):
         fit_autoencoder(gaps, [], ['age', 'hours-per-week'], procs=[FillMissing, Normalize], **kw)
 
 @pytest.mark.parametrize('mixed_precision', [True, False])
@@ -280,6 +280,11 @@ def test_a_nan_loss_ends_an_lr_sweep_but_stops_a_fit(tmp_path, monkeypatch):
     assert len(learn.recorder.losses) == 20 and np.isfinite(res.valley) and all(torch.equal(v, learn.model.state_dict()[k]) for k, v in before.items())
     with pytest.raises(TabaeInputError, match=r"The training loss became nan in epoch 0, batch 3: lower `lr`"):
         with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3, cbs=NanAt(3))
+    with pytest.raises(TabaeInputError, match=r"batch 0: lower `lr`"):  # no finite loss to suggest from: an error, not fastai's IndexError
+        with learn.no_bar(), learn.no_logging(), learn.added_cbs(NanAt(0)): learn.lr_find(show_plot=False, num_it=10)
+    with torch.no_grad(): next(learn.model.parameters()).fill_(float('nan'))  # as after a step that diverged
+    with pytest.raises(TabaeInputError, match=r"batch 0: the weights are no longer finite .*build a new learner or load saved weights, then lower `lr`"):
+        with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3)
 
 def test_python_numbers_in_object_columns_are_continuous():
     "Ints and floats held as Python objects with None for gaps (a JSON or database round trip) train and encode as the float column they stand for; Decimals too."
