@@ -80,7 +80,7 @@ def fit(
     cont:Annotated[str, "Continuous columns (default: the numeric columns not in --cat/--drop)", {'nargs': '*'}]=None,
     drop:Annotated[str, "Columns left out when --cat or --cont is inferred, such as the target", {'nargs': '*'}]=None,
     code_size:int=128, # Size of the code
-    layers:Annotated[int, "Encoder sizes (default: 1024 512 256); the decoder maps the code linearly to the first", {'nargs': '+'}]=None,
+    layers:Annotated[int, "Encoder sizes (default: 1024 512 256); the linear decoder maps the code to the first of them", {'nargs': '+'}]=None,
     epochs:int=None, # Most epochs, early stopping may stop sooner (default: fit_autoencoder's, 40)
     lr:float=None, # Learning rate (default: fit_autoencoder's, 5e-3)
     bs:int=None, # Batch size (default: fit_autoencoder's, 16 or more batches per epoch, 64 to 1024)

@@ -27,6 +27,8 @@ def model_outputs(learn:Learner, df:pd.DataFrame, bs:int=4096, encode:bool=True,
     "Yield `(rows, output)` for `df` in chunks: the code (`encode`, all hidden activations too with `deep_stack`) or the decoded `(cats, conts)`, in eval mode."
     _check_positive_int('bs', bs)
     model, dev = learn.model, next(learn.model.parameters()).device
+    if not all(torch.isfinite(p).all() for p in model.parameters()):
+        raise TabaeInputError("The model's weights are not finite (a fit diverged): refit, or load saved weights, before encoding")
     cat_names, cont_names = user_columns(learn.dls.train_ds)
     check_columns(df, cat_names + cont_names)
     chunks = _chunks(len(df), max(chunk, bs))

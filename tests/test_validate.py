@@ -285,6 +285,8 @@ def test_a_nan_loss_ends_an_lr_sweep_but_stops_a_fit(tmp_path, monkeypatch):
     with torch.no_grad(): next(learn.model.parameters()).fill_(float('nan'))  # as after a step that diverged
     with pytest.raises(TabaeInputError, match=r"batch 0: the weights are no longer finite .*build a new learner or load saved weights, then lower `lr`"):
         with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3)
+    for f in (encode, reconstruct):  # codes of NaN weights were NaN, silently
+        with pytest.raises(TabaeInputError, match=r"The model's weights are not finite \(a fit diverged\)"): f(learn, frame())
 
 def test_python_numbers_in_object_columns_are_continuous():
     "Ints and floats held as Python objects with None for gaps (a JSON or database round trip) train and encode as the float column they stand for; Decimals too."
