@@ -6,6 +6,7 @@ from fastprogress.fastprogress import progress_bar
 from .errors import TabaeInputError, UnseenCategoryWarning, _warn_unseen  # UnseenCategoryWarning, process_frame: still importable from here, where they were defined before (pickled warnings name this module)
 from .inference import FoldedEncoder
 from .loss import RecreatedLoss
+from .model import _finite_weights
 from .precision import amp_dtype
 from .process import _ClassIndex, _process, process_frame
 from .validate import _check_positive_int, check_columns, user_columns
@@ -27,7 +28,7 @@ def model_outputs(learn:Learner, df:pd.DataFrame, bs:int=4096, encode:bool=True,
     "Yield `(rows, output)` for `df` in chunks: the code (`encode`, all hidden activations too with `deep_stack`) or the decoded `(cats, conts)`, in eval mode."
     _check_positive_int('bs', bs)
     model, dev = learn.model, next(learn.model.parameters()).device
-    if not all(torch.isfinite(p).all() for p in model.parameters()):
+    if not _finite_weights(model):
         raise TabaeInputError("The model's weights are not finite (a fit diverged): refit, or load saved weights, before encoding")
     cat_names, cont_names = user_columns(learn.dls.train_ds)
     check_columns(df, cat_names + cont_names)

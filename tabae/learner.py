@@ -8,7 +8,7 @@ from .encode import encode, reconstruct
 from .errors import TabaeInputError, UnseenCategoryWarning
 from .loss import BinLoss, RecreatedLoss
 from .metrics import CatAccuracy, ReconR2
-from .model import TabularAE, _as_list, bucketize_cols
+from .model import TabularAE, _as_list, _finite_weights, bucketize_cols
 from .precision import AutoMixedPrecision
 from .validate import _check_emb_szs, _check_nonneg, _proc, check_hparams, check_train_data
 
@@ -64,7 +64,7 @@ class FiniteLoss(Callback):
         mixed = any(isinstance(cb, MixedPrecision) and cb.run for cb in self.learn.cbs)
         why = (f"continuous column(s) reach |x| of {big} after the procs, which have no `Normalize`: add it to `procs`" if big else
                "lower `lr`" + (", or turn `mixed_precision` off" if mixed else ""))
-        if not all(torch.isfinite(p).all() for p in self.learn.model.parameters()):
+        if not _finite_weights(self.learn.model):
             why = "the weights are no longer finite (an earlier step diverged): build a new learner or load saved weights, then " + why
         raise TabaeInputError(f"The training loss became {(loss if not torch.isfinite(loss).all() else self.learn.loss_grad).item()} in epoch {self.epoch}, batch {self.iter}: {why}")
 

@@ -40,6 +40,8 @@ def _is_p(o, high:float=1., closed:bool=False) -> bool:
 def _check_p(name, p):
     if not all(_is_p(v) for v in L(p)): raise TabaeInputError(f"`{name}` must be a probability in [0, 1), got {p!r}")
 
+def _finite_weights(m:nn.Module) -> bool: return all(torch.isfinite(p).all() for p in m.parameters())
+
 def _floats(p): return [float(v) for v in p] if is_listy(p) else float(p)
 
 def _as_list(o):
