@@ -43,6 +43,8 @@ def codes_dls(learn:Learner, df:pd.DataFrame, y_names, keep_raw:bool=False, vali
     splits = IndexSplitter(_listify(valid_idx))(range(len(frame)))
     to = TabularPandas(_shrink(frame.reset_index(drop=True)), ifnone(procs, [Categorify, FillMissing, Normalize]), cats, code_cols + conts,
                        y_names, y_block=y_block, splits=splits, reduce_memory=False)  # fastai's `from_df`, with floats kept (`_shrink`)
+    if any(isinstance(p, RegressionSetup) for p in to.procs) and (text := {y: str(frame[y].dtype) for y in y_names if not pd.api.types.is_numeric_dtype(frame[y])}):
+        raise TabaeInputError(f"A regression target must hold numbers, got {text}: convert it (e.g. `pd.to_numeric`) or classify it with `y_block=CategoryBlock()`")
     if any(isinstance(p, Categorize) and not isinstance(p, (MultiCategorize, EncodedMultiCategorize)) for p in to.procs):  # one label per row
         if len(y_names) > 1: raise TabaeInputError(f"`tabular_learner` takes one categorical target (or several continuous ones), got {y_names}: pass one of them")
         for y in y_names:

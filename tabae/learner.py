@@ -54,6 +54,11 @@ class AELearner(Learner):
             dl = self.dls[ds_idx].new(shuffle=shuffle and n > 1)  # a shuffled one-row loader yields no batch: BatchNorm never sees one in training
         return super().show_results(dl=dl, max_n=max_n, **kwargs)
 
+    def tta(self, *args, **kwargs):
+        "Refused with a clear `TabaeInputError`: fastai's `tta` averages over training-time augmentation, and a rebuild has none (swap noise is for training); it failed inside fastai."
+        raise TabaeInputError("`tta` averages predictions over training-time augmentation; an autoencoder's rebuilds have none to average (swap noise only trains it): "
+                              "use `learn.get_preds(dl=...)`, `learn.reconstruct(df)` or `learn.encode(df)`")
+
 class FiniteLoss(Callback):
     "Stop training with a `TabaeInputError` as soon as the loss to train on (bin loss included) is NaN or infinite, saying what to change; `lr_find`'s sweep just ends there, as at its divergence."
     def before_backward(self):

@@ -1,6 +1,6 @@
 import warnings
 import numpy as np, pandas as pd, pytest
-from fastai.tabular.all import CategoryBlock, accuracy, set_seed, tabular_learner
+from fastai.tabular.all import CategoryBlock, RegressionBlock, accuracy, set_seed, tabular_learner
 from tabae import TabaeInputError, adult_columns, codes_dls, codes_frame, encode, fit_autoencoder
 
 CATS, CONTS = adult_columns('adult-14')
@@ -63,6 +63,13 @@ def test_codes_dls_takes_the_target_block(small_learn, frames):
     assert codes_dls(small_learn, y(train), 'rich', valid_df=y(test)).c == 1
     dls = codes_dls(small_learn, y(train), 'rich', valid_df=y(test), y_block=CategoryBlock())
     assert dls.c == 2 and list(dls.vocab) == [0, 1]
+
+def test_regression_on_a_text_target_is_named(small_learn, frames):
+    "`RegressionBlock` on a text target failed inside torch ('can't convert np.ndarray of type numpy.object_'); numbers still regress."
+    train, test = frames
+    with pytest.raises(TabaeInputError, match=r"regression target must hold numbers, got \{'salary': '(object|str)'\}.*CategoryBlock"):
+        codes_dls(small_learn, train, 'salary', valid_df=test, y_block=RegressionBlock())
+    assert codes_dls(small_learn, train, 'age', valid_df=test, y_block=RegressionBlock()).c == 1
 
 def test_codes_dls_on_held_out_rows_fits(small_learn, frames):
     train, valid = frames

@@ -243,3 +243,8 @@ def test_show_results_puts_each_row_above_its_rebuild(small_learn, monkeypatch):
     monkeypatch.setattr('tabae.data.display_df', shown.append)
     with small_learn.no_bar(): small_learn.show_results(max_n=2)
     assert len(shown) == 1 and shown[0].shape == (4, len(cols)) and set(shown[0]['race']) <= set(small_learn.dls.train_ds.classes['race'])  # labels (shuffled rows)
+
+def test_tta_is_refused_with_what_to_use(small_learn, adult_test_df):
+    "fastai's `tta` failed with \"AttributeError: set_split_idx\" inside fastai; it now says what gives predictions."
+    with pytest.raises(TabaeInputError, match=r'`tta`.*get_preds.*reconstruct.*encode'): small_learn.tta()
+    with pytest.raises(TabaeInputError, match=r'`tta`'): small_learn.tta(dl=small_learn.dls.test_dl(adult_test_df.iloc[:50]))
