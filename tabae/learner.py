@@ -73,9 +73,13 @@ class FiniteLoss(Callback):
             why = "the weights are no longer finite (an earlier step diverged): build a new learner or load saved weights, then " + why
         raise TabaeInputError(f"The training loss became {(loss if not torch.isfinite(loss).all() else self.learn.loss_grad).item()} in epoch {self.epoch}, batch {self.iter}: {why}")
 
+def _cat_dict(to:Tabular) -> dict:
+    "`{name: number of classes}` of `to`'s categorical columns, '#na#' included."
+    return {n: len(to.classes[n]) for n in to.cat_names}
+
 def _metrics(to:Tabular) -> list:
     "`ReconR2` when `to` has continuous columns, `CatAccuracy` when it has categorical ones."
-    cat_dict = {n: len(to.classes[n]) for n in to.cat_names}
+    cat_dict = _cat_dict(to)
     return [m for m, ok in ((ReconR2(), len(to.cont_names)), (CatAccuracy(cat_dict), cat_dict)) if ok]
 
 def cont_bounds(dls:DataLoaders, pad:float=0.) -> tuple[Tensor, Tensor]:
@@ -146,7 +150,7 @@ def ae_learner(dls:DataLoaders,
     _check_emb_szs(emb_szs, to.cat_names)
     check_train_data(dls); check_hparams(code_size, layers, ps, swap_p, n_in=len(to.cat_names) + len(to.cont_names), decoder=decoder, bin_targets=bin_targets, bin_inputs=bin_inputs, code_act=code_act)
     edges = cont_bin_edges(dls, bin_targets) if bin_targets and to.cont_names else None
-    cat_dict = {n: len(to.classes[n]) for n in to.cat_names}
+    cat_dict = _cat_dict(to)
     low, high = cont_bounds(dls, bound_pad)
     model = TabularAE(get_emb_sz(to, ifnone(emb_szs, {})), len(to.cont_names), code_size, cat_dict, low, high,
                       layers=layers, ps=ps, embed_p=embed_p, swap_p=swap_p, act_cls=act_cls, head_p=head_p, code_p=code_p, enc_ps=enc_ps,
