@@ -103,6 +103,13 @@ def _text(v, classes:set) -> str:
     if isinstance(v, float) and v.is_integer() and (s := str(int(v))) in classes and str(v) not in classes: return s
     return str(v)
 
+def _not_numbers(vals:pd.Series) -> str:
+    "What in `vals` (no gaps) is not a number: the rows and values `pd.to_numeric` cannot read, else a few values (numbers written as text)."
+    try: odd = vals[pd.to_numeric(vals.astype(object), errors='coerce').isna()] if vals.dtype.kind != 'c' else vals
+    except (TypeError, ValueError): odd = vals
+    if not len(odd): return f"numbers written as text, such as {vals.iloc[:3].tolist()}"
+    return f"{len(odd)} row(s) of values that are not numbers, such as {odd.drop_duplicates().iloc[:3].tolist()} (`errors='coerce'` makes them missing)"
+
 def _cont_column(col:pd.Series, name) -> pd.Series:
     "`col` as float64 with +/-inf as NaN, or a `TabaeInputError` saying why it cannot be continuous."
     kind = infer_dtype(col, skipna=True) if col.dtype == object else None
@@ -114,7 +121,7 @@ def _cont_column(col:pd.Series, name) -> pd.Series:
     if col.dtype.kind in 'mM' or kind in ('datetime', 'datetime64', 'date', 'time', 'timedelta', 'timedelta64'):
         raise TabaeInputError(f"Continuous column {name!r} holds dates or times (dtype {col.dtype}): convert it to numbers (e.g. days since a date) or pass it in `cat_names`")
     if not pd.api.types.is_numeric_dtype(col) or col.dtype.kind == 'c':
-        raise TabaeInputError(f"Continuous column {name!r} must be numeric, got dtype {col.dtype} with values such as {col.dropna().iloc[:3].tolist()}: "
+        raise TabaeInputError(f"Continuous column {name!r} must be numeric, got dtype {col.dtype} with {_not_numbers(col.dropna())}: "
                               "convert it with `pd.to_numeric` or pass it in `cat_names`")
     return pd.Series(col.to_numpy(dtype=np.float64, na_value=np.nan)).replace([np.inf, -np.inf], np.nan)
 
