@@ -132,7 +132,8 @@ def save_encoder(learn:Learner, path:str|Path) -> Path:
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     cfg = {'format': FORMAT, 'version': _version(model), 'tabae_version': __version__,
            'cat_names': [_py(c, 'the column name') for c in to.cat_names], 'cont_names': [_py(c, 'the column name') for c in to.cont_names],
-           'procs': [_proc_state(p) for p in to.procs.fs], 'model': _arch(model), 'class_weights': _class_weights(learn.loss_func), 'bin_weights': _bin_weights(learn)}
+           'procs': [_proc_state(p) for p in to.procs.fs], 'model': _arch(model), 'class_weights': _class_weights(learn.loss_func), 'bin_weights': _bin_weights(learn),
+           'wd': float(learn.wd) if isinstance(learn.wd, (int, float)) else None}
     if _layout(_new_model(cfg['model'], state)) != _layout(model):
         raise TabaeInputError(f"This {type(model).__name__} has a layout that `tabae.json` cannot describe (a custom activation or layer?): use `learn.export()`")
     path = Path(path)
@@ -149,8 +150,8 @@ def _template(cfg:dict) -> DataLoaders:
     to = TabularPandasIdentity(row, [_new_proc(s) for s in cfg['procs']], cats, conts, splits=([0], [0]), do_setup=False, reduce_memory=False)
     return to.dataloaders(device='cpu').new_empty()
 
-def load_encoder(path:str|Path, device:str|torch.device|None=None, mixed_precision:bool=True) -> AELearner:
-    "An `AELearner` that `encode`, `reconstruct` and `evaluate` accept (and that fine-tunes with the saved loss, in mixed precision as `ae_learner` unless told not to), from a `save_encoder` directory, on `device` (default: the GPU if any); no pickle is read."
+def load_encoder(path:str|Path, device:str|torch.device|None=None, mixed_precision:bool=True, opt_func=ranger) -> AELearner:
+    "An `AELearner` that `encode`, `reconstruct` and `evaluate` accept (and that fine-tunes as `ae_learner` does: the saved loss and weight decay, `opt_func`, mixed precision unless told not to), from a `save_encoder` directory, on `device` (default: the GPU if any); no pickle is read."
     path = Path(path)
     for f in (CONFIG_FILE, WEIGHTS_FILE):
         if not (path/f).is_file(): raise TabaeInputError(f"{path} is not a tabae encoder directory: {f} is missing")
@@ -165,7 +166,8 @@ def load_encoder(path:str|Path, device:str|torch.device|None=None, mixed_precisi
             raise ValueError(f"its columns ({len(n)} categorical with {n} classes, {len(to.cont_names)} continuous) do not match its weights "
                              f"({len(model.n_classes)} categorical with {list(model.n_classes)} classes, {model.n_cont} continuous)")
         loss, cbs = _new_loss(model, cfg.get('class_weights')), _bin_loss(model, cfg.get('bin_weights'))
+        if not isinstance(wd := cfg.get('wd', 0.01), (int, float, type(None))) or isinstance(wd, bool): raise ValueError(f"weight decay {wd!r} is not a number")
     except (ValueError, KeyError, TypeError, IndexError, AttributeError, RuntimeError, SafetensorError) as e:
         raise TabaeInputError(f"{path} does not hold a valid tabae encoder ({type(e).__name__}: {e})") from e
     device = torch.device(ifnone(device, default_device()))
-    return AELearner(dls.to(device), model.to(device), loss_func=loss, metrics=_metrics(dls.train_ds), cbs=cbs + [FiniteLoss()] + ([AutoMixedPrecision()] if mixed_precision else []))
+    return AELearner(dls.to(device), model.to(device), loss_func=loss, opt_func=opt_func, wd=wd, metrics=_metrics(dls.train_ds), cbs=cbs + [FiniteLoss()] + ([AutoMixedPrecision()] if mixed_precision else []))

@@ -6,7 +6,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from .encode import decode_outputs, encode
 from .fit import fit_autoencoder
-from .validate import infer_columns  # infer_columns: also importable from here, where it lived before
+from .validate import _listify, infer_columns  # infer_columns: also importable from here, where it lived before
 
 __all__ = ['TabularAEEncoder']
 
@@ -45,19 +45,27 @@ class TabularAEEncoder(TransformerMixin, BaseEstimator):
 
     def _frame(self, X, reset:bool) -> pd.DataFrame:
         "`X` as a DataFrame checked against what `fit` saw as scikit-learn does; columns without string names become `x0, x1, ...`."
-        if not isinstance(X, pd.DataFrame): X = check_array(X, dtype=None, ensure_all_finite=False, ensure_min_samples=2 if reset else 1)
+        if not isinstance(X, pd.DataFrame):  # a list of rows as objects: numpy would make every value of mixed rows text
+            X = check_array(X if hasattr(X, 'dtype') else np.asarray(X, dtype=object), dtype=None, ensure_all_finite=False, ensure_min_samples=2 if reset else 1)
         elif reset and len(X) < 2: raise ValueError(f"TabularAEEncoder needs at least 2 rows to fit, got {len(X)} sample(s)")
         if not X.shape[1]: raise ValueError(f"Found a DataFrame with 0 feature(s) (shape={X.shape}) while at least one is required")
         validate_data(self, X, reset=reset, skip_check_array=True)
-        names = list(getattr(self, 'feature_names_in_', [f'x{i}' for i in range(X.shape[1])]))
+        names = self._names()
         return X.set_axis(names, axis=1) if isinstance(X, pd.DataFrame) else pd.DataFrame(X, columns=names).infer_objects()
 
+    def _names(self) -> list:
+        "The names of the fitted input columns: `feature_names_in_`, else `x0, x1, ...`."
+        return list(getattr(self, 'feature_names_in_', [f'x{i}' for i in range(self.n_features_in_)]))
+
     def fit(self, X, y=None) -> TabularAEEncoder:
-        "Fit the autoencoder on the rows of `X` (a DataFrame, or an array whose columns become `x0, x1, ...`); `y` is ignored."
-        X = self._frame(X, reset=True)
-        self.cat_names_, self.cont_names_ = infer_columns(X, self.cat_names, self.cont_names)
+        "Fit the autoencoder on the rows of `X` (a DataFrame, or an array whose columns become `x0, x1, ...`; `cat_names` may name them by either); `y` is ignored."
+        frame = self._frame(X, reset=True)
+        alias = dict(zip(X.columns, frame.columns)) if isinstance(X, pd.DataFrame) else {}  # e.g. the 0, 1, ... of `read_csv(header=None)`: x0, x1, ...
+        names = [None if ns is None else [alias.get(c, c) for c in _listify(ns)] for ns in (self.cat_names, self.cont_names)]
+        X = frame
+        self.cat_names_, self.cont_names_ = infer_columns(X, *names)
         given = {k: v for k, v in dict(epochs=self.epochs, lr=self.lr, patience=self.patience).items() if v is not None}
-        kw = dict(code_size=self.code_size, layers=list(self.layers), valid_pct=self.valid_pct, seed=self.seed, bs=self.bs, progress=self.progress)
+        kw = dict(code_size=self.code_size, layers=self.layers, valid_pct=self.valid_pct, seed=self.seed, bs=self.bs, progress=self.progress)
         learn = fit_autoencoder(X, self.cat_names_, self.cont_names_, **{**kw, **given, **(self.fit_kwargs or {})})
         learn.dls, learn.opt = learn.dls.new_empty(), None  # keep the procs and the model, not the training rows or optimizer state
         self.learn_ = learn
@@ -69,14 +77,14 @@ class TabularAEEncoder(TransformerMixin, BaseEstimator):
         return encode(self.learn_, self._frame(X, reset=False), progress=False).to_numpy()
 
     def inverse_transform(self, X) -> pd.DataFrame:
-        "The rows that the decoder rebuilds from the codes `X`: a DataFrame of the cat and cont columns, in labels and original units."
+        "The rows that the decoder rebuilds from the codes `X`: a DataFrame of the cat and cont columns in the order `fit` saw them, in labels and original units."
         check_is_fitted(self)
         codes = check_array(X, dtype=np.float32)
         if codes.shape[1] != self.learn_.model.code_size:
             raise ValueError(f"X has {codes.shape[1]} features, but TabularAEEncoder makes codes of {self.learn_.model.code_size}")
         res = _decode(self.learn_, torch.tensor(codes))  # a copy: `check_array` may return the caller's read-only array
         if isinstance(X, pd.DataFrame): res.index = X.index
-        return res
+        return res[[c for c in self._names() if c in res.columns]]
 
     def __getstate__(self) -> dict:
         "Pickle the fitted `Learner` through `torch.save`, so that its tensors can be mapped to another device when unpickled."

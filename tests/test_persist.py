@@ -3,7 +3,7 @@ from pathlib import Path
 from fastcore.basics import first
 import numpy as np, pandas as pd, pytest, torch
 from fastai.learner import Learner, load_learner
-from fastai.tabular.all import Categorify, DataLoaders, FillMissing, Normalize, TabularProc, nn
+from fastai.tabular.all import Adam, Categorify, DataLoaders, ranger, FillMissing, Normalize, TabularProc, nn
 from tabae import *
 
 KW = dict(code_size=8, layers=[32, 16], epochs=1, bs=64, progress=False)
@@ -57,6 +57,20 @@ def test_loaded_learner_refuses_to_fit_without_rows(saved):
         warnings.simplefilter('ignore')
         loaded.fit(1, 1e-3)
     assert len(loaded.recorder.values) == 1 and np.isfinite(loaded.recorder.values[0]).all()
+
+def test_loaded_learner_fine_tunes_with_the_same_optimizer(learn, saved, tmp_path):
+    "A loaded encoder fine-tunes with `ae_learner`'s optimizer and the saved weight decay (it got fastai's Adam with no weight decay, and fine-tuning wrecked the rebuilds)."
+    loaded = load_encoder(saved, device='cpu')
+    assert (loaded.opt_func, loaded.wd) == (learn.opt_func, learn.wd) == (ranger, 0.01)
+    assert load_encoder(saved, device='cpu', opt_func=Adam).opt_func is Adam
+    learn.wd = 0.05
+    try: assert load_encoder(save_encoder(learn, tmp_path / 'wd'), device='cpu').wd == 0.05
+    finally: learn.wd = 0.01
+    old = copy_encoder(saved, tmp_path / 'old')  # written before the weight decay was saved: `ae_learner`'s
+    cfg = json.loads((old / 'tabae.json').read_text(encoding='utf-8'))
+    cfg.pop('wd')
+    (old / 'tabae.json').write_text(json.dumps(cfg), encoding='utf-8')
+    assert load_encoder(old, device='cpu').wd == 0.01
 
 def test_loaded_learner_validates_with_the_same_metrics(learn, saved):
     "`validate` on a loaded encoder reports the loss, `recon_r2` and `cat_acc` as the fitted learner does (it used to report the loss alone)."
@@ -184,6 +198,7 @@ def test_tampered_weights_do_not_run(saved, tmp_path):
     (lambda c: c['bin_weights'].pop(), 'bin weights'),
     (lambda c: c['bin_weights'][0].__setitem__(0, float('nan')), 'bin weights must be finite'),
     (lambda c: c['class_weights'][0].__setitem__(0, -1.), 'class weights must be finite'),
+    (lambda c: c.__setitem__('wd', 'high'), "weight decay 'high' is not a number"),
     (lambda c: c['cont_names'].pop(), r'its columns \(4 categorical with \[\d+, \d+, \d+, \d+\] classes, 1 continuous\) do not match its weights'),  # encoded wrongly, not refused, before
 ])
 def test_tampered_config_is_refused(saved, tmp_path, tamper, msg):

@@ -111,6 +111,26 @@ def test_inverse_transform_is_reconstruct(adult_df):
     np.testing.assert_allclose(back[CONTS].to_numpy(float), ref[CONTS].to_numpy(float), rtol=1e-4, atol=1e-3)
     with pytest.raises(ValueError, match='3 features'): enc.inverse_transform(np.zeros((2, 3)))
 
+def test_inverse_transform_keeps_the_fitted_column_order(adult_df):
+    "`inverse_transform` gives the columns in the order `fit` saw them (it gave categorical columns first, so an array's columns lined up wrongly)."
+    df = adult_df.drop(columns='salary').iloc[:300]
+    enc = TabularAEEncoder(**SMALL).fit(df)
+    assert list(enc.inverse_transform(enc.transform(df)).columns) == list(df.columns)
+    enc = TabularAEEncoder(**SMALL).fit(df.to_numpy())
+    assert list(enc.inverse_transform(enc.transform(df.to_numpy())).columns) == [f'x{i}' for i in range(df.shape[1])]
+
+def test_rows_as_lists_and_unnamed_columns(adult_df):
+    "Rows given as Python lists keep their numbers numeric (numpy made every value text); columns without string names may be named by their labels or `x0, x1, ...`."
+    df = adult_df.drop(columns='salary').iloc[:300]
+    enc = TabularAEEncoder(**SMALL).fit(df.to_numpy().tolist())
+    assert enc.cont_names_ == [f'x{i}' for i, c in enumerate(df.columns) if c in CONTS]
+    unnamed = df.set_axis(range(df.shape[1]), axis=1)  # as `read_csv(header=None)` reads them
+    for cats in ([1, 3], ['x1', 'x3']):
+        assert TabularAEEncoder(cat_names=cats, cont_names=[0], **SMALL).fit(unnamed).cat_names_ == ['x1', 'x3']
+
+def test_layers_given_as_one_number_is_named(adult_df):
+    with pytest.raises(TabaeInputError, match=r'`layers`.*256'): TabularAEEncoder(**{**SMALL, 'layers': 256}).fit(adult_df.iloc[:200])
+
 def test_clone_and_set_params_refit(adult_df):
     df = adult_df[CATS + CONTS].iloc[:300]
     enc = TabularAEEncoder(**SMALL)
