@@ -54,7 +54,7 @@ class AEReport:
                 f"<h5>categorical</h5>{self.categorical.to_html(float_format='%.4f')}")
 
     def plot(self, max_classes:int=20, ncols:int=3, size:float=3.5):
-        "Predicted vs actual per continuous column and a row-normalized confusion matrix per categorical column, as a matplotlib `Figure` (Jupyter shows it once, as the cell's value)."
+        "Predicted vs actual per continuous column and a confusion matrix per categorical column (each cell: the share of that actual class's rows rebuilt as that class; at most `max_classes` classes shown), as a matplotlib `Figure` (Jupyter shows it once, as the cell's value)."
         import matplotlib, matplotlib.pyplot as plt
         cols = self.cont_names + self.cat_names
         nrows = max(1, -(-len(cols) // ncols))
@@ -78,7 +78,7 @@ class AEReport:
         y, p = _labels(self.actual[c]), _labels(self.predicted[c])
         labels = y.value_counts().index[:max_classes].tolist()
         cm = confusion_matrix(y, p, labels=labels).astype(np.float64)
-        cm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+        cm = cm / np.maximum(y.value_counts()[labels].to_numpy()[:, None], 1)  # of all rows of each class: rebuilt as a class not shown too
         ax.imshow(cm, vmin=0, vmax=1, cmap='Blues')
         ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=6)
         ax.set_yticks(range(len(labels)), labels, fontsize=6)

@@ -10,7 +10,7 @@ from .loss import BinLoss, RecreatedLoss
 from .metrics import CatAccuracy, ReconR2
 from .model import TabularAE, _as_list, _finite_weights, bucketize_cols
 from .precision import AutoMixedPrecision
-from .validate import _check_emb_szs, _check_nonneg, _proc, check_hparams, check_train_data
+from .validate import _check_emb_szs, _check_nonneg, _proc, check_hparams, check_train_data, user_columns
 
 __all__ = ['FiniteLoss', 'cont_bounds', 'cont_bin_edges', 'class_weights', 'bin_weights', 'AELearner', 'ae_learner']
 
@@ -78,9 +78,11 @@ def _cat_dict(to:Tabular) -> dict:
     return {n: len(to.classes[n]) for n in to.cat_names}
 
 def _metrics(to:Tabular) -> list:
-    "`ReconR2` when `to` has continuous columns, `CatAccuracy` when it has categorical ones."
-    cat_dict = _cat_dict(to)
-    return [m for m, ok in ((ReconR2(), len(to.cont_names)), (CatAccuracy(cat_dict), cat_dict)) if ok]
+    "`ReconR2` when `to` has continuous columns (values `FillMissing` filled left out), `CatAccuracy` over the user's categorical columns (not its `<col>_na` flags) when it has any."
+    cats = user_columns(to)[0]
+    flags = {i: (to.cat_names.index(f), to.classes[f].o2i[True]) for i, c in enumerate(to.cont_names)
+             if (f := f'{c}_na') in to.cat_names and f not in cats and True in to.classes[f].o2i}
+    return [m for m, ok in ((ReconR2(flags), len(to.cont_names)), (CatAccuracy(_cat_dict(to), [to.cat_names.index(c) for c in cats]), cats)) if ok]
 
 def cont_bounds(dls:DataLoaders, pad:float=0.) -> tuple[Tensor, Tensor]:
     "Per-column (low, high) of the training split's normalized continuous values, widened by `pad` times the range."

@@ -7,26 +7,31 @@ from .loss import RecreatedLoss
 __all__ = ['ReconR2', 'CatAccuracy']
 
 class ReconR2(Metric):
-    "Mean over continuous columns of the reconstruction R2 on the validation set."
-    def reset(self): self.n, self.s, self.ss, self.sse = 0, 0., 0., 0.
+    "Mean over continuous columns of the reconstruction R2 on the validation set, in the model's units (under `Normalize` the R2 of original units), leaving out values `FillMissing` filled where `na_flags` says."
+    def __init__(self, na_flags:dict|None=None): self.na_flags = na_flags or {}  # {cont index: (index of its `<col>_na` column, the code of True)}
+    def reset(self): self.n, self.s, self.ss, self.sse = 0., 0., 0., 0.
     def accumulate(self, learn):
         pred, targ = (t.float() for t in learn.to_detach((learn.pred[1], learn.yb[1]), cpu=False))  # gathered over the processes, if several
-        self.n += len(targ)
-        self.s, self.ss = self.s + targ.sum(0), self.ss + (targ ** 2).sum(0)
-        self.sse = self.sse + ((pred - targ) ** 2).sum(0)
+        w = torch.ones_like(targ)
+        if self.na_flags:
+            cats = learn.to_detach(learn.yb[0], cpu=False)
+            for i, (j, code) in self.na_flags.items(): w[:, i] = (cats[:, j] != code).float()
+        self.n = self.n + w.sum(0)
+        self.s, self.ss = self.s + (w * targ).sum(0), self.ss + (w * targ ** 2).sum(0)
+        self.sse = self.sse + (w * (pred - targ) ** 2).sum(0)
     @property
     def value(self):
-        if not self.n or not torch.is_tensor(self.s) or not self.s.numel(): return None
-        sst = self.ss - self.s ** 2 / self.n
-        r2 = 1 - self.sse / sst
-        return r2[sst > 1e-12 * self.n].mean().item() if (sst > 1e-12 * self.n).any() else None
+        if not torch.is_tensor(self.s) or not self.s.numel(): return None
+        sst = self.ss - self.s ** 2 / self.n.clamp_min(1)
+        ok = (self.n > 0) & (sst > 1e-12 * self.n)
+        return (1 - self.sse / sst)[ok].mean().item() if ok.any() else None
     @property
     def name(self): return 'recon_r2'
 
 class CatAccuracy(Metric):
-    "Mean over categorical columns of the reconstruction accuracy on the validation set."
-    def __init__(self, cat_dict:dict|list):
-        self.decode = RecreatedLoss(cat_dict).decodes
+    "Mean over categorical columns (those at `cols` if given) of the reconstruction accuracy on the validation set."
+    def __init__(self, cat_dict:dict|list, cols:list|None=None):
+        self.decode, self.cols = RecreatedLoss(cat_dict).decodes, cols
     def reset(self): self.n, self.correct = 0, 0.
     def accumulate(self, learn):
         logits, targ = learn.to_detach((learn.pred[0], learn.yb[0]), cpu=False)  # gathered over the processes, if several
@@ -36,6 +41,7 @@ class CatAccuracy(Metric):
     @property
     def value(self):
         if not self.n or not torch.is_tensor(self.correct) or not self.correct.numel(): return None
-        return (self.correct / self.n).mean().item()
+        acc = self.correct / self.n
+        return (acc if self.cols is None else acc[self.cols]).mean().item()
     @property
     def name(self): return 'cat_acc'

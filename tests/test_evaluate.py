@@ -5,7 +5,8 @@ import matplotlib.pyplot as plt, numpy as np, pandas as pd, pytest, torch
 from matplotlib.figure import Figure
 from sklearn.metrics import balanced_accuracy_score, f1_score, r2_score
 from fastai.learner import load_learner
-from tabae import RECIPE, AEReport, adult_columns, evaluate, load_encoder, output_range, reconstruct, save_encoder
+from tabae.evaluate import _actual, _labels
+from tabae import RECIPE, AEReport, adult_columns, evaluate, fit_autoencoder, load_encoder, output_range, reconstruct, save_encoder
 
 CATS, CONTS = adult_columns('adult-14')
 
@@ -112,6 +113,28 @@ def test_training_metrics_match_sklearn(small_learn):
     bounds = np.cumsum([0] + [len(small_learn.dls.train_ds.classes[c]) for c in small_learn.dls.train_ds.cat_names])
     acc = np.mean([(logits[:, a:b].argmax(1) == tc[:, i]).float().mean().item() for i, (a, b) in enumerate(zip(bounds, bounds[1:]))])
     assert res[1] == pytest.approx(r2, abs=1e-3) and res[2] == pytest.approx(acc, abs=1e-3)
+
+def test_confusion_matrix_counts_rebuilds_as_classes_not_shown():
+    "Each cell is a share of all the actual class's rows: half of 'a' rebuilt as '#na#' leaves 0.5 on the diagonal (it showed 1.0 under bal.acc=0.750)."
+    rep = AEReport(pd.DataFrame({'c': ['a'] * 10 + ['b'] * 10}), pd.DataFrame({'c': ['a'] * 5 + ['#na#'] * 5 + ['b'] * 10}), ['c'], [])
+    fig = rep.plot()
+    plt.close(fig)
+    np.testing.assert_allclose(fig.axes[0].images[0].get_array(), [[0.5, 0.], [0., 1.]])
+
+def test_training_metrics_leave_out_filled_numbers_and_flag_columns(adult_df):
+    "`recon_r2` scores only the numbers that were there (it scored FillMissing's fill-ins) and `cat_acc` only the user's columns (it averaged in the `<col>_na` flags): they equal `evaluate`'s R2 and the plain accuracy on the validation rows."
+    df = adult_df.iloc[:1500].copy()
+    df.loc[df.index[::4], 'age'] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        learn = fit_autoencoder(df, CATS, CONTS, code_size=8, layers=[32, 16], epochs=1, bs=128, progress=False, mixed_precision=False)
+        assert 'age_na' in learn.dls.train_ds.cat_names
+        with learn.no_bar(): _, r2, acc = learn.validate()
+        valid = df.loc[learn.dls.valid_ds.items.index]
+        rep, rebuilt = learn.evaluate(valid), learn.reconstruct(valid)
+    assert r2 == pytest.approx(rep.summary['mean_r2'], abs=1e-4)
+    truth = _actual(learn.dls.train_ds, valid)
+    assert acc == pytest.approx(np.mean([(_labels(rebuilt[c]).to_numpy() == _labels(truth[c]).to_numpy()).mean() for c in CATS]), abs=1e-4)
 
 def test_a_column_with_no_training_class(adult_df):
     "A hand-built pipeline (which `fit_autoencoder` would refuse) with a categorical column missing in every training row: `evaluate` scores it (before: an IndexError)."
