@@ -55,9 +55,10 @@ class TabDataLoaderIdentity(TabDataLoader):
         self.before_iter()
         cats, conts = self._on_device()
         g = torch.Generator().manual_seed(self.rng.randint(0, 2**62))
-        idx = torch.randperm(self.n, generator=g).to(cats.device) if self.shuffle else None
+        if 'get_idxs' in vars(self): idx = torch.as_tensor(list(self.get_idxs()), dtype=torch.long, device=cats.device)  # an order given, as `get_preds` gives one to put its predictions back in order
+        else: idx = torch.randperm(self.n, generator=g).to(cats.device) if self.shuffle else None
         for i in self._starts():
-            sl = idx[i:i+self.bs] if self.shuffle else slice(i, i+self.bs)
+            sl = idx[i:i+self.bs] if idx is not None else slice(i, i+self.bs)
             b = (cats[sl], conts[sl])
             if self.device is not None: b = to_device(b, self.device)
             yield self.after_batch(b)
@@ -143,13 +144,26 @@ class AEDataLoaders(TabularDataLoaders):
         _check_float32(dl.conts, test_items, to.cont_names)
         return dl
 
+def _check_fill_missing(df:pd.DataFrame, cont_names:list, splits:tuple|None):
+    "Name the continuous columns whose gaps fastai's `FillMissing` would fail on: gaps in validation rows only, or gaps under a name that is not text."
+    gaps = df[cont_names].isna()
+    in_train = gaps.iloc[list(splits[0])].any() if splits is not None else gaps.any()
+    if late := [c for c in cont_names if gaps[c].any() and not in_train[c]]:
+        raise TabaeInputError(f"Continuous column(s) {late} have missing values in validation rows only, and `FillMissing` fills the columns with gaps in training rows: "
+                              "fill them first, or build the data with `AEDataLoaders.from_df`/`ae_data`, which fill them as `encode` does")
+    if unnamed := [c for c in cont_names if in_train[c] and not isinstance(c, str)]:
+        raise TabaeInputError(f"Continuous column(s) {unnamed} have missing values, and `FillMissing` names its flag column `<name>_na`, which needs a text name: "
+                              "rename the columns, e.g. `df.columns = [str(c) for c in df.columns]`")
+
 class TabularPandasIdentity(TabularPandas):
     "A `TabularPandas` whose `DataLoaders` yield `(cats, conts, cats, conts)` batches with `n_inp=2`."
     _dl_type, _dbunch_type = TabDataLoaderIdentity, AEDataLoaders
     n_inp = 2
     def __init__(self, df:pd.DataFrame, procs:list=None, cat_names:list=None, cont_names:list=None, y_names=None, y_block=None, splits:tuple=None,
                  do_setup:bool=True, device=None, inplace:bool=False, reduce_memory:bool=True):
-        "fastai's constructor; `reduce_memory` shrinks integer columns and makes text categorical, but leaves floats as they are (`_shrink`)."
+        "fastai's constructor (the column lists are copied, not extended with `FillMissing`'s `<col>_na`); `reduce_memory` shrinks integer columns and makes text categorical, but leaves floats as they are (`_shrink`)."
+        cat_names, cont_names = list(L(cat_names)), list(L(cont_names))
+        if do_setup and any(p is FillMissing or isinstance(p, FillMissing) for p in L(procs)): _check_fill_missing(df, cont_names, splits)
         super().__init__(_shrink(df) if reduce_memory else df, procs, cat_names, cont_names, y_names, y_block, splits, do_setup, device, inplace, reduce_memory=False)
     @delegates(TabDataLoaderIdentity.__init__)
     def dataloaders(self, bs:int=1024, drop_last:bool=False, **kwargs) -> AEDataLoaders:

@@ -25,6 +25,41 @@ def test_shuffle_is_a_permutation(adult_df):
     assert key(seen) == key(train)
     assert not torch.equal(seen, train)  # shuffled
 
+def test_get_preds_puts_shuffled_rows_back_in_order(adult_df):
+    "fastai's `get_preds` on a shuffled loader returns the rows in the dataset's order (the loader ignored the order it was given, so they came back shuffled)."
+    from tabae import ae_learner
+    dls = make_dls(adult_df.iloc[:300], bs=32)
+    learn = ae_learner(dls, code_size=4, layers=[16], mixed_precision=False)
+    with learn.no_bar():
+        shuffled, ordered = learn.get_preds(dl=dls.train.new(drop_last=False)), learn.get_preds(ds_idx=0)
+        test = lambda **kw: learn.get_preds(dl=dls.test_dl(adult_df.iloc[:100], **kw))
+        on_test = test(shuffle=True), test()
+    for a, b in (shuffled, ordered), on_test:
+        assert torch.equal(a[1][1], b[1][1]) and torch.allclose(a[0][1], b[0][1], atol=1e-6)
+    assert torch.equal(ordered[1][1], torch.tensor(dls.train_ds.conts.to_numpy(np.float32)))
+
+def test_column_lists_are_not_extended(adult_df):
+    "`FillMissing` appends `<col>_na` to the table's `cat_names`, not to the caller's list (the next `from_df(cat_names=cats)` then named 'age_na' as missing)."
+    df, cats = adult_df.iloc[:200].copy(), list(CATS)
+    df.loc[df.index[:20], 'age'] = np.nan
+    to = TabularPandasIdentity(df, [Categorify, FillMissing, Normalize], cats, CONTS)
+    assert cats == CATS and 'age_na' in to.cat_names
+
+def test_gaps_fastai_cannot_fill_are_named(adult_df):
+    "Gaps in validation rows only, and gaps under a number as column name, failed inside fastai's `FillMissing` (an assertion, a TypeError); `ae_data` fills the first."
+    df = adult_df.iloc[:200][CATS + CONTS].copy()
+    splits = RandomSplitter(seed=0)(df)
+    late = df.copy()
+    late.loc[late.index[splits[1][:3]], 'age'] = np.nan
+    with pytest.raises(TabaeInputError, match=r"\['age'\] have missing values in validation rows only.*AEDataLoaders.from_df"):
+        TabularPandasIdentity(late, [Categorify, FillMissing, Normalize], CATS, CONTS, splits=splits)
+    assert ae_data(late, CATS, CONTS, valid_idx=splits[1], bs=32).valid.conts.isfinite().all()
+    unnamed = df.set_axis(range(df.shape[1]), axis=1)
+    unnamed.iloc[:5, len(CATS)] = np.nan
+    conts = list(range(len(CATS), df.shape[1]))
+    with pytest.raises(TabaeInputError, match=rf"\[{len(CATS)}\] have missing values.*text name.*str\(c\)"):
+        ae_data(unnamed, list(range(len(CATS))), conts)
+
 def test_no_single_row_batch_in_training(adult_df):
     dls = make_dls(adult_df.iloc[:41], bs=32)  # 33 training rows -> 32 + 1
     sizes = [len(b[0]) for b in dls.train]

@@ -2,7 +2,7 @@ import warnings
 import numpy as np, pandas as pd, pytest, torch
 import torch.nn.functional as F
 from fastai.callback.core import Callback
-from fastai.tabular.all import Categorify, FillMissing, Normalize, RandomSplitter, EarlyStoppingCallback, SaveModelCallback
+from fastai.tabular.all import Categorify, FillMissing, MixedPrecision, Normalize, RandomSplitter, EarlyStoppingCallback, SaveModelCallback, first
 from tabae import *
 
 CATS, CONTS = adult_columns('adult-9')
@@ -248,3 +248,17 @@ def test_tta_is_refused_with_what_to_use(small_learn, adult_test_df):
     "fastai's `tta` failed with \"AttributeError: set_split_idx\" inside fastai; it now says what gives predictions."
     with pytest.raises(TabaeInputError, match=r'`tta`.*get_preds.*reconstruct.*encode'): small_learn.tta()
     with pytest.raises(TabaeInputError, match=r'`tta`'): small_learn.tta(dl=small_learn.dls.test_dl(adult_test_df.iloc[:50]))
+
+def test_to_fp16_replaces_the_automatic_mixed_precision(adult_df):
+    "After `to_fp16()`/`to_bf16()` only fastai's `MixedPrecision` runs: both callbacks stepping one shared `learn.scaler` failed on a GPU ('No inf checks were recorded')."
+    learn = ae_learner(adult_dls(adult_df.iloc[:600], bs=128), code_size=4, layers=[16])
+    amp = first(cb for cb in learn.cbs if isinstance(cb, AutoMixedPrecision))
+    runs = []
+    class Spy(Callback):
+        order = MixedPrecision.order + 1
+        def before_batch(self): runs.append(amp.run)
+    for half in (None, learn.to_fp16):
+        if half: half()
+        runs.clear()
+        with learn.no_bar(), learn.no_logging(): learn.fit(1, cbs=Spy())
+        assert runs and set(runs) == {half is None and amp_dtype(learn.dls.device) is not None}
