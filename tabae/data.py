@@ -64,14 +64,23 @@ class TabDataLoaderIdentity(TabDataLoader):
             yield self.after_batch(b)
         self.after_iter()
 
+    def _rows(self, b:tuple, max_n:int, fill:bool=False) -> pd.DataFrame:
+        "The first `max_n` rows of `b`'s `(cats, conts)`: the user's columns in labels and original units, missing numbers as NaN unless `fill` (`FillMissing`'s value)."
+        cats, conts = user_columns(self.dataset)
+        x = self.decode(tuple(b[:2])).decode().items
+        for c in conts:
+            if not fill and f'{c}_na' in x: x[c] = x[c].mask(x[f'{c}_na'].astype(bool))
+        return x[cats + conts].iloc[:max_n].reset_index(drop=True)
+
+    def show_batch(self, b:tuple=None, max_n:int=10, ctxs=None, show:bool=True, **kwargs) -> pd.DataFrame|None:
+        "Show the first `max_n` rows of batch `b` (default: `one_batch()`; missing numbers as NaN) in labels and original units (fastai's tabular one shows 10 whatever `max_n`); `show=False` returns them."
+        res = self._rows(ifnone(b, self.one_batch()), max_n)
+        if not show: return res
+        display_df(res)
+
     def show_results(self, b:tuple, out:tuple, max_n:int=9, ctxs=None, show:bool=True, **kwargs) -> pd.DataFrame|None:
         "Show `max_n` rows of batch `b` (missing numbers as NaN), each above its rebuild `out` (the decoded `(cats, conts)`), in labels and original units; `show=False` returns them."
-        cats, conts = user_columns(self.dataset)
-        x, y = (self.decode(tuple(o[:2])).decode().items for o in (b, out))
-        for c in conts:  # the input's missing numbers, not the value `FillMissing` put in their place
-            if f'{c}_na' in x: x[c] = x[c].mask(x[f'{c}_na'].astype(bool))
-        x, y = (d[cats + conts].iloc[:max_n].reset_index(drop=True) for d in (x, y))
-        res = pd.concat({'input': x, 'rebuilt': y}).swaplevel().sort_index(level=0, sort_remaining=False)
+        res = pd.concat({'input': self._rows(b, max_n), 'rebuilt': self._rows(out, max_n, fill=True)}).swaplevel().sort_index(level=0, sort_remaining=False)
         if not show: return res
         display_df(res)
 

@@ -73,6 +73,18 @@ def test_first_pass_and_show_batch(adult_df):
     assert list(dec.items.columns) == CATS + CONTS
     assert set(dec.decode().items['race']) <= set(adult_df['race'].dropna())  # procs decode codes to labels
 
+def test_show_batch_shows_max_n_rows_with_gaps_as_nan(adult_df, monkeypatch):
+    "`show_batch(max_n=3)` shows 3 rows (fastai's tabular one showed 10), the user's columns, missing numbers as NaN."
+    df = adult_df.iloc[:200].copy()
+    df.loc[df.index[::2], 'age'] = np.nan
+    dls = AEDataLoaders.from_df(df, cat_names=CATS, cont_names=CONTS, bs=64, shuffle=False)
+    shown = []
+    monkeypatch.setattr('tabae.data.display_df', shown.append)
+    dls.show_batch(max_n=3)
+    assert len(shown) == 1 and shown[0].shape == (3, len(CATS + CONTS)) and list(shown[0].columns) == CATS + CONTS
+    rows = dls.train.show_batch(max_n=100, show=False)
+    assert len(rows) == 64 and rows['age'].isna().any() and rows['age'].notna().any()
+
 def test_no_cat_or_no_cont(adult_df):
     df = adult_df.iloc[:200]
     b = make_dls(df, cats=[]).one_batch()
