@@ -194,7 +194,7 @@ _OPTIONS = {'cat_names/cont_names': '--cat/--cont', '`cat_names`': '--cat', '`co
 
 def _in_cli_terms(e:Exception, cmd) -> str:
     "`e`'s message with the library's argument names written as `cmd`'s options (`code_size` as --code-size)."
-    msg = str(e)
+    msg = f"No such file or directory: {e}" if isinstance(e, FileNotFoundError) and not e.strerror else str(e)  # pyarrow's says only the path
     for py, opt in _OPTIONS.items(): msg = msg.replace(py, opt)
     for n, p in inspect.signature(cmd.__wrapped__).parameters.items():
         if p.default is not inspect.Parameter.empty: msg = msg.replace(f'`{n}`', f"--{n.replace('_', '-')}")

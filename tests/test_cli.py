@@ -140,6 +140,7 @@ def test_report_prints_and_saves_plots(files, model_dir, tmp_path, capsys):
     (['fit', 'train.csv', '--cat', 'age', '--cont', 'age', '--out', 'm'], r"\['age'\] are in both --cat and --cont"),
     (['fit', 'train.csv', '--drop', 'nope', '--out', 'm'], r"\['nope'\] of --drop"),
     (['fit', 'missing.csv', '--out', 'm'], "tabae fit: error: .*missing.csv"),
+    (['fit', 'missing.parquet', '--out', 'm'], "tabae fit: error: No such file or directory: missing.parquet"),  # pyarrow's message was the path alone
     (['fit', 'train.csv', '--code-act', 'gelu', '--out', 'm'], r"tabae fit: error: --code-act must be None .* or one of \['relu'\], got 'gelu'"),
     (['fit', 'train.csv', '--code-size', '0', '--out', 'm'], "tabae fit: error: --code-size must be a positive int, got 0"),
     (['fit', 'train.csv', '--valid-pct', '1.5', '--out', 'm'], r"tabae fit: error: --valid-pct must be in \[0, 1\), got 1.5"),

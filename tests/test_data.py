@@ -84,6 +84,8 @@ def test_show_batch_shows_max_n_rows_with_gaps_as_nan(adult_df, monkeypatch):
     assert len(shown) == 1 and shown[0].shape == (3, len(CATS + CONTS)) and list(shown[0].columns) == CATS + CONTS
     rows = dls.train.show_batch(max_n=100, show=False)
     assert len(rows) == 64 and rows['age'].isna().any() and rows['age'].notna().any()
+    shown = dls.test_dl(df.iloc[:64]).show_batch(max_n=64, show=False)  # in order: the rows as they were (float32's noise rounded off: fnlwgt 86399.002 was shown)
+    pd.testing.assert_frame_equal(shown[CONTS], df[CONTS].iloc[:64].reset_index(drop=True).astype(float), check_exact=True)
 
 def test_no_cat_or_no_cont(adult_df):
     df = adult_df.iloc[:200]
