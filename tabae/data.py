@@ -71,14 +71,14 @@ class TabDataLoaderIdentity(TabDataLoader):
             yield self.after_batch(b)
         self.after_iter()
 
-    def _rows(self, b:tuple, max_n:int, fill:bool=False) -> pd.DataFrame:
-        "The first `max_n` rows of `b`'s `(cats, conts)`: the user's columns in labels and original units, missing numbers as NaN unless `fill` (`FillMissing`'s value)."
+    def _rows(self, b:tuple, max_n:int, rebuilt:bool=False) -> pd.DataFrame:
+        "The first `max_n` rows of `b`'s `(cats, conts)`: the user's columns in labels and original units; inputs with missing numbers as NaN and float32's noise rounded off, `rebuilt` ones as decoded."
         cats, conts = user_columns(self.dataset)
         x = self.decode(tuple(b[:2])).decode().items
         norm = _proc(self.dataset, Normalize) if _proc(self.dataset, RankGauss) is None else None
-        for c in conts:
-            if not fill and f'{c}_na' in x: x[c] = x[c].mask(x[f'{c}_na'].astype(bool))
-            if not fill and norm is not None: x[c] = _unround(x[c], float(norm.means[c]))
+        for c in conts if not rebuilt else []:
+            if f'{c}_na' in x: x[c] = x[c].mask(x[f'{c}_na'].astype(bool))
+            if norm is not None: x[c] = _unround(x[c], float(norm.means[c]))
         return x[cats + conts].iloc[:max_n].reset_index(drop=True)
 
     def show_batch(self, b:tuple=None, max_n:int=10, ctxs=None, show:bool=True, **kwargs) -> pd.DataFrame|None:
@@ -89,7 +89,7 @@ class TabDataLoaderIdentity(TabDataLoader):
 
     def show_results(self, b:tuple, out:tuple, max_n:int=9, ctxs=None, show:bool=True, **kwargs) -> pd.DataFrame|None:
         "Show `max_n` rows of batch `b` (missing numbers as NaN), each above its rebuild `out` (the decoded `(cats, conts)`), in labels and original units; `show=False` returns them."
-        res = pd.concat({'input': self._rows(b, max_n), 'rebuilt': self._rows(out, max_n, fill=True)}).swaplevel().sort_index(level=0, sort_remaining=False)
+        res = pd.concat({'input': self._rows(b, max_n), 'rebuilt': self._rows(out, max_n, rebuilt=True)}).swaplevel().sort_index(level=0, sort_remaining=False)
         if not show: return res
         display_df(res)
 

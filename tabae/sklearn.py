@@ -62,11 +62,10 @@ class TabularAEEncoder(TransformerMixin, BaseEstimator):
         frame = self._frame(X, reset=True)
         alias = dict(zip(X.columns, frame.columns)) if isinstance(X, pd.DataFrame) else {}  # e.g. the 0, 1, ... of `read_csv(header=None)`: x0, x1, ...
         names = [None if ns is None else [alias.get(c, c) for c in _listify(ns)] for ns in (self.cat_names, self.cont_names)]
-        X = frame
-        self.cat_names_, self.cont_names_ = infer_columns(X, *names)
+        self.cat_names_, self.cont_names_ = infer_columns(frame, *names)
         given = {k: v for k, v in dict(epochs=self.epochs, lr=self.lr, patience=self.patience).items() if v is not None}
         kw = dict(code_size=self.code_size, layers=self.layers, valid_pct=self.valid_pct, seed=self.seed, bs=self.bs, progress=self.progress)
-        learn = fit_autoencoder(X, self.cat_names_, self.cont_names_, **{**kw, **given, **(self.fit_kwargs or {})})
+        learn = fit_autoencoder(frame, self.cat_names_, self.cont_names_, **{**kw, **given, **(self.fit_kwargs or {})})
         learn.dls, learn.opt = learn.dls.new_empty(), None  # keep the procs and the model, not the training rows or optimizer state
         self.learn_ = learn
         return self
