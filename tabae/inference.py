@@ -18,7 +18,7 @@ def _linear(w:Tensor, b:Tensor, dtype:torch.dtype) -> nn.Linear:
     return res
 
 class FoldedEncoder(Module):
-    "The eval-mode encoder of a `TabularAE`: each BatchNorm folded into the next Linear, the embeddings one lookup, the linear layers in `dtype` (e.g. bf16), the model's input clipping, input skip and `code_act`."
+    "The eval-mode encoder of a `TabularAE`: each BatchNorm folded into the next Linear, the embeddings one lookup (one per column for very large tables), the linear layers in `dtype` (e.g. bf16), the model's input clipping, input skip and `code_act`."
     def __init__(self, model, dtype:torch.dtype=torch.float32):
         blocks = list(model.layers)
         lins = [b[0] for b in blocks]
@@ -28,12 +28,12 @@ class FoldedEncoder(Module):
         self.act, self.dtype = (FastMish() if type(act) in (nn.Mish, FastMish) else act), dtype
         self.code_act = getattr(model, 'code_act', None)
         with torch.no_grad():
-            # one block-diagonal table: summing each row's lookups concatenates the column embeddings
+            # one block-diagonal table: summing each row's lookups concatenates the column embeddings; one lookup per column where that table would be much larger
             sizes = [(e.num_embeddings, e.embedding_dim) for e in model.embeds]
-            if sum(n for n, _ in sizes) * model.n_emb > 4 * sum(n * d for n, d in sizes) + 2**20:
-                raise ValueError("FoldedEncoder's block-diagonal embedding table would be much larger than the embeddings")
-            emb = torch.block_diag(*[e.weight.float() for e in model.embeds]) if model.n_emb else lins[0].weight.new_zeros(0, 0)
+            diag = sum(n for n, _ in sizes) * model.n_emb <= 4 * sum(n * d for n, d in sizes) + 2**20
+            emb = torch.block_diag(*[e.weight.float() for e in model.embeds]) if model.n_emb and diag else lins[0].weight.new_zeros(0, 0)
             self.register_buffer('table', emb)
+            self.embeds = nn.ModuleList([] if diag else [nn.Embedding.from_pretrained(e.weight.float()) for e in model.embeds])
             clip = model.cont_head[-1] if getattr(model, 'clip_inputs', False) else None
             self.register_buffer('low', None if clip is None else clip.low.float())
             self.register_buffer('high', None if clip is None else clip.high.float())
@@ -63,7 +63,9 @@ class FoldedEncoder(Module):
     def _forward(self, x_cat:Tensor, x_cont:Tensor, stack:bool) -> Tensor:
         if self.low is not None: x_cont = torch.clamp(x_cont, self.low, self.high)
         if self.bin_edges is not None: x_cat = torch.cat([x_cat, bucketize_cols(x_cont, self.bin_edges)], 1)
-        x = torch.cat([F.embedding_bag(x_cat + self.offsets, self.table, mode='sum') if x_cat.shape[1] else x_cont[:, :0], x_cont], 1)
+        if self.embeds: emb = torch.cat([e(x_cat[:, i]) for i, e in enumerate(self.embeds)], 1)
+        else: emb = F.embedding_bag(x_cat + self.offsets, self.table, mode='sum') if x_cat.shape[1] else x_cont[:, :0]
+        x = torch.cat([emb, x_cont], 1)
         x = x.to(self.dtype)
         h, hs = self.lins[0](x), []
         for lin in self.lins[1:]:

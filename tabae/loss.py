@@ -56,17 +56,18 @@ class RecreatedLoss(Module):
         return (torch.stack(cats, 1) if cats else logits.new_zeros(len(logits), 0, dtype=torch.long)), conts
 
 class BinLoss(Callback):
-    "In training, add the cross-entropy of each continuous column's bin, predicted by the model's `bin_head` from the decoder's output, weighted as that many more categorical columns (and per bin by `class_weights`, `(n_cont, n_bins)`, if given)."
+    "In training, add to the loss trained on (not the one logged) the bins' cross-entropy: each continuous column's bin, predicted by the model's `bin_head` from the decoder's output, summed over the columns / (n_cat + n_cont), per bin weighted by `class_weights` `(n_cont, n_bins)` if given."
     order = 5  # before the mixed-precision callback scales the loss
     def __init__(self, class_weights:Tensor=None): self.class_weights = class_weights
     def before_fit(self):
         self.model_ = get_model(self.learn.model)
+        if getattr(self, 'hook', None) is not None: self.hook.remove()  # a fit that raised never reached `after_fit`
         self.hook = self.model_.decoder.register_forward_hook(lambda m, i, o: setattr(self, 'h', o))
         w = self.class_weights
         self.w_ = None if w is None else w.to(self.model_.bin_edges.device)
     def after_fit(self):
         self.hook.remove()
-        self.h = self.w_ = None
+        self.hook = self.h = self.w_ = None
     def after_loss(self):
         if not self.training: return
         m = self.model_

@@ -37,6 +37,18 @@ def test_folded_encoder_without_cats_or_conts():
         m.eval()
         with torch.no_grad(): assert torch.allclose(FoldedEncoder(m)(a, b), m(a, b, encode=True), atol=1e-5)
 
+def test_folded_encoder_with_many_large_categorical_columns():
+    "Ten columns of 1,000 classes: one lookup per column (the block-diagonal table would be 10x the embeddings), the same codes and deep stack (`deep_stack` was refused, blaming the layout)."
+    from tabae.encode import _encoder
+    torch.manual_seed(0)
+    m = TabularAE([(1000, 77)] * 10, 2, code_size=8, cat_dict=[1000] * 10, layers=[32, 16]).eval()
+    xc, xf = torch.randint(0, 1000, (64, 10)), torch.randn(64, 2)
+    f = FoldedEncoder(m)
+    assert len(f.embeds) == 10 and not f.table.numel()
+    with torch.no_grad():
+        assert torch.allclose(f(xc, xf), m(xc, xf, encode=True), atol=1e-5)
+        assert _encoder(m, deep_stack=True, mixed_precision=False)(xc, xf).shape == (64, 32 + 16 + 8)
+
 def test_deep_stack_codes(small_learn, adult_test_df):
     "`deep_stack` returns every hidden activation, then the bottleneck code itself."
     df = adult_test_df.iloc[:300]

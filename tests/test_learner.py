@@ -86,6 +86,18 @@ def test_bin_edges_follow_distinct_values(adult_df):
     want = torch.stack([torch.bucketize(dls.train.conts[:, j].float().contiguous(), edges[j][torch.isfinite(edges[j])], right=True) for j in range(2)], 1)
     assert torch.equal(bins.cpu(), want) and bins.max() < 8
 
+def test_bin_loss_leaves_no_hook_after_a_fit_that_raised(adult_df):
+    "A fit stopped by an exception never reaches `after_fit`: the next fit replaces its stale decoder hook (each such fit left one more)."
+    learn = ae_learner(adult_dls(adult_df.iloc[:600], bs=128), code_size=4, layers=[16], bin_targets=4, mixed_precision=False)
+    class Boom(Callback):
+        def after_batch(self): raise RuntimeError('interrupted')
+    with learn.no_bar(), learn.no_logging():
+        for _ in range(2):
+            with pytest.raises(RuntimeError, match='interrupted'): learn.fit(1, cbs=Boom())
+        assert len(learn.model.decoder._forward_hooks) == 1
+        learn.fit(1)
+    assert not learn.model.decoder._forward_hooks
+
 def test_bin_loss_is_added_in_training_only(adult_df):
     "The training loss gains the bins' cross-entropy (weighted n_cont / (n_cat + n_cont)); the validation loss stays `RecreatedLoss`."
     dls = adult_dls(adult_df.iloc[:1500], bs=256)
