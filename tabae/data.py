@@ -5,7 +5,7 @@ from .errors import TabaeInputError, _warn_unseen
 from .model import _is_int, _is_p
 from .process import _check_float32, _process_tabular, tab_tensors
 from .procs import RankGauss
-from .validate import _check_positive_int, _listify, _no_categorify, _proc, check_columns, clean_train_frame, infer_columns, user_columns
+from .validate import _check_positive_int, _listify, _no_categorify, _proc, check_columns, clean_train_frame, infer_columns, user_columns, _warn_extreme
 
 __all__ = ['ReadTabBatchIdentity', 'TabDataLoaderIdentity', 'AEDataLoaders', 'TabularPandasIdentity', 'auto_bs', 'ae_data']
 
@@ -124,6 +124,7 @@ def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:li
     bs = ifnone(bs, auto_bs(len(splits[0])))
     _check_positive_int('bs', bs)
     df = clean_train_frame(df, cat_names, cont_names, splits, valid_pct)
+    if not rank_gauss and not any(p is RankGauss or isinstance(p, RankGauss) for p in L(procs)): _warn_extreme(df[cont_names].iloc[list(splits[0])])
     # gaps in validation rows of columns with none in training: FillMissing refuses them, so a placeholder, then 0 after the procs as `encode` fills them
     gaps = df[cont_names].isna() & df[cont_names].iloc[list(splits[0])].notna().all()
     df[cont_names] = df[cont_names].mask(gaps, 0.)

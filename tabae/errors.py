@@ -1,8 +1,8 @@
-"""What tabae raises and warns about input: `TabaeInputError`, `UnseenCategoryWarning` and `UninformativeColumnWarning`."""
+"""What tabae raises and warns about input: `TabaeInputError`, `UnseenCategoryWarning`, `UninformativeColumnWarning` and `ExtremeValueWarning`."""
 from __future__ import annotations
 import sys, warnings
 
-__all__ = ['TabaeInputError', 'UnseenCategoryWarning', 'UninformativeColumnWarning']
+__all__ = ['TabaeInputError', 'UnseenCategoryWarning', 'UninformativeColumnWarning', 'ExtremeValueWarning']
 
 class TabaeInputError(ValueError):
     "A DataFrame or argument that tabae cannot use, with what was expected."
@@ -16,6 +16,13 @@ class UnseenCategoryWarning(UserWarning):
 
 class UninformativeColumnWarning(UserWarning):
     "Training columns the code can learn nothing lasting from (one value in every training row, or a different category in each); `columns` maps each column to why."
+    def __init__(self, msg:str, columns:dict):
+        super().__init__(msg)
+        self.columns = columns
+    def __reduce__(self): return type(self), (str(self), self.columns)
+
+class ExtremeValueWarning(UserWarning):
+    "Continuous training columns with a value so far from the rest that it sets the column's scale and range; `columns` maps each column to its value."
     def __init__(self, msg:str, columns:dict):
         super().__init__(msg)
         self.columns = columns

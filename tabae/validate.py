@@ -3,7 +3,7 @@ from __future__ import annotations
 import warnings
 from fastai.tabular.all import *
 from pandas.api.types import infer_dtype
-from .errors import TabaeInputError, UninformativeColumnWarning, _caller_level
+from .errors import ExtremeValueWarning, TabaeInputError, UninformativeColumnWarning, _caller_level
 from .model import _as_list, _check_arch, _is_int, _is_p
 
 NA = '#na#'  # fastai's `Categorify` class for missing and unseen values
@@ -178,6 +178,23 @@ def _warn_uninformative(train_cols:dict, cat_names:set):
     if not why: return
     msg = '; '.join(f"{c!r} has {w}" for c, w in why.items())
     warnings.warn(UninformativeColumnWarning(f"Column(s) the code can learn nothing lasting from: {msg}. Leave them out of `cat_names`/`cont_names`", why), stacklevel=_caller_level())
+
+_EXTREME_Z = 40  # standard deviations from the mean: one such training value wrecked the rebuilds of wind_speed in `benchmarks/extreme_values.py` (R2 0.82 at 38, below 0 from 49)
+
+def _warn_extreme(train_conts:pd.DataFrame):
+    "One `ExtremeValueWarning` naming each continuous column of the training rows `train_conts` with a value more than `_EXTREME_Z` standard deviations from its mean."
+    why = {}
+    for c in train_conts.columns:
+        v = train_conts[c].dropna().to_numpy(np.float64)
+        with np.errstate(over='ignore', invalid='ignore'):  # numbers too large to square: `check_train_data` names them
+            dev, sd = (np.abs(v - v.mean()), v.std()) if len(v) > 1 else (v[:0], 0.)
+        if len(dev) and np.isfinite(sd) and sd > 0 and (z := dev.max() / sd) > _EXTREME_Z:
+            lo, hi = np.quantile(v, [0.005, 0.995])
+            why[c] = f"{v[dev.argmax()]:.6g}, {z:.0f} standard deviations from its mean (99% of the rows lie in [{lo:.6g}, {hi:.6g}])"
+    if not why: return
+    msg = '; '.join(f"{c!r} has {w}" for c, w in why.items())
+    warnings.warn(ExtremeValueWarning(f"Continuous column(s) with an extreme training value, which sets the column's scale and range and can wreck the rebuilds of "
+                                      f"the column and the rest of the row: {msg}. Drop or clip such rows, or try `rank_gauss=True`", why), stacklevel=_caller_level())
 
 def clean_encode_frame(df:pd.DataFrame, to:Tabular) -> pd.DataFrame:
     "A new frame of `df`'s training columns (positional index), categoricals as `Categorify` expects them; extra columns are ignored."

@@ -127,6 +127,21 @@ def test_unseen_categories(learn):
         assert len(caught) == 1 and caught[0].filename == __file__, (f.__name__, caught[0].filename)
     assert np.array_equal(codes.values, encode(learn, df.assign(a=np.nan)).values)
 
+def test_an_extreme_training_value_is_named(adult_df):
+    "A value 40+ standard deviations out (it wrecked the rebuilds in benchmarks/extreme_values.py) is named with where the rows lie, at the caller's line; not with `rank_gauss`, not on Adult."
+    df = adult_df.iloc[:2500].copy()
+    df.loc[df.index[3], 'age'] = 1e6
+    cats, conts = adult_columns('adult-9')
+    with pytest.warns(ExtremeValueWarning) as caught: fit_autoencoder(df, cats, conts, valid_idx=list(range(2000, 2500)), **KW)
+    w = [c for c in caught if c.category is ExtremeValueWarning]
+    assert len(w) == 1 and w[0].filename == __file__ and list(w[0].message.columns) == ['age']
+    assert re.search(r"'age' has 1e\+06, 4\d standard deviations from its mean \(99% of the rows lie in \[17, 77\]\).*rank_gauss=True", str(w[0].message))
+    assert pickle.loads(pickle.dumps(w[0].message)).columns == w[0].message.columns
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', ExtremeValueWarning)
+        fit_autoencoder(df, cats, conts, rank_gauss=True, **KW)
+        fit_autoencoder(adult_df, *adult_columns('adult-14'), **KW)
+
 def test_uninformative_columns_are_named_in_one_warning():
     "A column with one value in every training row (missing counts as a value) and a categorical one with a different value in each are named, with why, at the caller's line; the fit goes on."
     df = frame().assign(k='same', z=0., id=[f'r{i}' for i in range(160)], gap=np.nan, idnum=np.arange(160.))
