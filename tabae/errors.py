@@ -15,7 +15,7 @@ class UnseenCategoryWarning(UserWarning):
     def __reduce__(self): return type(self), (str(self), self.counts)  # picklable, e.g. raised as an error in a worker process
 
 class UninformativeColumnWarning(UserWarning):
-    "Training columns the code can learn nothing lasting from (one value in every training row, or a different category in each); `columns` maps each column to why."
+    "Training columns the code can learn nothing lasting from (one value in every training row, or a different category in each or nearly each); `columns` maps each column to why."
     def __init__(self, msg:str, columns:dict):
         super().__init__(msg)
         self.columns = columns

@@ -166,15 +166,19 @@ def clean_train_frame(df:pd.DataFrame, cat_names:list, cont_names:list, splits:t
     return pd.DataFrame(cols)
 
 _MIN_ID_ROWS = 20  # training rows from which a categorical column with a different value in every row is warned about as an identifier
+_ID_SHARE = 0.9  # or with a value no other training row has in this share of the rows (titles, free text)
 
 def _warn_uninformative(train_cols:dict, cat_names:set):
-    "One `UninformativeColumnWarning` naming each training column with one value (missing counts as a value) in every row, or categorical with a different value in each."
+    "One `UninformativeColumnWarning` naming each training column with one value (missing counts as a value) in every row, or categorical with a different value in each (or in nearly each: `_ID_SHARE`)."
     why = {}
     for c, col in train_cols.items():
         n = col.nunique(dropna=False)
         if n == 1: why[c] = f"one value ({v.item() if isinstance(v := col.iloc[0], np.generic) else v!r}) in all {len(col)} training rows"
-        elif c in cat_names and n == len(col) >= _MIN_ID_ROWS and col.notna().all():
+        elif c not in cat_names or len(col) < _MIN_ID_ROWS: continue
+        elif n == len(col) and col.notna().all():
             why[c] = f"a different category in each of the {len(col)} training rows (an identifier? held-out rows will all be unseen, '{NA}')"
+        elif (once := (col.value_counts() == 1).sum() / len(col)) >= _ID_SHARE:
+            why[c] = f"a category no other training row has in {once:.0%} of the {len(col)} training rows (an identifier or free text? most held-out rows will be unseen, '{NA}')"
     if not why: return
     msg = '; '.join(f"{c!r} has {w}" for c, w in why.items())
     warnings.warn(UninformativeColumnWarning(f"Column(s) the code can learn nothing lasting from: {msg}. Leave them out of `cat_names`/`cont_names`", why), stacklevel=_caller_level())

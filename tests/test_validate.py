@@ -127,6 +127,12 @@ def test_unseen_categories(learn):
         assert len(caught) == 1 and caught[0].filename == __file__, (f.__name__, caught[0].filename)
     assert np.array_equal(codes.values, encode(learn, df.assign(a=np.nan)).values)
 
+def test_a_nearly_unique_category_is_named_as_an_identifier():
+    "A categorical column with a value no other training row has in 90% or more of the rows (titles, free text) is warned about as an identifier (only all-distinct ones were)."
+    titles = [f't{i}' for i in range(150)] + ['t0'] * 5 + [np.nan] * 5
+    with pytest.warns(UninformativeColumnWarning, match=r"'title' has a category no other training row has in 9\d% of the 128 training rows \(an identifier or free text"):
+        fit_autoencoder(frame().assign(title=titles), ['a', 'title'], ['c'], **KW)
+
 def test_an_extreme_training_value_is_named(adult_df):
     "A value 40+ standard deviations out (it wrecked the rebuilds in benchmarks/extreme_values.py) is named with where the rows lie, at the caller's line; not with `rank_gauss`, not on Adult."
     df = adult_df.iloc[:2500].copy()
@@ -161,6 +167,7 @@ def test_uninformative_columns_are_named_in_one_warning():
     with warnings.catch_warnings():
         warnings.simplefilter('error', UninformativeColumnWarning)
         fit_autoencoder(df.iloc[:20], ['a', 'id'], ['c'], **{**KW, 'bs': 8})  # 16 training rows: too few to call all-distinct an identifier
+        fit_autoencoder(df.assign(id=[f'r{i // 6}' for i in range(160)]), ['a', 'id'], ['c'], **KW)  # six rows a category: a grouping, not an identifier
         fit_autoencoder(df.assign(k=['same'] * 159 + [np.nan]), ['a', 'k'], ['idnum'], valid_idx=[0], **KW)  # a gap in training: two values
 
 def cat_kinds(n=160):
