@@ -128,6 +128,10 @@ def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:li
     # gaps in validation rows of columns with none in training: FillMissing refuses them, so a placeholder, then 0 after the procs as `encode` fills them
     gaps = df[cont_names].isna() & df[cont_names].iloc[list(splits[0])].notna().all()
     df[cont_names] = df[cont_names].mask(gaps, 0.)
+    # numbers as categories that only validation rows have: missing, coded '#na#' as Categorify codes them, without pandas' deprecated path
+    # (text becomes pandas categories first, `_shrink`, and Categorify takes all of those, validation-only ones too)
+    for c in [c for c in cat_names if pd.api.types.is_numeric_dtype(df[c])] if len(splits[1]) else []:
+        df[c] = df[c].where(df[c].isin(set(df[c].iloc[list(splits[0])].dropna())) | df[c].isna())
     procs = ifnone(procs, [Categorify, FillMissing] + ([RankGauss] if rank_gauss else []) + [Normalize])
     if cat_names and not any(isinstance(p, Categorify) or (isinstance(p, type) and issubclass(p, Categorify)) for p in L(procs)): _no_categorify(cat_names)  # before pandas fails on text
     with np.errstate(over='ignore'):  # a column too large to normalize is named by `check_train_data`, not by numpy's warning

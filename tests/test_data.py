@@ -60,6 +60,17 @@ def test_gaps_fastai_cannot_fill_are_named(adult_df):
     with pytest.raises(TabaeInputError, match=rf"\[{len(CATS)}\] have missing values.*text name.*str\(c\)"):
         ae_data(unnamed, list(range(len(CATS))), conts)
 
+def test_validation_categories_unseen_in_training_are_na_without_pandas_warnings():
+    "Integer classes only validation rows have are coded '#na#' (0) as Categorify codes them, without pandas' deprecation warning (four of them on a reviewer's digits)."
+    import warnings
+    r = np.random.default_rng(0)
+    df = pd.DataFrame({'a': r.integers(0, 30, 200), 'c': r.normal(size=200)})
+    df.loc[df.index[-5:], 'a'] = 99
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        dls = ae_data(df, ['a'], ['c'], valid_idx=list(range(150, 200)), bs=32)
+    assert 99 not in dls.train_ds.classes['a'] and (dls.valid.cats[-5:, 0] == 0).all() and (dls.valid.cats[:-5, 0] > 0).all()
+
 def test_no_single_row_batch_in_training(adult_df):
     dls = make_dls(adult_df.iloc[:41], bs=32)  # 33 training rows -> 32 + 1
     sizes = [len(b[0]) for b in dls.train]
