@@ -14,19 +14,18 @@ class UnseenCategoryWarning(UserWarning):
         self.counts = counts
     def __reduce__(self): return type(self), (str(self), self.counts)  # picklable, e.g. raised as an error in a worker process
 
-class UninformativeColumnWarning(UserWarning):
-    "Training columns the code can learn nothing lasting from (one value in every training row, or a different category in each or nearly each); `columns` maps each column to why."
+class _ColumnsWarning(UserWarning):
+    "A warning about training columns; `columns` maps each column to what was found."
     def __init__(self, msg:str, columns:dict):
         super().__init__(msg)
         self.columns = columns
     def __reduce__(self): return type(self), (str(self), self.columns)
 
-class ExtremeValueWarning(UserWarning):
-    "Continuous training columns with a value so far from the rest that it sets the column's scale and range; `columns` maps each column to its value."
-    def __init__(self, msg:str, columns:dict):
-        super().__init__(msg)
-        self.columns = columns
-    def __reduce__(self): return type(self), (str(self), self.columns)
+class UninformativeColumnWarning(_ColumnsWarning):
+    "Training columns the code can learn nothing lasting from (one value in every training row, or a different category in each or nearly each); `columns` maps each column to why."
+
+class ExtremeValueWarning(_ColumnsWarning):
+    "Continuous training columns with a value so far from the rest that it sets the column's scale and range; `columns` maps each column to that value and how far out it is."
 
 _LIBRARIES = {'tabae', 'fastai', 'fastcore', 'fasttransform', 'sklearn'}  # frames a warning looks past: a pipeline's fit is the user's line
 

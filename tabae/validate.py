@@ -166,7 +166,7 @@ def clean_train_frame(df:pd.DataFrame, cat_names:list, cont_names:list, splits:t
     return pd.DataFrame(cols)
 
 _MIN_ID_ROWS = 20  # training rows from which a categorical column with a different value in every row is warned about as an identifier
-_ID_SHARE = 0.9  # or with a value no other training row has in this share of the rows (titles, free text)
+_ID_SHARE = 0.9  # an identifier too: a categorical column whose value no other training row has in this share of its rows (titles, free text)
 
 def _warn_uninformative(train_cols:dict, cat_names:set):
     "One `UninformativeColumnWarning` naming each training column with one value (missing counts as a value) in every row, or categorical with a different value in each (or in nearly each: `_ID_SHARE`)."
