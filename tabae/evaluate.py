@@ -44,14 +44,20 @@ class AEReport:
             warnings.simplefilter('ignore')
             return [balanced_accuracy_score(y, p), f1_score(y, p, average='weighted')]
 
+    def _shown(self) -> pd.Series:
+        "The summary without the row count and without the means of a kind of column the table does not have."
+        return self.summary.drop(['rows'] + (['mean_r2'] if not self.cont_names else []) + (['mean_balanced_accuracy', 'mean_f1_weighted'] if not self.cat_names else []))
+
     def __repr__(self):
-        return (f"AEReport on {len(self.actual):,} rows\n\nsummary\n{self.summary.drop('rows').to_string()}\n\n"
-                f"continuous\n{self.continuous.to_string()}\n\ncategorical\n{self.categorical.to_string()}")
+        table = lambda d, kind: d.to_string() if len(d) else f"(no {kind} columns)"
+        return (f"AEReport on {len(self.actual):,} rows\n\nsummary\n{self._shown().to_string()}\n\n"
+                f"continuous\n{table(self.continuous, 'continuous')}\n\ncategorical\n{table(self.categorical, 'categorical')}")
 
     def _repr_html_(self):
-        return (f"<h4>AEReport on {len(self.actual):,} rows</h4>{self.summary.drop('rows').to_frame().T.to_html(float_format='%.4f')}"
-                f"<h5>continuous</h5>{self.continuous.to_html(float_format='%.4g')}"
-                f"<h5>categorical</h5>{self.categorical.to_html(float_format='%.4f')}")
+        table = lambda d, kind, fmt: d.to_html(float_format=fmt) if len(d) else f"<p>(no {kind} columns)</p>"
+        return (f"<h4>AEReport on {len(self.actual):,} rows</h4>{self._shown().to_frame().T.to_html(float_format='%.4f')}"
+                f"<h5>continuous</h5>{table(self.continuous, 'continuous', '%.4g')}"
+                f"<h5>categorical</h5>{table(self.categorical, 'categorical', '%.4f')}")
 
     def plot(self, max_classes:int=20, ncols:int=3, size:float=3.5):
         "Predicted vs actual per continuous column and a confusion matrix per categorical column (each cell: the share of that actual class's rows rebuilt as that class; at most `max_classes` classes shown), as a matplotlib `Figure` (Jupyter shows it once, as the cell's value)."

@@ -114,6 +114,15 @@ def test_training_metrics_match_sklearn(small_learn):
     acc = np.mean([(logits[:, a:b].argmax(1) == tc[:, i]).float().mean().item() for i, (a, b) in enumerate(zip(bounds, bounds[1:]))])
     assert res[1] == pytest.approx(r2, abs=1e-3) and res[2] == pytest.approx(acc, abs=1e-3)
 
+def test_a_report_without_one_kind_of_column_says_so():
+    "A table of categories only prints no NaN mean R2 and no empty frame (it printed `mean_r2 NaN` and 'Empty DataFrame'); `summary` keeps every key."
+    rep = AEReport(pd.DataFrame({'c': ['a', 'b']}), pd.DataFrame({'c': ['a', 'a']}), ['c'], [])
+    text, html = repr(rep), rep._repr_html_()
+    assert '(no continuous columns)' in text and 'mean_r2' not in text and 'Empty DataFrame' not in text and 'mean_balanced_accuracy' in text
+    assert '(no continuous columns)' in html and 'mean_r2' not in html and np.isnan(rep.summary['mean_r2'])
+    nums = AEReport(pd.DataFrame({'x': [1., 2., 3.]}), pd.DataFrame({'x': [1., 2., 2.5]}), [], ['x'])
+    assert '(no categorical columns)' in repr(nums) and 'mean_f1_weighted' not in repr(nums)
+
 def test_confusion_matrix_counts_rebuilds_as_classes_not_shown():
     "Each cell is a share of all the actual class's rows: half of 'a' rebuilt as '#na#' leaves 0.5 on the diagonal (it showed 1.0 under bal.acc=0.750)."
     rep = AEReport(pd.DataFrame({'c': ['a'] * 10 + ['b'] * 10}), pd.DataFrame({'c': ['a'] * 5 + ['#na#'] * 5 + ['b'] * 10}), ['c'], [])
