@@ -9,6 +9,7 @@ from .errors import TabaeInputError, UnseenCategoryWarning
 from .loss import BinLoss, RecreatedLoss
 from .metrics import CatAccuracy, ReconR2
 from .model import TabularAE, _as_list, _finite_weights, bucketize_cols
+from .noise import SwapNoiseSchedule
 from .precision import AutoMixedPrecision
 from .validate import _check_emb_szs, _check_nonneg, _proc, check_hparams, check_train_data, user_columns
 
@@ -33,9 +34,12 @@ class AELearner(Learner):
                                   "e.g. `learn.dls = DataLoaders(learn.dls.test_dl(df, shuffle=True, drop_last=True), learn.dls.test_dl(valid_df))`")
 
     def fit(self, n_epoch:int, *args, **kwargs):
-        "fastai's `fit` (and so `fit_one_cycle`, `fine_tune`, ...), refused with a clear `TabaeInputError` when the training split has no rows, as a loaded or exported learner's."
+        "fastai's `fit` (and so `fit_one_cycle`, `fine_tune`, ...), refused with a clear `TabaeInputError` when the training split has no rows, as a loaded or exported learner's; swap noise rates a `SwapNoiseSchedule` annealed are put back even when the fit raises (fastai then runs no `after_fit`)."
         self._check_rows()
-        return super().fit(n_epoch, *args, **kwargs)
+        scheds = [cb for cb in L(kwargs.get('cbs', args[2] if len(args) > 2 else None)) + self.cbs if isinstance(cb, SwapNoiseSchedule)]
+        try: return super().fit(n_epoch, *args, **kwargs)
+        finally:
+            for cb in scheds: cb.restore()
 
     @delegates(Learner.lr_find)
     def lr_find(self, **kwargs):

@@ -98,6 +98,16 @@ def test_bin_loss_leaves_no_hook_after_a_fit_that_raised(adult_df):
         learn.fit(1)
     assert not learn.model.decoder._forward_hooks
 
+def test_swap_noise_rate_comes_back_after_a_fit_that_raised(adult_df):
+    "A fit stopped by an exception late in the anneal left the swap rate near 0, so the next fit trained without noise; it is put back."
+    learn = ae_learner(adult_dls(adult_df.iloc[:600], bs=128), code_size=4, layers=[16], swap_p=0.2, mixed_precision=False)
+    class Boom(Callback):
+        def after_batch(self):
+            if self.pct_train > 0.8: raise RuntimeError('interrupted')
+    with learn.no_bar(), learn.no_logging(), pytest.raises(RuntimeError, match='interrupted'):
+        learn.fit(2, cbs=[SwapNoiseSchedule(0.5), Boom()])
+    assert learn.model.noise.p == 0.2
+
 def test_bin_loss_is_added_in_training_only(adult_df):
     "The training loss gains the bins' cross-entropy (weighted n_cont / (n_cat + n_cont)); the validation loss stays `RecreatedLoss`."
     dls = adult_dls(adult_df.iloc[:1500], bs=256)
