@@ -83,7 +83,7 @@ class TabDataLoaderIdentity(TabDataLoader):
 
     def show_batch(self, b:tuple=None, max_n:int=10, ctxs=None, show:bool=True, **kwargs) -> pd.DataFrame|None:
         "Show the first `max_n` rows of batch `b` (default: `one_batch()`; missing numbers as NaN) in labels and original units (fastai's tabular one shows 10 whatever `max_n`); `show=False` returns them."
-        res = self._rows(ifnone(b, self.one_batch()), max_n)
+        res = self._rows(self.one_batch() if b is None else b, max_n)
         if not show: return res
         display_df(res)
 
@@ -128,13 +128,11 @@ def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:li
     # gaps in validation rows of columns with none in training: FillMissing refuses them, so a placeholder, then 0 after the procs as `encode` fills them
     gaps = df[cont_names].isna() & df[cont_names].iloc[list(splits[0])].notna().all()
     df[cont_names] = df[cont_names].mask(gaps, 0.)
-    # numbers as categories that only validation rows have: missing, coded '#na#' as Categorify codes them, without pandas' deprecated path
-    # (text becomes pandas categories first, `_shrink`, and Categorify takes all of those, validation-only ones too)
-    for c in [c for c in cat_names if pd.api.types.is_numeric_dtype(df[c])] if len(splits[1]) else []:
-        df[c] = df[c].where(df[c].isin(set(df[c].iloc[list(splits[0])].dropna())) | df[c].isna())
     procs = ifnone(procs, [Categorify, FillMissing] + ([RankGauss] if rank_gauss else []) + [Normalize])
     if cat_names and not any(isinstance(p, Categorify) or (isinstance(p, type) and issubclass(p, Categorify)) for p in L(procs)): _no_categorify(cat_names)  # before pandas fails on text
-    with np.errstate(over='ignore'):  # a column too large to normalize is named by `check_train_data`, not by numpy's warning
+    with np.errstate(over='ignore'), warnings.catch_warnings():  # a column too large to normalize is named by `check_train_data`, not by numpy's warning
+        # number categories only validation rows have: Categorify codes them '#na#' through a pandas path that warns of its deprecation
+        warnings.filterwarnings('ignore', "Constructing a Categorical with a dtype and values containing non-null entries not in that dtype's categories")
         to = TabularPandasIdentity(df[cat_names + cont_names], procs, cat_names, cont_names, splits=splits)
         to.items[cont_names] = to.items[cont_names].mask(gaps, 0.).astype(np.float32)  # aligned by row label (`TabularPandas` puts the training rows first); once normalized, float32 as the model reads it, at half the memory
     return to.dataloaders(bs=bs, device=device, **kwargs)

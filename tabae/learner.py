@@ -9,7 +9,7 @@ from .errors import TabaeInputError, UnseenCategoryWarning
 from .loss import BinLoss, RecreatedLoss
 from .metrics import CatAccuracy, ReconR2
 from .model import TabularAE, _as_list, _finite_weights, bucketize_cols
-from .noise import SwapNoiseSchedule
+from .noise import BatchSwapNoise
 from .precision import AutoMixedPrecision
 from .validate import _check_emb_szs, _check_nonneg, _proc, check_hparams, check_train_data, user_columns
 
@@ -34,12 +34,14 @@ class AELearner(Learner):
                                   "e.g. `learn.dls = DataLoaders(learn.dls.test_dl(df, shuffle=True, drop_last=True), learn.dls.test_dl(valid_df))`")
 
     def fit(self, n_epoch:int, *args, **kwargs):
-        "fastai's `fit` (and so `fit_one_cycle`, `fine_tune`, ...), refused with a clear `TabaeInputError` when the training split has no rows, as a loaded or exported learner's; swap noise rates a `SwapNoiseSchedule` annealed are put back even when the fit raises (fastai then runs no `after_fit`)."
+        "fastai's `fit` (and so `fit_one_cycle`, `fine_tune`, ...), refused with a clear `TabaeInputError` when the training split has no rows, as a loaded or exported learner's; the swap noise rates are put back when the fit raises (fastai then runs no `after_fit`, so a `SwapNoiseSchedule` would leave them annealed)."
         self._check_rows()
-        scheds = [cb for cb in L(kwargs.get('cbs', args[2] if len(args) > 2 else None)) + self.cbs if isinstance(cb, SwapNoiseSchedule)]
+        noises = [m for m in self.model.modules() if isinstance(m, BatchSwapNoise)]
+        rates = [m.p for m in noises]
         try: return super().fit(n_epoch, *args, **kwargs)
-        finally:
-            for cb in scheds: cb.restore()
+        except BaseException:
+            for m, p in zip(noises, rates): m.p = p
+            raise
 
     @delegates(Learner.lr_find)
     def lr_find(self, **kwargs):

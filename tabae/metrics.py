@@ -8,6 +8,7 @@ __all__ = ['ReconR2', 'CatAccuracy']
 
 class ReconR2(Metric):
     "Mean over continuous columns of the reconstruction R2 on the validation set, in the model's units (under `Normalize` the R2 of original units), leaving out values `FillMissing` filled where `na_flags` says."
+    na_flags = {}  # learners exported before `na_flags` existed unpickle with none
     def __init__(self, na_flags:dict|None=None): self.na_flags = na_flags or {}  # {cont index: (index of its `<col>_na` column, the code of True)}
     def reset(self): self.n, self.s, self.ss, self.sse = 0., 0., 0., 0.
     def accumulate(self, learn):
@@ -30,6 +31,7 @@ class ReconR2(Metric):
 
 class CatAccuracy(Metric):
     "Mean over categorical columns (those at `cols` if given) of the reconstruction accuracy on the validation set."
+    cols = None  # learners exported before `cols` existed: every column
     def __init__(self, cat_dict:dict|list, cols:list|None=None):
         self.decode, self.cols = RecreatedLoss(cat_dict).decodes, cols
     def reset(self): self.n, self.correct = 0, 0.

@@ -35,8 +35,5 @@ class SwapNoiseSchedule(Callback):
         pct = max(0., (self.pct_train - self.start) / max(1e-8, 1 - self.start))
         f = (1 + math.cos(math.pi * min(pct, 1.))) / 2
         for m, p0 in zip(self.noises, self.p0): m.p = (np.asarray(p0) * f + self.end * (1 - f)).tolist() if is_listy(p0) else p0 * f + self.end * (1 - f)
-    def after_fit(self): self.restore()
-    def restore(self):
-        "Put every rate back as it was before the fit, once (`AELearner.fit` calls it after a fit that raised too, where fastai runs no `after_fit`)."
-        for m, p0 in zip(getattr(self, 'noises', []), getattr(self, 'p0', [])): m.p = p0
-        self.noises, self.p0 = [], []
+    def after_fit(self):
+        for m, p0 in zip(self.noises, self.p0): m.p = p0

@@ -17,13 +17,14 @@ def amp_dtype(device:torch.device|str|None=None) -> torch.dtype|None:
     return None
 
 class AutoMixedPrecision(MixedPrecision):
-    "fastai's `MixedPrecision` on the data's device: bf16 autocast on CUDA and bf16 CPUs, fp16 with loss scaling on other GPUs; off elsewhere, and where `to_fp16()`/`to_bf16()` added fastai's own."
+    "fastai's `MixedPrecision` on the data's device: bf16 autocast on CUDA and bf16 CPUs, fp16 with loss scaling on other GPUs; off elsewhere, and where `to_fp16()`/`to_bf16()` added fastai's own or an earlier callback in `cbs` is one (two nest their autocasts wrongly)."
     def __init__(self, dtype:torch.dtype|None=None, **kwargs):
         super().__init__(**kwargs)
         self.dtype = dtype
     def before_fit(self):
         dev = torch.device(ifnone(self.dls.device, 'cpu'))
         dtype = ifnone(self.dtype, amp_dtype(dev))
-        if dtype is None or any(isinstance(cb, MixedPrecision) and cb is not self for cb in self.learn.cbs): self.run = False; return  # `to_fp16()`/`to_bf16()` asked for theirs
+        amps = sorted((cb for cb in self.learn.cbs if isinstance(cb, MixedPrecision)), key=lambda cb: isinstance(cb, AutoMixedPrecision))  # stable: fastai's first
+        if dtype is None or amps[0] is not self: self.run = False; return  # one autocast at a time: `to_fp16()`/`to_bf16()`'s, else the first one in `cbs`
         self.kwargs['enabled'] = dtype == torch.float16
         self.autocast, self.learn.scaler, self.scales = autocast(dev.type, dtype=dtype), GradScaler(dev.type, **self.kwargs), L()

@@ -107,7 +107,7 @@ def _not_numbers(vals:pd.Series) -> str:
     "What in `vals` (no gaps) is not a number: the rows and values `pd.to_numeric` cannot read, else a few values (numbers written as text)."
     try: odd = vals[pd.to_numeric(vals.astype(object), errors='coerce').isna()] if vals.dtype.kind != 'c' else vals
     except (TypeError, ValueError): odd = vals
-    if not len(odd): return f"numbers written as text, such as {vals.iloc[:3].tolist()}"
+    if not len(odd): return f"numbers {'as categories' if isinstance(vals.dtype, pd.CategoricalDtype) else 'written as text'}, such as {vals.iloc[:3].tolist()}"
     return f"{len(odd)} row(s) of values that are not numbers, such as {odd.drop_duplicates().iloc[:3].tolist()} (`errors='coerce'` makes them missing)"
 
 def _cont_column(col:pd.Series, name) -> pd.Series:
@@ -183,18 +183,21 @@ def _warn_uninformative(train_cols:dict, cat_names:set):
     msg = '; '.join(f"{c!r} has {w}" for c, w in why.items())
     warnings.warn(UninformativeColumnWarning(f"Column(s) the code can learn nothing lasting from: {msg}. Leave them out of `cat_names`/`cont_names`", why), stacklevel=_caller_level())
 
-_EXTREME_Z = 40  # standard deviations from the mean: one such training value wrecked the rebuilds of wind_speed in `benchmarks/extreme_values.py` (R2 0.82 at 38, below 0 from 49)
+_EXTREME_Z = 40  # standard deviations of the other rows from their mean: one such training value wrecked the rebuilds of wind_speed in `benchmarks/extreme_values.py` (R2 0.82 at 53, below 0 from there; fine at 25)
 
 def _warn_extreme(train_conts:pd.DataFrame):
-    "One `ExtremeValueWarning` naming each continuous column of the training rows `train_conts` with a value more than `_EXTREME_Z` standard deviations from its mean."
+    "One `ExtremeValueWarning` naming each continuous column of the training rows `train_conts` whose farthest value lies more than `_EXTREME_Z` standard deviations of the other rows from their mean (so a table's size does not cap it)."
     why = {}
     for c in train_conts.columns:
         v = train_conts[c].dropna().to_numpy(np.float64)
+        if len(v) < 3: continue
         with np.errstate(over='ignore', invalid='ignore'):  # numbers too large to square: `check_train_data` names them
-            dev, sd = (np.abs(v - v.mean()), v.std()) if len(v) > 1 else (v[:0], 0.)
-        if len(dev) and np.isfinite(sd) and sd > 0 and (z := dev.max() / sd) > _EXTREME_Z:
+            i = np.abs(v - v.mean()).argmax()
+            rest = np.delete(v, i)
+            z = abs(v[i] - rest.mean()) / rest.std()
+        if np.isfinite(z) and z > _EXTREME_Z:
             lo, hi = np.quantile(v, [0.005, 0.995])
-            why[c] = f"{v[dev.argmax()]:.6g}, {z:.0f} standard deviations from its mean (99% of the rows lie in [{lo:.6g}, {hi:.6g}])"
+            why[c] = f"{v[i]:.6g}, {z:.0f} standard deviations of the other rows from their mean (99% of the rows lie in [{lo:.6g}, {hi:.6g}])"
     if not why: return
     msg = '; '.join(f"{c!r} has {w}" for c, w in why.items())
     warnings.warn(ExtremeValueWarning(f"Continuous column(s) with an extreme training value, which sets the column's scale and range and can wreck the rebuilds of "

@@ -70,6 +70,7 @@ def test_validation_categories_unseen_in_training_are_na_without_pandas_warnings
         warnings.simplefilter('error')
         dls = ae_data(df, ['a'], ['c'], valid_idx=list(range(150, 200)), bs=32)
     assert 99 not in dls.train_ds.classes['a'] and (dls.valid.cats[-5:, 0] == 0).all() and (dls.valid.cats[:-5, 0] > 0).all()
+    assert all(isinstance(c, (int, np.integer)) for c in dls.train_ds.classes['a'][1:])  # still integer classes (a first fix made them floats)
 
 def test_no_single_row_batch_in_training(adult_df):
     dls = make_dls(adult_df.iloc[:41], bs=32)  # 33 training rows -> 32 + 1
@@ -93,6 +94,8 @@ def test_show_batch_shows_max_n_rows_with_gaps_as_nan(adult_df, monkeypatch):
     monkeypatch.setattr('tabae.data.display_df', shown.append)
     dls.show_batch(max_n=3)
     assert len(shown) == 1 and shown[0].shape == (3, len(CATS + CONTS)) and list(shown[0].columns) == CATS + CONTS
+    b, state = dls.valid.one_batch(), dls.train.rng.getstate()
+    assert len(dls.train.show_batch(b, max_n=5, show=False)) == 5 and dls.train.rng.getstate() == state  # a batch given: none drawn
     rows = dls.train.show_batch(max_n=100, show=False)
     assert len(rows) == 64 and rows['age'].isna().any() and rows['age'].notna().any()
     shown = dls.test_dl(df.iloc[:64]).show_batch(max_n=64, show=False)  # in order: the rows as they were (float32's noise rounded off: fnlwgt 86399.002 was shown)

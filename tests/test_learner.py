@@ -104,9 +104,9 @@ def test_swap_noise_rate_comes_back_after_a_fit_that_raised(adult_df):
     class Boom(Callback):
         def after_batch(self):
             if self.pct_train > 0.8: raise RuntimeError('interrupted')
-    with learn.no_bar(), learn.no_logging(), pytest.raises(RuntimeError, match='interrupted'):
-        learn.fit(2, cbs=[SwapNoiseSchedule(0.5), Boom()])
-    assert learn.model.noise.p == 0.2
+    for sched in (SwapNoiseSchedule(0.5), SwapNoiseSchedule):  # an instance, or a class fastai makes one of
+        with learn.no_bar(), learn.no_logging(), pytest.raises(RuntimeError, match='interrupted'): learn.fit(2, cbs=[sched, Boom()])
+        assert learn.model.noise.p == 0.2
 
 def test_bin_loss_is_added_in_training_only(adult_df):
     "The training loss gains the bins' cross-entropy (weighted n_cont / (n_cat + n_cont)); the validation loss stays `RecreatedLoss`."
@@ -270,6 +270,23 @@ def test_tta_is_refused_with_what_to_use(small_learn, adult_test_df):
     "fastai's `tta` failed with \"AttributeError: set_split_idx\" inside fastai; it now says what gives predictions."
     with pytest.raises(TabaeInputError, match=r'`tta`.*get_preds.*reconstruct.*encode'): small_learn.tta()
     with pytest.raises(TabaeInputError, match=r'`tta`'): small_learn.tta(dl=small_learn.dls.test_dl(adult_test_df.iloc[:50]))
+
+def test_of_two_automatic_mixed_precisions_the_first_runs(adult_df):
+    "An `AutoMixedPrecision` passed in `cbs` runs and `ae_learner`'s own stands down (they switched each other off; both running nest their autocasts wrongly and leave it on)."
+    learn = ae_learner(adult_dls(adult_df.iloc[:600], bs=128), code_size=4, layers=[16], cbs=[AutoMixedPrecision(torch.bfloat16)])
+    mine, default = [c for c in learn.cbs if isinstance(c, AutoMixedPrecision)]
+    runs = []
+    class Spy(Callback):
+        order = MixedPrecision.order + 1
+        def before_batch(self): runs.append((mine.run, default.run))
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, cbs=Spy())
+    assert runs and set(runs) == {(True, False)} and mine.dtype == torch.bfloat16 and not torch.is_autocast_enabled('cpu')
+
+def test_metrics_of_learners_exported_before_their_options_still_score():
+    "`ReconR2.na_flags` and `CatAccuracy.cols` came later: a metric unpickled without them scores every column (`validate` raised AttributeError)."
+    from tabae.metrics import CatAccuracy, ReconR2
+    r2, acc = ReconR2.__new__(ReconR2), CatAccuracy.__new__(CatAccuracy)
+    assert r2.na_flags == {} and acc.cols is None
 
 def test_to_fp16_replaces_the_automatic_mixed_precision(adult_df):
     "After `to_fp16()`/`to_bf16()` only fastai's `MixedPrecision` runs: both callbacks stepping one shared `learn.scaler` failed on a GPU ('No inf checks were recorded')."
