@@ -5,7 +5,7 @@ from .errors import TabaeInputError, _warn_unseen
 from .model import _is_int, _is_p
 from .process import _check_float32, _process_tabular, tab_tensors
 from .procs import RankGauss
-from .validate import _check_positive_int, _listify, _no_categorify, _proc, check_columns, clean_train_frame, infer_columns, user_columns, _warn_extreme
+from .validate import _check_positive_int, _in_procs, _listify, _no_categorify, _proc, check_columns, clean_train_frame, infer_columns, user_columns, _warn_extreme
 
 __all__ = ['ReadTabBatchIdentity', 'TabDataLoaderIdentity', 'AEDataLoaders', 'TabularPandasIdentity', 'auto_bs', 'ae_data']
 
@@ -124,12 +124,12 @@ def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:li
     bs = ifnone(bs, auto_bs(len(splits[0])))
     _check_positive_int('bs', bs)
     df = clean_train_frame(df, cat_names, cont_names, splits, valid_pct)
-    if not rank_gauss and not any(p is RankGauss or isinstance(p, RankGauss) for p in L(procs)): _warn_extreme(df[cont_names].iloc[list(splits[0])])
+    if not rank_gauss and not _in_procs(procs, RankGauss): _warn_extreme(df[cont_names].iloc[list(splits[0])])
     # gaps in validation rows of columns with none in training: FillMissing refuses them, so a placeholder, then 0 after the procs as `encode` fills them
     gaps = df[cont_names].isna() & df[cont_names].iloc[list(splits[0])].notna().all()
     df[cont_names] = df[cont_names].mask(gaps, 0.)
     procs = ifnone(procs, [Categorify, FillMissing] + ([RankGauss] if rank_gauss else []) + [Normalize])
-    if cat_names and not any(isinstance(p, Categorify) or (isinstance(p, type) and issubclass(p, Categorify)) for p in L(procs)): _no_categorify(cat_names)  # before pandas fails on text
+    if cat_names and not _in_procs(procs, Categorify): _no_categorify(cat_names)  # before pandas fails on text
     with np.errstate(over='ignore'), warnings.catch_warnings():  # a column too large to normalize is named by `check_train_data`, not by numpy's warning
         # number categories only validation rows have: Categorify codes them '#na#' through a pandas path that warns of its deprecation
         warnings.filterwarnings('ignore', "Constructing a Categorical with a dtype and values containing non-null entries not in that dtype's categories")
@@ -184,7 +184,7 @@ class TabularPandasIdentity(TabularPandas):
                  do_setup:bool=True, device=None, inplace:bool=False, reduce_memory:bool=True):
         "fastai's constructor (the column lists are copied, not extended with `FillMissing`'s `<col>_na`); `reduce_memory` shrinks integer columns and makes text categorical, but leaves floats as they are (`_shrink`)."
         cat_names, cont_names = list(L(cat_names)), list(L(cont_names))
-        if do_setup and any(p is FillMissing or isinstance(p, FillMissing) for p in L(procs)): _check_fill_missing(df, cont_names, splits)
+        if do_setup and _in_procs(procs, FillMissing): _check_fill_missing(df, cont_names, splits)
         super().__init__(_shrink(df) if reduce_memory else df, procs, cat_names, cont_names, y_names, y_block, splits, do_setup, device, inplace, reduce_memory=False)
     @delegates(TabDataLoaderIdentity.__init__)
     def dataloaders(self, bs:int=1024, drop_last:bool=False, **kwargs) -> AEDataLoaders:

@@ -13,6 +13,10 @@ __all__ = ['user_columns', 'check_columns', 'infer_columns', 'check_frame', 'che
 def _proc(to:Tabular, cls):
     return first(p for p in to.procs.fs if isinstance(p, cls))
 
+def _in_procs(procs, cls:type) -> bool:
+    "Whether `procs`, as `TabularPandas` takes them (classes or instances), hold a `cls`."
+    return any(isinstance(p, cls) or (isinstance(p, type) and issubclass(p, cls)) for p in L(procs))
+
 def user_columns(to:Tabular) -> tuple[list, list]:
     "The cat and cont column names a user gave (without the `<col>_na` columns that `FillMissing` adds)."
     fm = _proc(to, FillMissing)
@@ -165,6 +169,12 @@ def clean_train_frame(df:pd.DataFrame, cat_names:list, cont_names:list, splits:t
     _warn_uninformative({c: cols[c].iloc[train] for c in cat_names + cont_names}, set(cat_names))
     return pd.DataFrame(cols)
 
+def _warn_columns(cls:type, what:str, why:dict, advice:str):
+    "One `cls` warning at the user's line, \"`what`: 'col' has `why[col]`; ... `advice`\", when `why` names any column."
+    if not why: return
+    msg = '; '.join(f"{c!r} has {w}" for c, w in why.items())
+    warnings.warn(cls(f"{what}: {msg}. {advice}", why), stacklevel=_caller_level())
+
 _MIN_ID_ROWS = 20  # training rows from which a categorical column with a different value in every row is warned about as an identifier
 _ID_SHARE = 0.9  # an identifier too: a categorical column whose value no other training row has in this share of its rows (titles, free text)
 
@@ -179,9 +189,7 @@ def _warn_uninformative(train_cols:dict, cat_names:set):
             why[c] = f"a different category in each of the {len(col)} training rows (an identifier? held-out rows will all be unseen, '{NA}')"
         elif (once := (col.value_counts() == 1).sum() / len(col)) >= _ID_SHARE:
             why[c] = f"a category no other training row has in {once:.0%} of the {len(col)} training rows (an identifier or free text? most held-out rows will be unseen, '{NA}')"
-    if not why: return
-    msg = '; '.join(f"{c!r} has {w}" for c, w in why.items())
-    warnings.warn(UninformativeColumnWarning(f"Column(s) the code can learn nothing lasting from: {msg}. Leave them out of `cat_names`/`cont_names`", why), stacklevel=_caller_level())
+    _warn_columns(UninformativeColumnWarning, "Column(s) the code can learn nothing lasting from", why, "Leave them out of `cat_names`/`cont_names`")
 
 _EXTREME_Z = 40  # standard deviations of the other rows from their mean: one such training value wrecked the rebuilds of wind_speed in `benchmarks/extreme_values.py` (R2 0.82 at 53, below 0 from there; fine at 25)
 
@@ -198,10 +206,8 @@ def _warn_extreme(train_conts:pd.DataFrame):
         if np.isfinite(z) and z > _EXTREME_Z:
             lo, hi = np.quantile(v, [0.005, 0.995])
             why[c] = f"{v[i]:.6g}, {z:.0f} standard deviations of the other rows from their mean (99% of the rows lie in [{lo:.6g}, {hi:.6g}])"
-    if not why: return
-    msg = '; '.join(f"{c!r} has {w}" for c, w in why.items())
-    warnings.warn(ExtremeValueWarning(f"Continuous column(s) with an extreme training value, which sets the column's scale and range and can wreck the rebuilds of "
-                                      f"the column and the rest of the row: {msg}. Drop or clip such rows, or try `rank_gauss=True`", why), stacklevel=_caller_level())
+    _warn_columns(ExtremeValueWarning, "Continuous column(s) with an extreme training value, which sets the column's scale and range and can wreck the rebuilds of "
+                  "the column and the rest of the row", why, "Drop or clip such rows, or try `rank_gauss=True`")
 
 def clean_encode_frame(df:pd.DataFrame, to:Tabular) -> pd.DataFrame:
     "A new frame of `df`'s training columns (positional index), categoricals as `Categorify` expects them; extra columns are ignored."
