@@ -97,6 +97,15 @@ def _shrink(df:pd.DataFrame) -> pd.DataFrame:
     "fastai's `df_shrink` without float32: smaller integer types and text as categories, floats left as they are (float32 merges float categories and IDs past 2**24, and rounds large numbers before `Normalize`)."
     return df_shrink(df, skip=[c for c in df.columns if pd.api.types.is_float_dtype(df[c])])
 
+def _train_classes(df:pd.DataFrame, cat_names:list, train:list|None) -> pd.DataFrame:
+    "`df` with each categorical column a pandas categorical over the classes its training rows (`train` positions; `None`: all) have, in its own order: `Categorify` takes a categorical's classes as given, so a class of validation rows only would get an embedding and logits that never train; such values become '#na#' as at `encode` time."
+    df = df.copy(deep=False)
+    for c in cat_names:
+        col = df[c] if isinstance(df[c].dtype, pd.CategoricalDtype) else df[c].astype('category')
+        seen = col.cat.codes.to_numpy() if train is None else col.cat.codes.to_numpy()[train]
+        df[c] = col.cat.set_categories(col.cat.categories[np.isin(np.arange(len(col.cat.categories)), seen)])
+    return df
+
 def auto_bs(n_train:int, steps:int=16, lo:int=64, hi:int=1024) -> int:
     "The batch size `fit_autoencoder` uses unless told: the largest power of two giving `steps` batches per epoch of `n_train` rows (16: at least 640 optimizer steps in the default 40 epochs, from 1,024 rows up), within `[lo, hi]`."
     return int(min(hi, max(lo, 2 ** math.floor(math.log2(max(n_train // steps, 1))))))
@@ -130,9 +139,7 @@ def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:li
     df[cont_names] = df[cont_names].mask(gaps, 0.)
     procs = ifnone(procs, [Categorify, FillMissing] + ([RankGauss] if rank_gauss else []) + [Normalize])
     if cat_names and not _in_procs(procs, Categorify): _no_categorify(cat_names)  # before pandas fails on text
-    with np.errstate(over='ignore'), warnings.catch_warnings():  # a column too large to normalize is named by `check_train_data`, not by numpy's warning
-        # number categories only validation rows have: Categorify codes them '#na#' through a pandas path that warns of its deprecation
-        warnings.filterwarnings('ignore', "Constructing a Categorical with a dtype and values containing non-null entries not in that dtype's categories")
+    with np.errstate(over='ignore'):  # a column too large to normalize is named by `check_train_data`, not by numpy's warning
         to = TabularPandasIdentity(df[cat_names + cont_names], procs, cat_names, cont_names, splits=splits)
         to.items[cont_names] = to.items[cont_names].mask(gaps, 0.).astype(np.float32)  # aligned by row label (`TabularPandas` puts the training rows first); once normalized, float32 as the model reads it, at half the memory
     return to.dataloaders(bs=bs, device=device, **kwargs)
@@ -182,10 +189,12 @@ class TabularPandasIdentity(TabularPandas):
     n_inp = 2
     def __init__(self, df:pd.DataFrame, procs:list=None, cat_names:list=None, cont_names:list=None, y_names=None, y_block=None, splits:tuple=None,
                  do_setup:bool=True, device=None, inplace:bool=False, reduce_memory:bool=True):
-        "fastai's constructor (the column lists are copied, not extended with `FillMissing`'s `<col>_na`); `reduce_memory` shrinks integer columns and makes text categorical, but leaves floats as they are (`_shrink`)."
+        "fastai's constructor (the column lists are copied, not extended with `FillMissing`'s `<col>_na`; `Categorify` learns the classes of training rows only, `_train_classes`); `reduce_memory` shrinks integer columns and makes text categorical, but leaves floats as they are (`_shrink`)."
         cat_names, cont_names = list(L(cat_names)), list(L(cont_names))
         if do_setup and _in_procs(procs, FillMissing): _check_fill_missing(df, cont_names, splits)
-        super().__init__(_shrink(df) if reduce_memory else df, procs, cat_names, cont_names, y_names, y_block, splits, do_setup, device, inplace, reduce_memory=False)
+        if reduce_memory: df = _shrink(df)
+        if do_setup and _in_procs(procs, Categorify): df = _train_classes(df, cat_names, None if splits is None else list(splits[0]))
+        super().__init__(df, procs, cat_names, cont_names, y_names, y_block, splits, do_setup, device, inplace, reduce_memory=False)
     @delegates(TabDataLoaderIdentity.__init__)
     def dataloaders(self, bs:int=1024, drop_last:bool=False, **kwargs) -> AEDataLoaders:
         "`DataLoaders` for the train/valid splits; batch size 1024 and no dropped rows by default."

@@ -1,10 +1,10 @@
 """Codes as features: `DataLoaders` for `tabular_learner` built from a DataFrame's codes."""
 from __future__ import annotations
 from fastai.tabular.all import *
-from .data import _shrink
+from .data import _shrink, _train_classes
 from .encode import encode
 from .errors import TabaeInputError
-from .validate import _cont_column, _listify, cat_column, check_columns, user_columns
+from .validate import _cont_column, _in_procs, _listify, cat_column, check_columns, user_columns
 
 __all__ = ['codes_frame', 'codes_dls']
 
@@ -41,8 +41,9 @@ def codes_dls(learn:Learner, df:pd.DataFrame, y_names, keep_raw:bool=False, vali
     cats, conts = user_columns(learn.dls.train_ds) if keep_raw else ([], [])
     if valid_idx is None: valid_idx = RandomSplitter(valid_pct, seed=seed)(range(len(frame)))[1]
     splits = IndexSplitter(_listify(valid_idx))(range(len(frame)))
-    to = TabularPandas(_shrink(frame.reset_index(drop=True)), ifnone(procs, [Categorify, FillMissing, Normalize]), cats, code_cols + conts,
-                       y_names, y_block=y_block, splits=splits, reduce_memory=False)  # fastai's `from_df`, with floats kept (`_shrink`)
+    procs, x = ifnone(procs, [Categorify, FillMissing, Normalize]), _shrink(frame.reset_index(drop=True))
+    if _in_procs(procs, Categorify): x = _train_classes(x, cats, splits[0])  # the raw columns' classes of training rows only, as the encoder's
+    to = TabularPandas(x, procs, cats, code_cols + conts, y_names, y_block=y_block, splits=splits, reduce_memory=False)  # fastai's `from_df`, with floats kept (`_shrink`)
     if any(isinstance(p, RegressionSetup) for p in to.procs) and (text := {y: str(frame[y].dtype) for y in y_names if not pd.api.types.is_numeric_dtype(frame[y])}):
         raise TabaeInputError(f"A regression target must hold numbers, got {text}: convert it (e.g. `pd.to_numeric`) or classify it with `y_block=CategoryBlock()`")
     if any(isinstance(p, Categorize) and not isinstance(p, (MultiCategorize, EncodedMultiCategorize)) for p in to.procs):  # one label per row

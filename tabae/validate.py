@@ -199,7 +199,7 @@ def _warn_extreme(train_conts:pd.DataFrame):
     for c in train_conts.columns:
         v = train_conts[c].dropna().to_numpy(np.float64)
         if len(v) < 3: continue
-        with np.errstate(over='ignore', invalid='ignore'):  # numbers too large to square: `check_train_data` names them
+        with np.errstate(over='ignore', invalid='ignore', divide='ignore'):  # numbers too large to square: `check_train_data` names them; the other rows all equal: z is inf, not measured
             i = np.abs(v - v.mean()).argmax()
             rest = np.delete(v, i)
             z = abs(v[i] - rest.mean()) / rest.std()

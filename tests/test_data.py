@@ -61,16 +61,23 @@ def test_gaps_fastai_cannot_fill_are_named(adult_df):
         ae_data(unnamed, list(range(len(CATS))), conts)
 
 def test_validation_categories_unseen_in_training_are_na_without_pandas_warnings():
-    "Integer classes only validation rows have are coded '#na#' (0) as Categorify codes them, without pandas' deprecation warning (four of them on a reviewer's digits)."
+    "Classes only validation rows have are coded '#na#' (0), as at `encode` time: integer ones without pandas' deprecation warning (four of them on a reviewer's digits), text ones kept out of the vocabulary (they had embeddings and logits that never trained)."
     import warnings
     r = np.random.default_rng(0)
-    df = pd.DataFrame({'a': r.integers(0, 30, 200), 'c': r.normal(size=200)})
-    df.loc[df.index[-5:], 'a'] = 99
+    df = pd.DataFrame({'a': r.integers(0, 30, 200), 't': r.choice(['x', 'y', 'z'], 200), 'c': r.normal(size=200)})
+    df.loc[df.index[-5:], ['a', 't']] = [99, 'late']
     with warnings.catch_warnings():
         warnings.simplefilter('error')
-        dls = ae_data(df, ['a'], ['c'], valid_idx=list(range(150, 200)), bs=32)
-    assert 99 not in dls.train_ds.classes['a'] and (dls.valid.cats[-5:, 0] == 0).all() and (dls.valid.cats[:-5, 0] > 0).all()
-    assert all(isinstance(c, (int, np.integer)) for c in dls.train_ds.classes['a'][1:])  # still integer classes (a first fix made them floats)
+        dls = ae_data(df, ['a', 't'], ['c'], valid_idx=list(range(150, 200)), bs=32)
+    classes = dls.train_ds.classes
+    assert 99 not in classes['a'] and list(classes['t']) == ['#na#', 'x', 'y', 'z']
+    assert (dls.valid.cats[-5:, :2] == 0).all() and (dls.valid.cats[:-5] > 0).all() and (dls.train.cats > 0).all()
+    assert all(isinstance(c, (int, np.integer)) for c in classes['a'][1:])  # still integer classes (a first fix made them floats)
+    o = df.assign(o=pd.Categorical(r.choice(['lo', 'hi'], 200), ['unused', 'lo', 'late', 'hi'], ordered=True))
+    o.loc[o.index[-2:], 'o'] = 'late'
+    to = TabularPandasIdentity(o, [Categorify, Normalize], ['o'], ['c'], splits=(list(range(150)), list(range(150, 200))))
+    assert list(to.classes['o']) == ['#na#', 'lo', 'hi'] and (to.valid.items['o'].iloc[-2:] == 0).all()  # a categorical's own order, less the classes training lacks
+    assert list(o['o'].cat.categories) == ['unused', 'lo', 'late', 'hi']  # the caller's frame untouched
 
 def test_no_single_row_batch_in_training(adult_df):
     dls = make_dls(adult_df.iloc[:41], bs=32)  # 33 training rows -> 32 + 1

@@ -94,6 +94,9 @@ def test_codes_dls_split_and_raw_columns(small_learn, frames):
     assert list(dls.train_ds.cat_names) == CATS and list(dls.train_ds.cont_names) == CODES + CONTS
     again = codes_dls(small_learn, train, 'salary', valid_pct=0.25, seed=0, bs=128)
     assert dls.valid_ds.items.index.tolist() == again.valid_ds.items.index.tolist()  # seeded
+    valid_df = train.iloc[:50].assign(education='Rare-in-valid')  # a raw class only validation rows have: '#na#', as the encoder codes it, not an embedding that never trains
+    dls = codes_dls(small_learn, train, 'salary', keep_raw=True, valid_df=valid_df, bs=128)
+    assert 'Rare-in-valid' not in dls.classes['education'] and (dls.valid_ds.items['education'] == 0).all()
 
 def test_codes_dls_takes_nullable_numbers_and_index_targets(small_learn, frames):
     "Raw nullable numbers (`Int64`, `Float64` with gaps) batch as floats, targets may be a pandas Index, and a target that is also a feature is refused under `keep_raw`."

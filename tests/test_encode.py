@@ -76,9 +76,18 @@ def test_unseen_categories_map_to_na_with_one_warning(small_learn, rows):
     assert not np.allclose(codes.iloc[:5].to_numpy(), seen.iloc[:5].to_numpy(), atol=1e-4)
     np.testing.assert_allclose(codes.iloc[5:].to_numpy(), seen.iloc[5:].to_numpy(), atol=1e-6)
 
-def test_no_warning_on_training_categories(small_learn, adult_df):
-    _, msgs = unseen_warnings(small_learn.encode, adult_df.iloc[:3000])
+def test_unseen_means_unseen_by_the_training_rows(small_learn, adult_df):
+    "No warning on the rows the model trained on; classes only its validation rows have are unseen (they used to enter the vocabulary, with embeddings and logits that never trained)."
+    from fastai.tabular.all import RandomSplitter
+    df = adult_df.iloc[:3000]
+    train, valid = RandomSplitter(0.2, seed=0)(range(len(df)))  # `fit_autoencoder`'s split
+    _, msgs = unseen_warnings(small_learn.encode, df.iloc[list(train)])
     assert msgs == []
+    late = {c: df[c].iloc[list(valid)][~df[c].iloc[list(valid)].isin(df[c].iloc[list(train)])].dropna() for c in CATS}
+    late = {c: v for c, v in late.items() if len(v)}
+    assert late and all(v.iloc[0] not in small_learn.dls.train_ds.classes[c] for c, v in late.items())
+    _, msgs = unseen_warnings(small_learn.encode, df)
+    assert len(msgs) == 1 and all(f"column '{c}' in {len(v)} row(s)" in msgs[0] for c, v in late.items())
 
 def test_nan_continuous_values(small_learn, rows):
     df = rows.astype({'age': float, 'hours-per-week': float})

@@ -152,6 +152,15 @@ def test_an_extreme_training_value_is_named(adult_df):
         fit_autoencoder(df, cats, conts, rank_gauss=True, **KW)
         fit_autoencoder(adult_df, *adult_columns('adult-14'), **KW)
 
+def test_one_value_apart_from_equal_rows_gives_no_numpy_warning():
+    "A column whose other training rows all hold one value gives no 'divide by zero' from the extreme-value measure (it is not measured)."
+    df = frame().assign(flag=0.)
+    df.loc[df.index[7], 'flag'] = 1.
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', RuntimeWarning)
+        warnings.simplefilter('error', ExtremeValueWarning)
+        ae_data(df, ['a'], ['c', 'flag'], valid_idx=list(range(100, 160)), bs=32)  # row 7 in training
+
 def test_uninformative_columns_are_named_in_one_warning():
     "A column with one value in every training row (missing counts as a value) and a categorical one with a different value in each are named, with why, at the caller's line; the fit goes on."
     df = frame().assign(k='same', z=0., id=[f'r{i}' for i in range(160)], gap=np.nan, idnum=np.arange(160.))
