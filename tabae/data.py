@@ -117,6 +117,11 @@ def _index_splits(valid_idx, n:int) -> tuple[list, list]:
     if bad: raise TabaeInputError(f"`valid_idx` must hold row positions in [0, {n}) (not index labels), got {bad[:5]}")
     return sorted(set(range(n)) - set(valid)), valid
 
+def _late_gaps(df:pd.DataFrame, cont_names:list, train:list|None) -> pd.DataFrame:
+    "Where `df`'s continuous columns have gaps in columns with none in the `train` rows (positions; `None`: all), which `FillMissing` does not fill."
+    gaps = df[cont_names].isna()
+    return gaps & ~(gaps if train is None else gaps.iloc[list(train)]).any()
+
 _DL_ARGS = {'val_bs', 'shuffle', 'shuffle_train', 'val_shuffle', 'drop_last', 'num_workers', 'verbose'}  # what `ae_data` passes on to fastai's loaders (`TabDataLoaderIdentity` makes its own batches)
 
 @delegates(Tabular.dataloaders, but=['bs', 'device', 'dl_type', 'path', 'n', 'dl_kwargs'])
@@ -134,8 +139,7 @@ def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:li
     _check_positive_int('bs', bs)
     df = clean_train_frame(df, cat_names, cont_names, splits, valid_pct)
     if not rank_gauss and not _in_procs(procs, RankGauss): _warn_extreme(df[cont_names].iloc[list(splits[0])])
-    # gaps in validation rows of columns with none in training: FillMissing refuses them, so a placeholder, then 0 after the procs as `encode` fills them
-    gaps = df[cont_names].isna() & df[cont_names].iloc[list(splits[0])].notna().all()
+    gaps = _late_gaps(df, cont_names, splits[0])  # FillMissing refuses them: a placeholder, then 0 after the procs as `encode` fills them
     df[cont_names] = df[cont_names].mask(gaps, 0.)
     procs = ifnone(procs, [Categorify, FillMissing] + ([RankGauss] if rank_gauss else []) + [Normalize])
     if cat_names and not _in_procs(procs, Categorify): _no_categorify(cat_names)  # before pandas fails on text
@@ -174,12 +178,11 @@ class AEDataLoaders(TabularDataLoaders):
 
 def _check_fill_missing(df:pd.DataFrame, cont_names:list, splits:tuple|None):
     "Name the continuous columns whose gaps fastai's `FillMissing` would fail on: gaps in validation rows only, or gaps under a name that is not text."
-    gaps = df[cont_names].isna()
-    in_train = gaps.iloc[list(splits[0])].any() if splits is not None else gaps.any()
-    if late := [c for c in cont_names if gaps[c].any() and not in_train[c]]:
+    late = _late_gaps(df, cont_names, None if splits is None else splits[0]).any()
+    if late := [c for c in cont_names if late[c]]:
         raise TabaeInputError(f"Continuous column(s) {late} have missing values in validation rows only, and `FillMissing` fills the columns with gaps in training rows: "
                               "fill them first, or build the data with `AEDataLoaders.from_df`/`ae_data`, which fill them as `encode` does")
-    if unnamed := [c for c in cont_names if in_train[c] and not isinstance(c, str)]:
+    if unnamed := [c for c in cont_names if not isinstance(c, str) and df[c].isna().any()]:  # gaps in training rows, as the check above passed
         raise TabaeInputError(f"Continuous column(s) {unnamed} have missing values, and `FillMissing` names its flag column `<name>_na`, which needs a text name: "
                               "rename the columns, e.g. `df.columns = [str(c) for c in df.columns]`")
 

@@ -99,8 +99,8 @@ def evaluate(learn:Learner, df:pd.DataFrame, bs:int=4096) -> AEReport:
 
 def output_range(learn:Learner) -> pd.DataFrame:
     "Each continuous column's smallest and largest value the model can output, in original units (`min`, `max`): the head's bounds decoded through the procs (with `Normalize`, the training range widened by `bound_pad`)."
-    to, head = learn.dls.train_ds, get_model(learn.model).cont_head[-1]
-    bounds = dict(zip(to.cont_names, torch.stack([head.low, head.high], 1).float().cpu().numpy()))
+    to = learn.dls.train_ds
+    bounds = dict(zip(to.cont_names, torch.stack(get_model(learn.model).cont_range, 1).float().cpu().numpy()))
     frame = pd.DataFrame({c: bounds.get(c, [0, 0]) for c in to.x_names})  # categories: any code
     return to.new(frame).decode().items[list(to.cont_names)].T.set_axis(['min', 'max'], axis=1)
 

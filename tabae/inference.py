@@ -34,9 +34,8 @@ class FoldedEncoder(Module):
             emb = torch.block_diag(*[e.weight.float() for e in model.embeds]) if model.n_emb and diag else lins[0].weight.new_zeros(0, 0)
             self.register_buffer('table', emb)
             self.embeds = nn.ModuleList([] if diag else [nn.Embedding.from_pretrained(e.weight.float()) for e in model.embeds])
-            clip = model.cont_head[-1] if getattr(model, 'clip_inputs', False) else None
-            self.register_buffer('low', None if clip is None else clip.low.float())
-            self.register_buffer('high', None if clip is None else clip.high.float())
+            clip = getattr(model, 'clip_inputs', False)
+            for k, b in zip(('low', 'high'), model.cont_range): self.register_buffer(k, b.float() if clip else None)
             self.register_buffer('bin_edges', model.bin_edges.float() if getattr(model, 'bin_inputs', False) else None)
             self.register_buffer('offsets', torch.as_tensor(np.cumsum([0] + [n for n, _ in sizes])[:-1], dtype=torch.long, device=lins[0].weight.device))
             self.lins = nn.ModuleList([_linear(*_fold_bn_cont(model, lins[0]), dtype)])

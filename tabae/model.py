@@ -134,10 +134,14 @@ class TabularAE(TabularModel):
         "Bins per continuous column that `bin_head` predicts (0: no bin head)."
         return self.bin_edges.shape[1] + 1 if hasattr(self, 'bin_head') else 0
 
+    @property
+    def cont_range(self) -> tuple[Tensor, Tensor]:
+        "The `(low, high)` per continuous column (normalized units) between which the continuous head outputs: its `SigmoidRange`'s bounds."
+        return self.cont_head[-1].low, self.cont_head[-1].high
+
     def clip(self, conts:Tensor) -> Tensor:
         "`conts` (normalized units) clipped to the range the continuous head can output, per column."
-        rng = self.cont_head[-1]
-        return torch.clamp(conts, rng.low, rng.high)
+        return torch.clamp(conts, *self.cont_range)
 
     def bins(self, conts:Tensor) -> Tensor:
         "The bin of each continuous value (normalized units), shape `(n, n_cont)`."
