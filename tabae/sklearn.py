@@ -81,7 +81,7 @@ class TabularAEEncoder(TransformerMixin, BaseEstimator):
         codes = check_array(X, dtype=np.float32)
         if codes.shape[1] != self.learn_.model.code_size:
             raise ValueError(f"X has {codes.shape[1]} features, but TabularAEEncoder makes codes of {self.learn_.model.code_size}")
-        res = _decode(self.learn_, torch.tensor(codes))  # a copy: `check_array` may return the caller's read-only array
+        res = _decode(self.learn_, torch.from_numpy(np.array(codes, order='C')))  # a contiguous copy: `check_array` may return the caller's read-only or reversed (negative-stride) array
         if isinstance(X, pd.DataFrame): res.index = X.index
         return res[[c for c in self._names() if c in res.columns]]
 

@@ -181,3 +181,16 @@ def test_module_and_console_script(prog):
     if prog == ['tabae'] and shutil.which('tabae') is None: pytest.skip('the package is not installed (no console script)')
     r = subprocess.run(prog + ['encode', '--help'], capture_output=True, text=True, env=ENV, timeout=120)
     assert r.returncode == 0 and r.stdout.startswith('usage: tabae encode') and '--chunk-size' in r.stdout
+
+def test_fit_passes_valid_pct_and_seed(files, tmp_path, monkeypatch):
+    "`--valid-pct` and `--seed` reach the fit (only their error paths were checked)."
+    import tabae.distributed as dist
+    seen, real = [], dist.fit_distributed
+    def spy(*a, **kw):
+        seen.append((kw['valid_pct'], kw['seed']))
+        return real(*a, **kw)
+    monkeypatch.setattr(dist, 'fit_distributed', spy)
+    d, _ = files
+    assert main(['fit', str(d/'train.csv'), '--cat', *CATS, '--cont', *CONTS, '--out', str(tmp_path/'m'), '--valid-pct', '0.5', '--seed', '3', *SMALL]) == 0
+    assert seen == [(0.5, 3)]
+

@@ -161,3 +161,16 @@ def test_encode_checks_continuous_columns_as_training_does(small_learn, rows, va
     bad = rows.iloc[:2].copy()
     bad['age'] = values
     with pytest.raises(TabaeInputError, match=f"'age' {msg}"): encode(small_learn, bad)
+
+def test_an_eval_mode_model_stays_in_eval_mode(small_learn, rows):
+    "`encode`, `reconstruct`, `evaluate` and `predict` put the model back in the mode they found it in: eval stays eval, and BatchNorm's statistics do not move."
+    model = small_learn.model
+    was = model.training
+    model.eval()
+    try:
+        stats = [b.clone() for n, b in model.named_buffers() if 'running' in n]
+        for f in (lambda: small_learn.encode(rows), lambda: small_learn.reconstruct(rows), lambda: small_learn.evaluate(rows), lambda: small_learn.predict(rows.iloc[0])):
+            f()
+            assert not model.training
+        assert all(torch.equal(a, b) for a, b in zip(stats, [b for n, b in model.named_buffers() if 'running' in n]))
+    finally: model.train(was)

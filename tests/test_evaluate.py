@@ -157,3 +157,9 @@ def test_a_column_with_no_training_class(adult_df):
         rep = evaluate(learn, df.iloc[:50].assign(e=['x'] + [np.nan] * 49))
     assert (rep.predicted['e'] == '#na#').all() and rep.actual['e'].iloc[0] == 'x (unseen)'
     assert rep.categorical.loc['e', 'balanced_accuracy'] == 0.5 and np.isfinite(rep.summary.mean_r2)  # 'x' missed, the 49 gaps rebuilt as '#na#'
+
+def test_out_of_range_tolerance_is_float32_rounding_only():
+    "Values a thousandth of the range past the bounds are counted; a ten-millionth past (float32 rounding) is not."
+    lo, hi = 10., 90.
+    y = pd.Series([hi + 1e-3 * (hi - lo), lo - 1e-3 * (hi - lo), hi + 1e-7 * (hi - lo), lo - 1e-7 * (hi - lo), 50.])
+    assert AEReport._out_of_range(y, lo, hi) == 2

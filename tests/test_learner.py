@@ -301,3 +301,15 @@ def test_to_fp16_replaces_the_automatic_mixed_precision(adult_df):
         runs.clear()
         with learn.no_bar(), learn.no_logging(): learn.fit(1, cbs=Spy())
         assert runs and set(runs) == {half is None and amp_dtype(learn.dls.device) is not None}
+
+def test_class_balance_and_emb_szs_reach_the_loss_and_the_model(adult_df, tmp_path):
+    "`class_balance` sets the categorical and the bin loss weights (not the default 0.5's); `emb_szs` sets a column's embedding width, kept by `save_encoder`."
+    dls = adult_dls(adult_df.iloc[:2000])
+    learn = ae_learner(dls, code_size=4, layers=[16], class_balance=1.0, bin_targets=4, emb_szs={'workclass': 7})
+    want, half = torch.cat(class_weights(dls, 1.0)), torch.cat(class_weights(dls, 0.5))
+    assert torch.allclose(learn.loss_func.class_weights, want) and not torch.allclose(want, half)
+    bl = first(cb for cb in learn.cbs if isinstance(cb, BinLoss))
+    assert torch.allclose(bl.class_weights, bin_weights(dls, learn.model.bin_edges, 1.0)) and not torch.allclose(bl.class_weights, bin_weights(dls, learn.model.bin_edges, 0.5))
+    i = list(dls.train_ds.cat_names).index('workclass')
+    assert learn.model.embeds[i].embedding_dim == 7
+    assert load_encoder(save_encoder(learn, tmp_path / 'enc')).model.embeds[i].embedding_dim == 7

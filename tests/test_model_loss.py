@@ -121,3 +121,9 @@ def test_class_balanced_table_without_categoricals(adult_df):
     from tabae import fit_autoencoder
     learn = fit_autoencoder(adult_df.iloc[:300], [], ['age', 'fnlwgt'], code_size=4, layers=[16], epochs=1, bs=64, progress=False, class_balance=0.5)
     assert learn.loss_func.class_weights is None and np.isfinite(learn.recorder.values[-1][1])
+
+def test_head_and_code_dropout_default_to_the_first_p():
+    "`head_p` and `code_p` default to `ps`' first rate (the article's heads and first decoder layer drop out); given, they win."
+    def rates(m): return [d.p for d in m.cat_head.modules() if isinstance(d, torch.nn.Dropout)], [d.p for d in m.cont_head.modules() if isinstance(d, torch.nn.Dropout)], [d.p for d in m.decoder[0].modules() if isinstance(d, torch.nn.Dropout)]
+    assert rates(TabularAE([(5, 3)], 2, code_size=4, cat_dict=[5], layers=[16, 8], ps=0.2)) == ([0.2], [0.2], [0.2])
+    assert rates(TabularAE([(5, 3)], 2, code_size=4, cat_dict=[5], layers=[16, 8], ps=0.2, head_p=0.05, code_p=0.)) == ([0.05], [0.05], [])

@@ -54,3 +54,10 @@ def test_numpy_scalar_rate():
     x = distinct()
     out = BatchSwapNoise(np.float32(0.3)).train()(x)
     assert abs((out != x).float().mean().item() - 0.3) < 0.01
+
+def test_a_swap_always_takes_another_row():
+    "With `p=1` every value comes from another row, even in a batch of 2 or 3 (a row never swaps with itself)."
+    torch.manual_seed(0)
+    for n in (2, 3):
+        x = distinct(n, 50)
+        for _ in range(100): assert (BatchSwapNoise(1.).train()(x) != x).all()

@@ -112,3 +112,16 @@ def test_a_column_constant_in_training_cannot_swamp_the_row(adult_df):
         same, moved = encode(learn, later), encode(learn, later.assign(k=1.))
         if clip: assert np.array_equal(same.to_numpy(), moved.to_numpy()) and reconstruct(learn, later).equals(reconstruct(learn, later.assign(k=1.)))
         else: assert (moved - same).abs().to_numpy().max() > 100 * same.abs().to_numpy().max()
+
+def test_fit_autoencoder_passes_lr_anneal_noise_and_sizes_batches_by_the_training_split(adult_df):
+    "The flat phase runs at `lr`; the swap rate holds until `anneal_noise` of the way, falls after it and comes back after the fit; `bs` from the training rows (2,048 rows: 1,638 train, 64 a batch, where all rows would give 128)."
+    seen = []
+    class Spy(Callback):
+        order = 70
+        def before_batch(self):
+            if self.training: seen.append((self.pct_train, self.learn.model.noise.p, self.opt.hypers[-1]['lr']))
+    learn = fit_autoencoder(adult_df.iloc[:2048], ['race'], ['age'], code_size=4, layers=[16], epochs=4, lr=2e-3, swap_p=0.2, anneal_noise=0.75, cbs=[Spy()], progress=False)
+    assert learn.dls.train.bs == auto_bs(1638) == 64 and len(learn.dls.train) >= 16
+    before, after = [p for pct, p, _ in seen if pct < 0.75], [p for pct, p, _ in seen if pct > 0.76]
+    assert before and after and all(p == pytest.approx(0.2) for p in before) and max(after) < 0.2 and min(after) < 0.02
+    assert seen[0][2] == pytest.approx(2e-3) and learn.model.noise.p == 0.2

@@ -172,3 +172,19 @@ def test_gpu_fitted_encoder_unpickles_without_gpu(adult_df, tmp_path):
     cpu = pickle.loads(pickle.dumps(enc))
     cpu.learn_.model.cpu()
     np.testing.assert_array_equal(np.load(tmp_path / 'codes.npy'), cpu.transform(df))
+
+def test_inverse_transform_keeps_the_codes_index_and_valid_pct_reaches_the_fit(adult_df):
+    "Codes in a DataFrame under their own index come back under it, each row rebuilt from its own code; `valid_pct` is the split the fit holds out."
+    from fastai.callback.core import Callback
+    df, seen = adult_df[CATS + CONTS].iloc[:300], []
+    class Spy(Callback):
+        def before_fit(self): seen.append((len(self.dls.train_ds), len(self.dls.valid_ds)))
+    enc = TabularAEEncoder(**SMALL, valid_pct=0.5, fit_kwargs={'cbs': [Spy()]}).fit(df)
+    perm = np.random.default_rng(0).permutation(len(df))
+    codes = pd.DataFrame(enc.transform(df), index=[f'r{i}' for i in perm])
+    back = enc.inverse_transform(codes)
+    assert back.index.equals(codes.index)
+    shuffled = enc.inverse_transform(codes.iloc[::-1])
+    pd.testing.assert_frame_equal(shuffled.loc[back.index], back)
+    TabularAEEncoder(**SMALL, valid_pct=0., fit_kwargs={'cbs': [Spy()]}).fit(df)
+    assert seen == [(150, 150), (300, 0)]

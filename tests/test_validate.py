@@ -489,6 +489,13 @@ def test_frames_are_never_modified(learn):
     encode(learn, df); codes_frame(learn, df); ae_data(df, ['a', 'm'], ['c', 'd'])
     assert same()
 
+    split = (list(range(120)), list(range(120, 160)))
+    late = df.assign(a=df.a.cat.add_categories('late'))
+    late.iloc[150:, late.columns.get_loc('a')] = 'late'
+    before_late = late.copy(deep=True)
+    TabularPandasIdentity(late, [Categorify, FillMissing, Normalize], ['a', 'b'], ['c', 'd'], splits=split, reduce_memory=False)
+    assert late.equals(before_late) and list(late.a.cat.categories) == list(before_late.a.cat.categories)  # public API too: a class of validation rows only stays in the caller's frame
+
 def test_test_dl_takes_what_encode_takes(learn):
     "fastai's `dls.test_dl` + `get_preds` clean a frame as `encode` does: gaps and inf where training had none, unseen categories, extra columns; bad columns are named; the frame is left as it was."
     df = frame(50, seed=7).assign(c=lambda d: d.c.fillna(0.))
