@@ -102,8 +102,9 @@ def _train_classes(df:pd.DataFrame, cat_names:list, train:list|None) -> pd.DataF
     df = df.copy(deep=False)
     for c in cat_names:
         col = df[c] if isinstance(df[c].dtype, pd.CategoricalDtype) else df[c].astype('category')
-        seen = col.cat.codes.to_numpy() if train is None else col.cat.codes.to_numpy()[train]
-        df[c] = col.cat.set_categories(col.cat.categories[np.isin(np.arange(len(col.cat.categories)), seen)])
+        codes = col.cat.codes.to_numpy()
+        used = np.isin(np.arange(len(col.cat.categories)), codes if train is None else codes[list(train)])
+        df[c] = col.cat.set_categories(col.cat.categories[used])
     return df
 
 def auto_bs(n_train:int, steps:int=16, lo:int=64, hi:int=1024) -> int:
@@ -178,8 +179,7 @@ class AEDataLoaders(TabularDataLoaders):
 
 def _check_fill_missing(df:pd.DataFrame, cont_names:list, splits:tuple|None):
     "Name the continuous columns whose gaps fastai's `FillMissing` would fail on: gaps in validation rows only, or gaps under a name that is not text."
-    late = _late_gaps(df, cont_names, None if splits is None else splits[0]).any()
-    if late := [c for c in cont_names if late[c]]:
+    if late := [c for c, has in _late_gaps(df, cont_names, None if splits is None else splits[0]).any().items() if has]:
         raise TabaeInputError(f"Continuous column(s) {late} have missing values in validation rows only, and `FillMissing` fills the columns with gaps in training rows: "
                               "fill them first, or build the data with `AEDataLoaders.from_df`/`ae_data`, which fill them as `encode` does")
     if unnamed := [c for c in cont_names if not isinstance(c, str) and df[c].isna().any()]:  # gaps in training rows, as the check above passed
@@ -196,7 +196,7 @@ class TabularPandasIdentity(TabularPandas):
         cat_names, cont_names = list(L(cat_names)), list(L(cont_names))
         if do_setup and _in_procs(procs, FillMissing): _check_fill_missing(df, cont_names, splits)
         if reduce_memory: df = _shrink(df)
-        if do_setup and _in_procs(procs, Categorify): df = _train_classes(df, cat_names, None if splits is None else list(splits[0]))
+        if do_setup and _in_procs(procs, Categorify): df = _train_classes(df, cat_names, None if splits is None else splits[0])
         super().__init__(df, procs, cat_names, cont_names, y_names, y_block, splits, do_setup, device, inplace, reduce_memory=False)
     @delegates(TabDataLoaderIdentity.__init__)
     def dataloaders(self, bs:int=1024, drop_last:bool=False, **kwargs) -> AEDataLoaders:
