@@ -153,6 +153,7 @@ def test_report_prints_and_saves_plots(files, model_dir, tmp_path, capsys):
     (['encode', 'model', 'test.csv', '-o', 'codes.csv'], "--output must be a .parquet file"),
     (['encode', 'model', 'test.csv', '-o', 'c.parquet', '--keep', 'id'], r"test.csv lacks the column\(s\) \['id'\]"),
     (['encode', 'model', 'test.csv', '-o', 'c.parquet', '--chunk-size', '0'], "--chunk-size must be a positive"),
+    (['encode', 'model', 'test.csv', '-o', 'c.parquet', '--keep', 'salary', 'salary'], r"--keep names a column twice: \['salary', 'salary'\]"),
     (['encode', 'train.csv', 'test.csv', '-o', 'c.parquet'], "is not a tabae encoder directory"),
     (['report', 'model', 'missing.csv'], "tabae report: error: .*missing.csv"),
 ])
@@ -182,15 +183,15 @@ def test_module_and_console_script(prog):
     r = subprocess.run(prog + ['encode', '--help'], capture_output=True, text=True, env=ENV, timeout=120)
     assert r.returncode == 0 and r.stdout.startswith('usage: tabae encode') and '--chunk-size' in r.stdout
 
-def test_fit_passes_valid_pct_and_seed(files, tmp_path, monkeypatch):
-    "`--valid-pct` and `--seed` reach the fit (only their error paths were checked)."
+def test_fit_passes_its_options(files, tmp_path, monkeypatch):
+    "`--valid-pct`, `--seed`, `--patience`, `--lr`, `--epochs` and `--bs` reach the fit (only their error paths were checked)."
     import tabae.distributed as dist
     seen, real = [], dist.fit_distributed
     def spy(*a, **kw):
-        seen.append((kw['valid_pct'], kw['seed']))
+        seen.append(tuple(kw[k] for k in ('valid_pct', 'seed', 'patience', 'lr', 'epochs', 'bs')))
         return real(*a, **kw)
     monkeypatch.setattr(dist, 'fit_distributed', spy)
     d, _ = files
-    assert main(['fit', str(d/'train.csv'), '--cat', *CATS, '--cont', *CONTS, '--out', str(tmp_path/'m'), '--valid-pct', '0.5', '--seed', '3', *SMALL]) == 0
-    assert seen == [(0.5, 3)]
+    assert main(['fit', str(d/'train.csv'), '--cat', *CATS, '--cont', *CONTS, '--out', str(tmp_path/'m'), '--valid-pct', '0.5', '--seed', '3', '--patience', '2', '--lr', '0.01', *SMALL]) == 0
+    assert seen == [(0.5, 3, 2, 0.01, 1, 256)]
 

@@ -172,3 +172,8 @@ def test_valid_idx_picks_the_validation_rows(adult_df):
     assert ae_data(df, CATS, CONTS, valid_idx=[], bs=64).valid.n == 0
     for bad in ([300], [-1], [1005], [2.0], [True]):
         with pytest.raises(TabaeInputError, match='`valid_idx`'): ae_data(df, CATS, CONTS, valid_idx=bad)
+
+def test_infer_columns_reads_booleans_as_categories(adult_df):
+    "A bool column is categorical (it is numeric to pandas, and a continuous one is refused as holding booleans)."
+    cats, conts = infer_columns(adult_df.iloc[:50].assign(flag=lambda d: d.age > 40).drop(columns='salary'))
+    assert 'flag' in cats and 'flag' not in conts

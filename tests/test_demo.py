@@ -44,6 +44,8 @@ def test_demo_data(tmp_path, adult_df):
     assert demo_data(str(tmp_path / 'a.csv'), target='hours')[4] == 'hours'
     train, valid, *_ = demo_data(str(tmp_path / 'a.csv'), target='native-country')  # rare classes: some only in held-out rows
     assert set(valid['native-country']) <= set(train['native-country']) and 0 < len(valid) < 98 and len(train) == 392
+    train, valid, *_ = demo_data(str(tmp_path / 'a.csv'), target='age')  # integer classes are classes, not a regression: held-out ones training lacks are left out too
+    assert set(valid['age']) <= set(train['age']) and len(valid) < len(df) - len(train)
 
 def test_downstream_score_regression(small_learn, adult_df, adult_test_df):
     "A float target is regressed: the score is an RMSE in the target's units."

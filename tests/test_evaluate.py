@@ -163,3 +163,24 @@ def test_out_of_range_tolerance_is_float32_rounding_only():
     lo, hi = 10., 90.
     y = pd.Series([hi + 1e-3 * (hi - lo), lo - 1e-3 * (hi - lo), hi + 1e-7 * (hi - lo), lo - 1e-7 * (hi - lo), 50.])
     assert AEReport._out_of_range(y, lo, hi) == 2
+
+def test_plot_shows_at_most_max_classes():
+    "A column of 40 classes is drawn as the 20 most frequent (`max_classes`), not a 40x40 matrix."
+    y = pd.Series([f'c{i}' for i in range(40)] * 3 + ['c0'] * 10)
+    rep = AEReport(pd.DataFrame({'k': y}), pd.DataFrame({'k': y}), ['k'], [])
+    fig = rep.plot(max_classes=20)
+    plt.close(fig)
+    ax = next(a for a in fig.axes if a.get_title().startswith('k '))
+    assert ax.images[0].get_array().shape == (20, 20) and ax.get_yticklabels()[0].get_text() == 'c0'
+
+def test_recon_r2_leaves_out_a_column_constant_in_the_validation_rows():
+    "A column with one value in every validation row has no R2; the others' mean is reported (it was ~1e7)."
+    from types import SimpleNamespace
+    from tabae import ReconR2
+    torch.manual_seed(0)
+    targ = torch.stack([torch.randn(50), torch.full((50,), 0.3)], 1)
+    pred = targ + 0.1 * torch.randn(50, 2)
+    m = ReconR2()
+    m.reset()
+    m.accumulate(SimpleNamespace(pred=(None, pred), yb=(None, targ), to_detach=lambda t, cpu=False: t))
+    assert m.value == pytest.approx(r2_score(targ[:, 0].numpy(), pred[:, 0].numpy()), abs=1e-5)

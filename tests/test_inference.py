@@ -8,7 +8,8 @@ def test_folded_encoder_matches_trained_model(small_learn, adult_test_df):
     with torch.no_grad(): want, got = m(cats, conts, encode=True), FoldedEncoder(m)(cats, conts)
     assert torch.allclose(got, want, atol=1e-4, rtol=1e-4)
 
-@pytest.mark.parametrize('kw', [{}, dict(input_skip=True), dict(clip_inputs=True), dict(clip_inputs=True, input_skip=True, code_act='relu')], ids=str)
+@pytest.mark.parametrize('kw', [{}, dict(input_skip=True), dict(clip_inputs=True), dict(clip_inputs=True, input_skip=True, code_act='relu'),
+                                dict(act_cls=torch.nn.ReLU), dict(act_cls=torch.nn.GELU)], ids=str)  # any activation, not Mish only
 def test_folded_encoder_with_random_batchnorm_stats(kw):
     "BatchNorm folded into the first layer and the input skip; inputs past the head's bounds (1.5 and -2) clipped as the model clips them."
     torch.manual_seed(0)
@@ -71,3 +72,13 @@ def test_folded_encoder_row_blocks_and_bf16(small_learn, adult_test_df):
         assert torch.allclose(fe(cats, conts, stack=True)[:, -whole.shape[1]:], whole, atol=1e-6)
         rel = (bf(cats, conts) - whole).norm() / whole.norm()
     assert rel < 0.02
+
+def test_per_column_lookups_take_the_bin_embeddings_too():
+    "Where the table would be too big, the numbers' bin embeddings (the recipe's `bin_inputs`) are looked up beside the categorical ones."
+    torch.manual_seed(0)
+    edges = torch.tensor([[-1., 0., 1.], [0.5, float('inf'), float('inf')]])
+    m = TabularAE([(1000, 77)] * 10, 2, code_size=8, cat_dict=[1000] * 10, layers=[32, 16], bin_edges=edges, bin_inputs=True).eval()
+    xc, xf = torch.randint(0, 1000, (64, 10)), torch.randn(64, 2)
+    f = FoldedEncoder(m)
+    assert len(f.embeds) == 12 and not f.table.numel()
+    with torch.no_grad(): assert torch.allclose(f(xc, xf), m(xc, xf, encode=True), atol=1e-5)

@@ -279,3 +279,13 @@ def test_load_on_gpu(learn, saved):
     df = frame(90, seed=1)
     assert np.allclose(encode(gpu, df, mixed_precision=False).values, encode(learn, df, mixed_precision=False).values, atol=1e-4)
     assert np.array_equal(encode(gpu, df).values, encode(load_encoder(saved, device='cuda'), df).values)
+
+def test_fill_missing_without_flag_columns_and_weight_decay_round_trip(tmp_path):
+    "`FillMissing(add_col=False)` and a weight decay of 0 (or None) come back as saved (a loaded FillMissing added flag columns the model lacks; 0 became 0.01)."
+    df = frame()
+    learn = fit(df, procs=[Categorify, FillMissing(add_col=False), Normalize], wd=0.)
+    loaded = load_encoder(save_encoder(learn, tmp_path / 'a'))
+    assert first(p for p in loaded.dls.train_ds.procs if isinstance(p, FillMissing)).add_col is False
+    assert loaded.wd == 0 and np.array_equal(encode(loaded, df).values, encode(learn, df).values)
+    learn.wd = None
+    assert load_encoder(save_encoder(learn, tmp_path / 'b')).wd is None

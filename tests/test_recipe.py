@@ -86,6 +86,8 @@ def test_best_weights_come_from_the_annealed_epochs(adult_df, capsys):
                             track_from=0., progress=False, cbs=[Script()])
     assert len(states) == 6 + 2  # tracked from the start, epoch 0 is the best and epoch 1 stops the fit
     assert all(torch.equal(v, states[6][k]) for k, v in learn.model.state_dict().items())
+    learn = fit_autoencoder(adult_df.iloc[:2000], ['race', 'sex'], ['age'], code_size=4, layers=[16], epochs=8, patience=2, cbs=[Script()])
+    assert 'No improvement since epoch 4: early stopping' in capsys.readouterr().out  # the best epoch, not the one that stopped the fit
 
 def test_bin_targets_0_turns_the_recipes_bins_off(adult_df):
     "`bin_targets=0` turns off the recipe's bin inputs with its targets; asking for bin inputs without bins is refused by name."
@@ -125,3 +127,9 @@ def test_fit_autoencoder_passes_lr_anneal_noise_and_sizes_batches_by_the_trainin
     before, after = [p for pct, p, _ in seen if pct < 0.75], [p for pct, p, _ in seen if pct > 0.76]
     assert before and after and all(p == pytest.approx(0.2) for p in before) and max(after) < 0.2 and min(after) < 0.02
     assert seen[0][2] == pytest.approx(2e-3) and learn.model.noise.p == 0.2
+
+def test_seed_none_still_splits_as_seed_0(adult_df):
+    "`seed=None` leaves the weights and the noise unseeded, but the validation rows are `seed=0`'s, run after run."
+    kw = dict(code_size=4, layers=[16], epochs=1, progress=False)
+    idx = [list(fit_autoencoder(adult_df.iloc[:500], ['race'], ['age'], seed=s, **kw).dls.valid_ds.items.index) for s in (None, None, 0)]
+    assert idx[0] == idx[1] == idx[2]

@@ -446,6 +446,8 @@ def test_all_missing_categorical_column_is_refused(col):
     pd.testing.assert_frame_equal(df, before)
     some = df.assign(e=np.where(df.index % 10 == 0, 'x', None))  # a few values are enough
     assert np.isfinite(evaluate(fit(some, cats=['a', 'b', 'e']), some).summary.mean_balanced_accuracy)
+    late = frame().assign(e=np.where(np.arange(160) < 120, None, 'x'))  # values in validation rows only
+    with pytest.raises(TabaeInputError, match=r"\['e'\].*no value in the 120 training rows"): fit(late, cats=['a', 'b', 'e'], valid_idx=range(120, 160))
 
 def test_tuple_column_names_are_refused():
     "Tuple names (before: a pandas error from inside fastai about MultiIndex levels) are named with a way to flatten them."
@@ -524,3 +526,15 @@ def test_show_results_shows_missing_numbers_as_missing(learn):
     res = dl.show_results(b, dec, max_n=40, show=False)
     assert df.c.isna().any() and np.array_equal(res.xs('input', level=1).c.isna().to_numpy(), df.c.isna().to_numpy())
     assert res.xs('rebuilt', level=1).c.notna().all()
+
+def test_extreme_value_threshold_is_40_standard_deviations(adult_df):
+    "45 standard deviations of the other training rows out is named; 35 is not."
+    cats, conts = adult_columns('adult-9')
+    for z, warned in ((45, True), (35, False)):
+        df = adult_df.iloc[:500].astype({'age': float})
+        rest = df.age.iloc[:400].drop(df.index[3])
+        df.loc[df.index[3], 'age'] = rest.mean() + z * rest.std(ddof=0)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            ae_data(df, cats, conts, valid_idx=list(range(400, 500)), bs=64)
+        assert any(w.category is ExtremeValueWarning for w in caught) == warned
