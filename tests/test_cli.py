@@ -195,3 +195,9 @@ def test_fit_passes_its_options(files, tmp_path, monkeypatch):
     assert main(['fit', str(d/'train.csv'), '--cat', *CATS, '--cont', *CONTS, '--out', str(tmp_path/'m'), '--valid-pct', '0.5', '--seed', '3', '--patience', '2', '--lr', '0.01', *SMALL]) == 0
     assert seen == [(0.5, 3, 2, 0.01, 1, 256)]
 
+def test_demo_passes_quick(monkeypatch):
+    "`tabae demo --quick` runs the short demo (the full one takes minutes)."
+    import tabae.demo
+    seen = []
+    monkeypatch.setattr(tabae.demo, 'run_demo', lambda **kw: seen.append(kw))
+    assert main(['demo', '--quick']) == 0 and seen == [dict(csv=None, quick=True)]

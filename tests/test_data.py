@@ -177,3 +177,9 @@ def test_infer_columns_reads_booleans_as_categories(adult_df):
     "A bool column is categorical (it is numeric to pandas, and a continuous one is refused as holding booleans)."
     cats, conts = infer_columns(adult_df.iloc[:50].assign(flag=lambda d: d.age > 40).drop(columns='salary'))
     assert 'flag' in cats and 'flag' not in conts
+
+def test_unshuffled_loaders_keep_a_trailing_row(adult_df):
+    "Only training drops a trailing one-row batch: validation, `test_dl` and `get_preds` keep all 65 rows of 64 + 1."
+    dls = ae_data(adult_df.iloc[:200], CATS, CONTS, valid_idx=list(range(135, 200)), bs=64)
+    assert len(dls.valid_ds) == 65 and sum(len(b[0]) for b in dls.valid) == 65
+    assert sum(len(b[0]) for b in dls.test_dl(adult_df.iloc[:65])) == 65

@@ -136,3 +136,13 @@ def test_codes_frame_raw_columns_with_int_names():
         learn = fit_autoencoder(df, [0], [1, 2], code_size=4, layers=[16], epochs=1, bs=64, progress=False)
     raw = codes_frame(learn, df.astype({1: 'Float64'}), 'y', keep_raw=True)
     assert list(raw.columns[-4:]) == [0, 1, 2, 'y'] and raw[1].dtype == np.float64 and np.allclose(raw[1], df[1])
+
+def test_keep_raw_takes_arrow_integer_categories_with_gaps(small_learn, frames):
+    "A raw `int64[pyarrow]` column with gaps (a parquet read with Arrow dtypes) batches as its classes (it failed on `pd.NA`)."
+    train, _ = frames
+    df = train.assign(n=np.arange(len(train)) % 4).astype({'n': 'int64[pyarrow]'})
+    df.loc[df.index[:5], 'n'] = pd.NA
+    learn = fit_autoencoder(df, ['n'], ['age'], code_size=4, layers=[16], epochs=1, progress=False)
+    dls = codes_dls(learn, df, 'salary', keep_raw=True, bs=64)
+    assert list(dls.train_ds.classes['n']) == ['#na#', 0, 1, 2, 3]
+    dls.one_batch()

@@ -174,3 +174,23 @@ def test_an_eval_mode_model_stays_in_eval_mode(small_learn, rows):
             assert not model.training
         assert all(torch.equal(a, b) for a, b in zip(stats, [b for n, b in model.named_buffers() if 'running' in n]))
     finally: model.train(was)
+
+def test_learner_methods_pass_their_arguments(small_learn, rows, monkeypatch):
+    "`learn.encode`/`reconstruct`/`evaluate` take `encode`'s arguments (`prefix`, `deep_stack`, `bs`, ...), not only the frame."
+    E = sys.modules['tabae.encode']  # `tabae.encode` is the function
+    assert small_learn.encode(rows, prefix='z').columns[0] == 'z0'
+    assert small_learn.encode(rows, deep_stack=True).shape[1] == 64 + 32 + 16
+    seen, real = [], E.model_outputs
+    monkeypatch.setattr(E, 'model_outputs', lambda *a, **kw: seen.append(kw['bs']) or real(*a, **kw))
+    small_learn.reconstruct(rows, bs=7); small_learn.evaluate(rows, bs=9)
+    assert seen == [7, 9]
+
+def test_no_progress_bar_on_a_small_frame(small_learn, rows, monkeypatch):
+    "A frame of two chunks or fewer (every `predict`) draws no progress bar unless asked for one."
+    E = sys.modules['tabae.encode']  # `tabae.encode` is the function
+    bars = []
+    monkeypatch.setattr(E, 'progress_bar', lambda it, **kw: bars.append(1) or it)
+    encode(small_learn, rows)
+    assert bars == []
+    encode(small_learn, rows, progress=True)
+    assert bars == [1]

@@ -58,6 +58,14 @@ def test_deep_stack_codes(small_learn, adult_test_df):
     assert stack.shape == (300, sum(widths)) and (stack.index == df.index).all()
     assert np.allclose(stack.iloc[:, -code.shape[1]:].to_numpy(), code.to_numpy(), atol=1e-5)
     assert (stack.iloc[:, :widths[0]].std() > 0).any()
+    acts, model = [], small_learn.model.eval()
+    hook = model.layers[0][1].register_forward_hook(lambda m, i, o: acts.append(o))  # one activation module, shared by the blocks
+    try:
+        with torch.no_grad(): model(*process_frame(small_learn, df, warn=False), encode=True)
+    finally: hook.remove()
+    exact = encode(small_learn, df, deep_stack=True, mixed_precision=False).to_numpy()
+    np.testing.assert_allclose(exact[:, :widths[0]], acts[0].numpy(), atol=1e-4)  # layer by layer, in order
+    np.testing.assert_allclose(exact[:, widths[0]:widths[0] + widths[1]], acts[1].numpy(), atol=1e-4)
 
 def test_folded_encoder_row_blocks_and_bf16(small_learn, adult_test_df):
     "Rows split into CPU blocks give the unsplit codes; the bf16 encoder (with `mish_bf16`) stays near the fp32 codes."

@@ -49,9 +49,18 @@ def test_dls_must_be_identity(adult_df):
     to = TabularPandas(adult_df.iloc[:100], [Categorify, Normalize], CATS, CONTS, y_names='salary')
     with pytest.raises(ValueError, match='TabularPandasIdentity'): ae_learner(to.dataloaders(bs=16))
 
+def test_mixed_precision_false_adds_no_autocast(adult_df):
+    "`mixed_precision=False` leaves the automatic mixed precision out, whatever the hardware."
+    dls = adult_dls(adult_df.iloc[:300], bs=64)
+    assert not any(isinstance(cb, AutoMixedPrecision) for cb in ae_learner(dls, code_size=4, layers=[8], mixed_precision=False).cbs)
+    assert any(isinstance(cb, AutoMixedPrecision) for cb in ae_learner(dls, code_size=4, layers=[8]).cbs)
+
 def test_amp_dtype_choice():
+    "bf16 on GPUs that have it (A100, H100), fp16 with loss scaling on older ones; bf16 or nothing on CPUs."
+    from unittest import mock
     assert amp_dtype('cpu') in (torch.bfloat16, None)
-    if torch.cuda.is_available(): assert amp_dtype('cuda') in (torch.bfloat16, torch.float16)
+    for bf16, want in ((True, torch.bfloat16), (False, torch.float16)):
+        with mock.patch('torch.cuda.is_bf16_supported', return_value=bf16): assert amp_dtype('cuda') == want
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
 @pytest.mark.cuda

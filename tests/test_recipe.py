@@ -99,10 +99,15 @@ def test_bin_targets_0_turns_the_recipes_bins_off(adult_df):
 def test_default_and_article_decoders(adult_df):
     "`fit_autoencoder`'s recipe: a linear decoder with 16 bins as targets and inputs; the article's: the mirrored decoder, no bins."
     kw = dict(code_size=4, layers=[16, 8], epochs=1, progress=False)
-    m = fit_autoencoder(adult_df.iloc[:500], ['race'], ['age'], **kw).model
+    learn = fit_autoencoder(adult_df.iloc[:500], ['race'], ['age'], **kw)
+    m = learn.model
     assert m.decoder_kind == 'linear' and len(m.decoder) == 1 and m.n_bins == 16 and m.bin_inputs and len(m.embeds) == 2
+    age = adult_df.age.iloc[:500].iloc[sorted(learn.dls.train_ds.items.index)]  # the head's range: the training range padded by a tenth each side
+    np.testing.assert_allclose(output_range(learn).loc['age'].to_numpy(), [age.min() - 0.1 * np.ptp(age), age.max() + 0.1 * np.ptp(age)], rtol=1e-4)
     m = fit_autoencoder(adult_df.iloc[:500], ['race'], ['age'], **{**ARTICLE_RECIPE, **kw}).model
     assert m.decoder_kind == 'mirror' and len(m.decoder) == 2 and m.n_bins == 0 and not hasattr(m, 'bin_head') and not m.bin_inputs and len(m.embeds) == 1
+    drops = [d.p for d in m.modules() if isinstance(d, torch.nn.Dropout)]
+    assert m.emb_drop.p == 0.01 and m.noise.p == 0.1 and drops and all(p in (0.01, 0.1) for p in drops)  # the article's dropout: 0.01 on the embeddings, 0.1 elsewhere
 
 def test_a_column_constant_in_training_cannot_swamp_the_row(adult_df):
     "A continuous column constant in training (fastai divides by std + 1e-7) that varies later: the defaults clip it, so the rest of the row rebuilds as before; unclipped, one unit of it moves the code by orders of magnitude."

@@ -89,6 +89,12 @@ def test_nan_and_inf_at_encode(learn):
     assert finite(encode(learn, nan)) and np.array_equal(encode(learn, nan).values, encode(learn, inf).values)
     mean = first(p for p in learn.dls.train_ds.procs.fs if isinstance(p, Normalize)).means['d']
     assert np.array_equal(encode(learn, nan).values, encode(learn, df.assign(d=mean)).values)  # missing -> training mean
+    gaps = df.assign(c=np.nan)  # 'c' had gaps in training: FillMissing's fill and its flag, not the mean
+    fm, to = first(p for p in learn.dls.train_ds.procs.fs if isinstance(p, FillMissing)), learn.dls.train_ds
+    cats, conts = process_frame(learn, gaps)
+    norm = first(p for p in to.procs.fs if isinstance(p, Normalize))
+    assert torch.allclose(conts[:, to.cont_names.index('c')], torch.tensor((fm.na_dict['c'] - norm.means['c']) / norm.stds['c'], dtype=torch.float32))
+    assert (cats[:, to.cat_names.index('c_na')] == list(to.classes['c_na']).index(True)).all()
 
 def test_values_past_float32_at_encode_are_named(learn):
     "A finite float64 that overflows float32 once normalized is refused, naming the column and rows, and the frame is left as it was."
@@ -340,6 +346,8 @@ def test_python_numbers_in_object_columns_are_continuous():
     assert evaluate(b, as_objects).continuous.r2.equals(evaluate(b, as_floats).continuous.r2)
     huge = as_floats.assign(d=[2 ** 70] + [None] * 159).astype({'d': object})  # past int64: `pd.to_numeric` leaves it as objects
     assert np.array_equal(encode(b, huge).to_numpy(), encode(b, huge.astype({'d': float})).to_numpy())
+    no_gap = as_floats.assign(d=[2 ** 70] + [5] * 159).astype({'d': object})  # and without a gap, which `pd.to_numeric` also leaves as objects
+    assert np.array_equal(encode(b, no_gap).to_numpy(), encode(b, no_gap.astype({'d': float})).to_numpy())
 
 def test_a_seeded_fit_leaves_the_callers_random_streams_alone():
     "Seeding makes the fit repeatable without resetting `random`, numpy and torch for the caller: a resampling loop around fits draws new samples."
@@ -538,3 +546,19 @@ def test_extreme_value_threshold_is_40_standard_deviations(adult_df):
             warnings.simplefilter('always')
             ae_data(df, cats, conts, valid_idx=list(range(400, 500)), bs=64)
         assert any(w.category is ExtremeValueWarning for w in caught) == warned
+
+def test_an_identifier_is_named_from_20_training_rows():
+    "A categorical column with a different value in each of 20 training rows is an identifier; in 19 it may be chance."
+    from tabae.validate import _warn_uninformative
+    ids = pd.Series([f'id{i}' for i in range(20)])
+    for n, warned in ((20, True), (19, False)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            _warn_uninformative({'id': ids[:n]}, {'id'})
+        assert [w.category for w in caught] == ([UninformativeColumnWarning] if warned else [])
+
+def test_a_diverging_fit_without_normalize_names_columns_past_100():
+    "Without `Normalize`, a column reaching |x| of about 1,000 is named as the likely cause (not only huge ones)."
+    df = frame(400).assign(big=lambda d: d.d * 20)
+    with pytest.raises(TabaeInputError, match=r"reach \|x\| of \{'big'"):
+        fit(df, conts=('d', 'big'), procs=[Categorify, FillMissing], lr=1e4, mixed_precision=False, bin_targets=0, clip_inputs=False, epochs=2)
