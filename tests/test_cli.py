@@ -201,3 +201,15 @@ def test_demo_passes_quick(monkeypatch):
     seen = []
     monkeypatch.setattr(tabae.demo, 'run_demo', lambda **kw: seen.append(kw))
     assert main(['demo', '--quick']) == 0 and seen == [dict(csv=None, quick=True)]
+
+def test_encode_reads_question_marks_as_missing(files, model_dir, tmp_path):
+    "`tabae encode` reads a CSV's '?' as missing, as `fit` and `report` do (it failed on a number column and made a class '?')."
+    from tabae import read_table
+    _, test = files
+    odd = test.iloc[:50].astype({'age': object})
+    odd.loc[odd.index[:3], 'age'] = '?'
+    odd.loc[odd.index[3:6], 'workclass'] = '?'
+    odd.to_csv(tmp_path / 'q.csv', index=False)
+    assert main(['encode', str(model_dir), str(tmp_path / 'q.csv'), '-o', str(tmp_path / 'q.parquet'), '--quiet']) == 0
+    want = encode(load_encoder(model_dir), read_table(tmp_path / 'q.csv'))
+    np.testing.assert_allclose(pd.read_parquet(tmp_path / 'q.parquet')[list(want.columns)].to_numpy(), want.to_numpy(), atol=1e-6)

@@ -164,3 +164,23 @@ def test_finite_loss_names_columns_under_a_distributed_loader(adult_df):
     assert isinstance(learn.dls.train, DistributedTabDL)
     with pytest.raises(TabaeInputError, match=r"The training loss became nan .*'fnlwgt'.*which have no `Normalize`"):
         with learn.no_bar(), learn.no_logging(): learn.fit(2, 5e-3)
+
+def test_distributed_loader_length_counts_its_batches_when_rows_do_not_divide(adult_df):
+    "25 validation rows (13 a process, one padded) and 99 training rows over 2 processes: `len` is the batches each yields, which fastai's schedules count on."
+    dls = ae_data(adult_df.iloc[:124], CATS, CONTS, valid_idx=list(range(99, 124)), bs=12)
+    for dl in (dls.train, dls.valid):
+        for r in (0, 1):
+            dl.rng = random.Random(0)
+            d = _ddl(dl, r)
+            assert len(d) == len(list(d)) > 0
+
+def test_only_rank_0_shows_progress(monkeypatch):
+    "Under torchrun only the first process draws the bar and the epoch table."
+    import tabae.distributed as D
+    seen, rank = [], [0]
+    monkeypatch.setattr(D, 'num_distrib', lambda: 2)
+    monkeypatch.setattr(D, 'rank_distrib', lambda: rank[0])
+    monkeypatch.setattr(D, 'AEDistributedTrainer', lambda sync_bn: None)
+    monkeypatch.setattr(D, 'fit_autoencoder', lambda *a, **kw: seen.append(kw['progress']))
+    for rank[0] in (0, 1): D.fit_distributed(pd.DataFrame(), [], [])
+    assert seen == [True, False]

@@ -127,3 +127,18 @@ def test_head_and_code_dropout_default_to_the_first_p():
     def rates(m): return [d.p for d in m.cat_head.modules() if isinstance(d, torch.nn.Dropout)], [d.p for d in m.cont_head.modules() if isinstance(d, torch.nn.Dropout)], [d.p for d in m.decoder[0].modules() if isinstance(d, torch.nn.Dropout)]
     assert rates(TabularAE([(5, 3)], 2, code_size=4, cat_dict=[5], layers=[16, 8], ps=0.2)) == ([0.2], [0.2], [0.2])
     assert rates(TabularAE([(5, 3)], 2, code_size=4, cat_dict=[5], layers=[16, 8], ps=0.2, head_p=0.05, code_p=0.)) == ([0.05], [0.05], [])
+
+def test_class_weights_are_each_columns_own():
+    "With two categorical columns, each target is weighted by its own column's class weights (not the first column's)."
+    torch.manual_seed(0)
+    logits, tc = torch.randn(3, 7), torch.tensor([[1, 2], [3, 0], [0, 1]])
+    wa, wb = torch.tensor([1., 2., 1., 1.]), torch.tensor([1., 1., 3.])
+    got = RecreatedLoss([4, 3], reduction='none', class_weights=[wa, wb])((logits, torch.zeros(3, 0)), tc, torch.zeros(3, 0))
+    ce = lambda x, t: -torch.log_softmax(x, 0)[t]
+    want = torch.stack([(ce(logits[r, :4], tc[r, 0]) * wa[tc[r, 0]] + ce(logits[r, 4:], tc[r, 1]) * wb[tc[r, 1]]) / 2 for r in range(3)])
+    assert torch.allclose(got, want)
+
+def test_a_value_on_a_bin_edge_falls_in_the_bin_above():
+    "Edges are quantiles of distinct values, so integer columns sit on them: a value equal to an edge takes the bin above it."
+    from tabae import bucketize_cols
+    assert bucketize_cols(torch.tensor([[0.], [1.], [.5], [-1.]]), torch.tensor([[0., 1.]])).flatten().tolist() == [1, 2, 1, 0]

@@ -199,6 +199,7 @@ def test_tampered_weights_do_not_run(saved, tmp_path):
     (lambda c: c['bin_weights'][0].__setitem__(0, float('nan')), 'bin weights must be finite'),
     (lambda c: c['class_weights'][0].__setitem__(0, -1.), 'class weights must be finite'),
     (lambda c: c.__setitem__('wd', 'high'), "weight decay 'high' is not a number"),
+    (lambda c: c.__setitem__('wd', True), "weight decay True is not a number"),  # a bool would load as 1.0
     (lambda c: c['cont_names'].pop(), r'its columns \(4 categorical with \[\d+, \d+, \d+, \d+\] classes, 1 continuous\) do not match its weights'),  # encoded wrongly, not refused, before
 ])
 def test_tampered_config_is_refused(saved, tmp_path, tamper, msg):
@@ -289,3 +290,8 @@ def test_fill_missing_without_flag_columns_and_weight_decay_round_trip(tmp_path)
     assert loaded.wd == 0 and np.array_equal(encode(loaded, df).values, encode(learn, df).values)
     learn.wd = None
     assert load_encoder(save_encoder(learn, tmp_path / 'b')).wd is None
+
+def test_load_encoder_goes_to_the_device_asked_for(saved, monkeypatch):
+    "`device='cpu'` wins over the default device (a GPU where there is one)."
+    monkeypatch.setattr('tabae.persist.default_device', lambda *a: torch.device('meta'))
+    assert next(load_encoder(saved, device='cpu').model.parameters()).device.type == 'cpu'

@@ -1,5 +1,5 @@
 import numpy as np, pandas as pd, pytest, torch
-from fastai.tabular.all import Categorify, FillMissing, Normalize, RandomSplitter
+from fastai.tabular.all import Categorify, FillMissing, Normalize, RandomSplitter, TabularPandas, first
 from fastai.callback.core import Callback
 from tabae import *
 
@@ -138,3 +138,18 @@ def test_seed_none_still_splits_as_seed_0(adult_df):
     kw = dict(code_size=4, layers=[16], epochs=1, progress=False)
     idx = [list(fit_autoencoder(adult_df.iloc[:500], ['race'], ['age'], seed=s, **kw).dls.valid_ds.items.index) for s in (None, None, 0)]
     assert idx[0] == idx[1] == idx[2]
+
+def test_class_weights_are_count_plus_one_to_the_minus_alpha():
+    "Weights `(count + 1)**-alpha` per class (`#na#`, with no rows, too), scaled to average 1 over the training rows."
+    df = pd.DataFrame({'k': ['x'] * 30 + ['y'] * 10, 'v': np.arange(40.)})
+    dls = ae_data(df, ['k'], ['v'], valid_pct=0., bs=8)
+    counts = torch.tensor([0., 30., 10.])
+    w = (counts + 1) ** -0.5
+    assert torch.allclose(class_weights(dls, 0.5)[0], w * counts.sum() / (w * counts).sum())
+
+def test_rank_gauss_keeps_n_quantiles():
+    "`n_quantiles` caps the reference points kept per column (the row count when fewer)."
+    r = np.random.default_rng(0)
+    for n, want in ((1000, 10), (3, 3)):
+        to = TabularPandas(pd.DataFrame({'x': r.normal(size=n)}), [RankGauss(n_quantiles=10)], cont_names=['x'])
+        assert len(first(p for p in to.procs if isinstance(p, RankGauss)).quantiles['x']) == want

@@ -562,3 +562,15 @@ def test_a_diverging_fit_without_normalize_names_columns_past_100():
     df = frame(400).assign(big=lambda d: d.d * 20)
     with pytest.raises(TabaeInputError, match=r"reach \|x\| of \{'big'"):
         fit(df, conts=('d', 'big'), procs=[Categorify, FillMissing], lr=1e4, mixed_precision=False, bin_targets=0, clip_inputs=False, epochs=2)
+
+def test_swap_p_may_be_1_and_a_flag_name_clash_is_named():
+    "`swap_p` lies in [0, 1], 1 included; a categorical column named like a continuous one's missing flag (`c_na`) is refused by name."
+    check_hparams(swap_p=1.)
+    with pytest.raises(TabaeInputError, match='swap_p'): check_hparams(swap_p=1.01)
+    df = frame().assign(c_na=['u', 'v'] * 80)
+    with pytest.raises(TabaeInputError, match=r"\['c_na'\] clash with the missing-value flags"): fit(df, cats=['a', 'c_na'])
+
+def test_a_whole_float_matches_its_text_class_unless_the_float_text_is_a_class():
+    "A float 1.0 (a CSV chunk's reading of '1') is the text class '1', but the class '1.0' where training had both."
+    assert cat_column(pd.Series([1.0, 2.0]), ['#na#', '1', '2']).tolist() == ['1', '2']
+    assert cat_column(pd.Series([1.0, 2.0]), ['#na#', '1', '1.0', '2']).tolist() == ['1.0', '2']
