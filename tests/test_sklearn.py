@@ -156,6 +156,10 @@ def test_pickle_round_trip(adult_df):
     back = pickle.loads(pickle.dumps(enc))
     assert next(back.learn_.model.parameters()).device.type == default_device().type
     np.testing.assert_array_equal(back.transform(df), enc.transform(df))
+    import tabae.sklearn
+    with pytest.MonkeyPatch.context() as mp:  # where the default device is a GPU, the model goes there (checked here with the meta device)
+        mp.setattr(tabae.sklearn, 'default_device', lambda *a: torch.device('meta'))
+        assert next(pickle.loads(pickle.dumps(enc)).learn_.model.parameters()).device.type == 'meta'
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
 @pytest.mark.cuda
