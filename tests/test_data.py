@@ -183,3 +183,13 @@ def test_unshuffled_loaders_keep_a_trailing_row(adult_df):
     dls = ae_data(adult_df.iloc[:200], CATS, CONTS, valid_idx=list(range(135, 200)), bs=64)
     assert len(dls.valid_ds) == 65 and sum(len(b[0]) for b in dls.valid) == 65
     assert sum(len(b[0]) for b in dls.test_dl(adult_df.iloc[:65])) == 65
+
+def test_shown_inputs_keep_their_decimals_and_from_csv_strips_spaces(adult_df, tmp_path):
+    "`show_batch` rounds only to float32's precision (a value ~1e5 from the mean to 0.1: 86399.25 shows as 86399.2, not 86399); `from_csv` reads ', '-separated files as Adult's raw files are written."
+    df = adult_df.iloc[:200][CATS + CONTS].assign(fnlwgt=lambda d: d.fnlwgt + 0.25)
+    dls = AEDataLoaders.from_df(df, cat_names=CATS, cont_names=CONTS, bs=64)
+    shown = dls.test_dl(df.iloc[:64]).show_batch(max_n=64, show=False)
+    np.testing.assert_allclose(shown['fnlwgt'], df['fnlwgt'].iloc[:64], rtol=0, atol=0.051)
+    (tmp_path / 'a.csv').write_text(df.iloc[:100].to_csv(index=False).replace(',', ', '))
+    csv = AEDataLoaders.from_csv(tmp_path / 'a.csv', cat_names=CATS, cont_names=CONTS, bs=64)
+    assert not any(str(c).startswith(' ') for col in CATS for c in csv.train_ds.classes[col][1:])

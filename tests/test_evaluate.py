@@ -184,3 +184,9 @@ def test_recon_r2_leaves_out_a_column_constant_in_the_validation_rows():
     m.reset()
     m.accumulate(SimpleNamespace(pred=(None, pred), yb=(None, targ), to_detach=lambda t, cpu=False: t))
     assert m.value == pytest.approx(r2_score(targ[:, 0].numpy(), pred[:, 0].numpy()), abs=1e-5)
+
+def test_mean_r2_skips_a_column_without_r2():
+    "A continuous column constant in the evaluated rows has no R2; `mean_r2` is the mean of the others, not NaN."
+    actual = pd.DataFrame({'x': np.arange(10.), 'k': 5.})
+    rep = AEReport(actual, actual.assign(x=actual.x + 0.1), [], ['x', 'k'])
+    assert np.isnan(rep.continuous.r2['k']) and rep.summary['mean_r2'] == pytest.approx(rep.continuous.r2['x'])

@@ -90,3 +90,14 @@ def test_per_column_lookups_take_the_bin_embeddings_too():
     f = FoldedEncoder(m)
     assert len(f.embeds) == 12 and not f.table.numel()
     with torch.no_grad(): assert torch.allclose(f(xc, xf), m(xc, xf, encode=True), atol=1e-5)
+
+@pytest.mark.parametrize('n', [129, 128, 65, 1])
+def test_row_blocks_keep_every_row(n):
+    "Split into CPU blocks of 64 rows, every row is encoded, a trailing one-row block too, as without blocks."
+    torch.manual_seed(0)
+    fe = FoldedEncoder(TabularAE([(5, 3)], 2, code_size=4, cat_dict=[5], layers=[8]).eval())
+    xc, xf = torch.randint(0, 5, (n, 1)), torch.randn(n, 2)
+    with torch.no_grad():
+        whole = fe(xc, xf)
+        fe.cpu_block = 64
+        assert torch.allclose(fe(xc, xf), whole, atol=1e-6) and whole.shape == (n, 4)
