@@ -193,3 +193,12 @@ def test_shown_inputs_keep_their_decimals_and_from_csv_strips_spaces(adult_df, t
     (tmp_path / 'a.csv').write_text(df.iloc[:100].to_csv(index=False).replace(',', ', '))
     csv = AEDataLoaders.from_csv(tmp_path / 'a.csv', cat_names=CATS, cont_names=CONTS, bs=64)
     assert not any(str(c).startswith(' ') for col in CATS for c in csv.train_ds.classes[col][1:])
+
+def test_test_dl_passes_its_loader_arguments_on(adult_df):
+    "`dls.test_dl(df, bs=..., shuffle=...)` builds its loader with them, as fastai's does: 7-row batches, in a shuffled order."
+    dls = ae_data(adult_df.iloc[:300], CATS, CONTS, bs=64)
+    rows = adult_df.iloc[:50]
+    plain, small, mixed = dls.test_dl(rows), dls.test_dl(rows, bs=7), dls.test_dl(rows, shuffle=True)
+    assert [len(b[0]) for b in plain] == [50] and [len(b[0]) for b in small] == [7] * 7 + [1]
+    order, shuffled = torch.cat([b[1] for b in plain]), torch.cat([b[1] for b in mixed])
+    assert len(shuffled) == 50 and not torch.equal(order, shuffled)

@@ -165,13 +165,17 @@ def test_out_of_range_tolerance_is_float32_rounding_only():
     assert AEReport._out_of_range(y, lo, hi) == 2
 
 def test_plot_shows_at_most_max_classes():
-    "A column of 40 classes is drawn as the 20 most frequent (`max_classes`), not a 40x40 matrix."
+    "A column of 40 classes is drawn as the 20 most frequent (`max_classes`), not a 40x40 matrix, most frequent first."
     y = pd.Series([f'c{i}' for i in range(40)] * 3 + ['c0'] * 10)
     rep = AEReport(pd.DataFrame({'k': y}), pd.DataFrame({'k': y}), ['k'], [])
     fig = rep.plot(max_classes=20)
     plt.close(fig)
     ax = next(a for a in fig.axes if a.get_title().startswith('k '))
     assert ax.images[0].get_array().shape == (20, 20) and ax.get_yticklabels()[0].get_text() == 'c0'
+    z = pd.Series(['z'] * 5 + ['a'] * 3 + ['m'] * 4)
+    fig = AEReport(pd.DataFrame({'k': z}), pd.DataFrame({'k': z}), ['k'], []).plot()
+    plt.close(fig)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ['z', 'm', 'a']  # most frequent first, not alphabetical
 
 def test_recon_r2_leaves_out_a_column_constant_in_the_validation_rows():
     "A column with one value in every validation row has no R2; the others' mean is reported (float32 rounding made it -89,557 here)."
@@ -190,3 +194,9 @@ def test_mean_r2_skips_a_column_without_r2():
     actual = pd.DataFrame({'x': np.arange(10.), 'k': 5.})
     rep = AEReport(actual, actual.assign(x=actual.x + 0.1), [], ['x', 'k'])
     assert np.isnan(rep.continuous.r2['k']) and rep.summary['mean_r2'] == pytest.approx(rep.continuous.r2['x'])
+
+def test_missing_categories_are_scored_as_the_class_na():
+    "A missing category (None, NaN or pd.NA) counts as the class '#na#', which is what the model rebuilds for it: rebuilt so, it scores as right."
+    actual = pd.DataFrame({'c': pd.Series(['a', 'b', None, np.nan, pd.NA, 'a'], dtype=object)})
+    rep = AEReport(actual, pd.DataFrame({'c': ['a', 'b', '#na#', '#na#', '#na#', 'b']}), ['c'], [])
+    assert rep.categorical.loc['c', 'balanced_accuracy'] == pytest.approx((0.5 + 1 + 1) / 3)

@@ -574,3 +574,9 @@ def test_a_whole_float_matches_its_text_class_unless_the_float_text_is_a_class()
     "A float 1.0 (a CSV chunk's reading of '1') is the text class '1', but the class '1.0' where training had both."
     assert cat_column(pd.Series([1.0, 2.0]), ['#na#', '1', '2']).tolist() == ['1', '2']
     assert cat_column(pd.Series([1.0, 2.0]), ['#na#', '1', '1.0', '2']).tolist() == ['1.0', '2']
+
+def test_ae_learner_refuses_a_one_row_training_split():
+    "A hand-built split with one training row is named before any model is built (`fit_autoencoder`'s own check does not see hand-built data)."
+    df = frame(10)
+    to = TabularPandasIdentity(df, [Categorify, Normalize], ['a', 'b'], ['d'], splits=([0], list(range(1, 10))))
+    with pytest.raises(TabaeInputError, match=r'training split has 1 row\(s\): an autoencoder needs at least 2'): ae_learner(to.dataloaders(bs=4), code_size=4, layers=[8])
