@@ -81,6 +81,10 @@ class TabDataLoaderIdentity(TabDataLoader):
             if norm is not None: x[c] = _unround(x[c], float(norm.means[c]))
         return x[cats + conts].iloc[:max_n].reset_index(drop=True)
 
+    def decode_batch(self, b:tuple, max_n:int=9) -> pd.DataFrame:
+        "The first `max_n` rows of batch `b` in labels and original units (missing numbers as NaN), as `show_batch(show=False)` gives them (fastai's recursed through the `Tabular` it decodes to without end)."
+        return self._rows(b, max_n)
+
     def show_batch(self, b:tuple=None, max_n:int=10, ctxs=None, show:bool=True, **kwargs) -> pd.DataFrame|None:
         "Show the first `max_n` rows of batch `b` (default: `one_batch()`; missing numbers as NaN) in labels and original units (fastai's tabular one shows 10 whatever `max_n`); `show=False` returns them."
         res = self._rows(self.one_batch() if b is None else b, max_n)

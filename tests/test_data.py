@@ -93,7 +93,7 @@ def test_first_pass_and_show_batch(adult_df):
     assert set(dec.decode().items['race']) <= set(adult_df['race'].dropna())  # procs decode codes to labels
 
 def test_show_batch_shows_max_n_rows_with_gaps_as_nan(adult_df, monkeypatch):
-    "`show_batch(max_n=3)` shows 3 rows (fastai's tabular one showed 10), the user's columns, missing numbers as NaN."
+    "`show_batch(max_n=3)` shows 3 rows (fastai's tabular one showed 10), the user's columns, missing numbers as NaN; `decode_batch` gives the same rows."
     df = adult_df.iloc[:200].copy()
     df.loc[df.index[::2], 'age'] = np.nan
     dls = AEDataLoaders.from_df(df, cat_names=CATS, cont_names=CONTS, bs=64, shuffle=False)
@@ -105,6 +105,7 @@ def test_show_batch_shows_max_n_rows_with_gaps_as_nan(adult_df, monkeypatch):
     assert len(dls.train.show_batch(b, max_n=5, show=False)) == 5 and dls.train.rng.getstate() == state  # a batch given: none drawn
     rows = dls.train.show_batch(max_n=100, show=False)
     assert len(rows) == 64 and rows['age'].isna().any() and rows['age'].notna().any()
+    pd.testing.assert_frame_equal(dls.decode_batch(b, max_n=4), dls.train.show_batch(b, max_n=4, show=False))  # fastai's recursed without end
     shown = dls.test_dl(df.iloc[:64]).show_batch(max_n=64, show=False)  # in order: the rows as they were (float32's noise rounded off: fnlwgt 86399.002 was shown)
     pd.testing.assert_frame_equal(shown[CONTS], df[CONTS].iloc[:64].reset_index(drop=True).astype(float), check_exact=True)
 
