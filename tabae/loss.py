@@ -2,7 +2,7 @@
 from __future__ import annotations
 from fastai.callback.core import Callback
 from fastai.torch_basics import *
-from .model import _n_classes
+from .model import _f32, _n_classes
 
 __all__ = ['RecreatedLoss', 'BinLoss']
 
@@ -14,7 +14,7 @@ class RecreatedLoss(Module):
         self.bounds = np.cumsum([0] + self.n_classes).tolist()
         self.offsets = tensor(self.bounds[:-1]).long()  # first logit of each column
         self.segment = torch.repeat_interleave(torch.arange(len(self.n_classes)), tensor(self.n_classes).long())  # column of each logit
-        self.class_weights = torch.cat([tensor(w).float() for w in class_weights]) if class_weights else None
+        self.class_weights = torch.cat([_f32(w).flatten() for w in class_weights]) if class_weights else None
 
     def cross_entropy(self, logits:Tensor, cat_targs:Tensor) -> Tensor:
         "Cross-entropy of every categorical column, shape `(n, n_cats)`: segment-wise log-sum-exp in a few ops whatever the number of columns."

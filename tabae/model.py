@@ -11,12 +11,16 @@ __all__ = ['CODE_ACTS', 'BufferedSigmoidRange', 'bucketize_cols', 'TabularAE']
 CODE_ACTS = {'relu': F.relu}
 "Activations that `TabularAE(code_act=...)` can put on the code, by name."
 
+def _f32(o) -> Tensor:
+    "A new float32 tensor of `o` (a tensor, a number, a list, or a numpy array of any strides: a reversed one too, which `torch.as_tensor` refuses)."
+    return o.detach().float().clone() if isinstance(o, Tensor) else torch.tensor(np.array(o, dtype=np.float32))
+
 class BufferedSigmoidRange(SigmoidRange):
     "`SigmoidRange` with per-column `low`/`high` held as buffers, so they follow `.to(device)` and the state dict."
     def __init__(self, low, high):
         nn.Module.__init__(self)
-        self.register_buffer('low', torch.as_tensor(low, dtype=torch.float32).flatten().clone())
-        self.register_buffer('high', torch.as_tensor(high, dtype=torch.float32).flatten().clone())
+        self.register_buffer('low', _f32(low).flatten())
+        self.register_buffer('high', _f32(high).flatten())
 
 def bucketize_cols(conts:Tensor, edges:Tensor) -> Tensor:
     "The bin of each value of `conts` `(n, n_cols)` among its column's `edges` `(n_cols, n_edges)` (`inf`-padded), as `long` (NaN: the last bin; tabae's procs leave none)."
@@ -86,7 +90,7 @@ class TabularAE(TabularModel):
         _check_arch(code_size, layers, decoder, code_act)
         code_size, layers = int(code_size), [int(l) for l in layers]  # plain ints and floats, so `save_encoder`'s JSON takes numpy's too
         cat_dict = ifnone(cat_dict, [n for n, _ in emb_szs])
-        edges = torch.as_tensor(bin_edges, dtype=torch.float32).reshape(n_cont, -1).clone() if bin_edges is not None and n_cont else None
+        edges = _f32(bin_edges).reshape(n_cont, -1) if bin_edges is not None and n_cont else None
         if bin_inputs and edges is None: raise TabaeInputError("`bin_inputs` needs `bin_edges` and continuous columns")
         self.bin_inputs = bool(bin_inputs)
         if bin_inputs:  # one embedding per continuous column, after the categorical ones; `forward` appends the bins to `x_cat`

@@ -142,3 +142,11 @@ def test_a_value_on_a_bin_edge_falls_in_the_bin_above():
     "Edges are quantiles of distinct values, so integer columns sit on them: a value equal to an edge takes the bin above it."
     from tabae import bucketize_cols
     assert bucketize_cols(torch.tensor([[0.], [1.], [.5], [-1.]]), torch.tensor([[0., 1.]])).flatten().tolist() == [1, 2, 1, 0]
+
+def test_numpy_arrays_of_any_strides_are_taken():
+    "Bounds, bin edges and class weights given as reversed numpy views (negative strides, which `torch.as_tensor` refuses) are read as the values they show."
+    rev = lambda *v: np.array(v, dtype=np.float64)[::-1]
+    m = TabularAE([(4, 3)], 2, cat_dict=[4], code_size=4, layers=[8], low=rev(-2., -1.), high=rev(2., 1.), bin_edges=np.array([[1.], [0.]])[::-1])
+    assert [t.tolist() for t in m.cont_range] == [[-1., -2.], [1., 2.]] and m.bin_edges.tolist() == [[0.], [1.]]
+    w = RecreatedLoss([3], class_weights=[rev(3., 2., 1.)]).class_weights
+    assert w.dtype == torch.float32 and w.tolist() == [1., 2., 3.]
