@@ -161,11 +161,9 @@ def clean_train_frame(df:pd.DataFrame, cat_names:list, cont_names:list, splits:t
     na_named = [c for c in cat_names if cols[c].isin([NA]).any()]
     if na_named: raise TabaeInputError(f"Categorical column(s) {na_named} hold the value '#na#', which fastai's `Categorify` keeps for missing and unseen "
                                        "values, so the two would merge: rename that value (e.g. `df[col].replace('#na#', 'na')`), or make it NaN if it means missing")
-    empty = [c for c in cat_names if cols[c].iloc[train].isna().all()]
-    if empty: raise TabaeInputError(f"Categorical column(s) {empty} have no value in the {len(train)} training rows (all missing): drop them or fill them")
-    for c in cont_names:
-        cols[c] = col = _cont_column(df[c], c)
-        if col.iloc[train].isna().all(): raise TabaeInputError(f"Continuous column {c!r} has no finite value in the {len(train)} training rows: drop it or fill it")
+    cols.update({c: _cont_column(df[c], c) for c in cont_names})
+    empty = [c for c in cat_names + cont_names if cols[c].iloc[train].isna().all()]
+    if empty: raise TabaeInputError(f"Column(s) {empty} have no value in the {len(train)} training rows (all missing; for numbers, no finite value): drop them or fill them")
     _warn_uninformative({c: cols[c].iloc[train] for c in cat_names + cont_names}, set(cat_names))
     return pd.DataFrame(cols)
 

@@ -43,8 +43,8 @@ def bad_conts():
     yield 'text', pd.Series(['1.5', 'x'] * (n // 2)), 'numeric'
     yield 'booleans', pd.Series([True, False] * (n // 2)), 'booleans'
     yield 'datetimes', pd.Series(pd.date_range('2020-01-01', periods=n)), 'dates'
-    yield 'all NaN', pd.Series([np.nan] * n), 'no finite value'
-    yield 'all inf', pd.Series([np.inf, -np.inf] * (n // 2)), 'no finite value'
+    yield 'all NaN', pd.Series([np.nan] * n), 'no value in the 128 training rows.*no finite value'
+    yield 'all inf', pd.Series([np.inf, -np.inf] * (n // 2)), 'no value in the 128 training rows.*no finite value'
 
 @pytest.mark.parametrize('kind,col,msg', list(bad_conts()), ids=[o[0] for o in bad_conts()])
 def test_bad_continuous_column_at_training(kind, col, msg):
@@ -456,6 +456,10 @@ def test_all_missing_categorical_column_is_refused(col):
     assert np.isfinite(evaluate(fit(some, cats=['a', 'b', 'e']), some).summary.mean_balanced_accuracy)
     late = frame().assign(e=np.where(np.arange(160) < 120, None, 'x'))  # values in validation rows only
     with pytest.raises(TabaeInputError, match=r"\['e'\].*no value in the 120 training rows"): fit(late, cats=['a', 'b', 'e'], valid_idx=range(120, 160))
+
+def test_every_column_without_a_training_value_is_named_at_once():
+    "Categorical and continuous columns with nothing to learn from are named in one error (a continuous one was named alone, one per try)."
+    with pytest.raises(TabaeInputError, match=r"\['e', 'c', 'd'\] have no value in the 128 training rows"): fit(frame().assign(e=None, c=np.nan, d=np.inf), cats=['a', 'b', 'e'])
 
 def test_tuple_column_names_are_refused():
     "Tuple names (before: a pandas error from inside fastai about MultiIndex levels) are named with a way to flatten them."
