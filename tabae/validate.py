@@ -129,6 +129,16 @@ def _cont_column(col:pd.Series, name) -> pd.Series:
                               "convert it with `pd.to_numeric` or pass it in `cat_names`")
     return pd.Series(col.to_numpy(dtype=np.float64, na_value=np.nan)).replace([np.inf, -np.inf], np.nan)
 
+def _cont_columns(df:pd.DataFrame, names:list) -> dict:
+    "`{name: _cont_column(df[name], name)}` for each of `names`, or one `TabaeInputError` saying why each column that cannot be continuous cannot (not the first alone)."
+    res, why = {}, []
+    for c in names:
+        try: res[c] = _cont_column(df[c], c)
+        except TabaeInputError as e: why.append(str(e))
+    if len(why) > 1: raise TabaeInputError(f"{len(why)} columns cannot be continuous:\n" + '\n'.join(why))
+    if why: raise TabaeInputError(why[0])
+    return res
+
 def _check_unique(df:pd.DataFrame, names:list):
     dups = [] if df.columns.is_unique else [c for c in names if (df.columns == c).sum() > 1]
     if dups: raise TabaeInputError(f"Column(s) {dups} appear more than once in the DataFrame: rename the duplicates")
@@ -161,7 +171,7 @@ def clean_train_frame(df:pd.DataFrame, cat_names:list, cont_names:list, splits:t
     na_named = [c for c in cat_names if cols[c].isin([NA]).any()]
     if na_named: raise TabaeInputError(f"Categorical column(s) {na_named} hold the value '#na#', which fastai's `Categorify` keeps for missing and unseen "
                                        "values, so the two would merge: rename that value (e.g. `df[col].replace('#na#', 'na')`), or make it NaN if it means missing")
-    cols.update({c: _cont_column(df[c], c) for c in cont_names})
+    cols.update(_cont_columns(df, cont_names))
     empty = [c for c in cat_names + cont_names if cols[c].iloc[train].isna().all()]
     if empty: raise TabaeInputError(f"Column(s) {empty} have no value in the {len(train)} training rows (all missing; for numbers, no finite value): drop them or fill them")
     _warn_uninformative({c: cols[c].iloc[train] for c in cat_names + cont_names}, set(cat_names))

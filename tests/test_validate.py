@@ -54,6 +54,13 @@ def test_bad_continuous_column_at_training(kind, col, msg):
 def test_bad_continuous_column_at_encode(learn, col):
     with pytest.raises(TabaeInputError, match="'c'"): encode(learn, frame(50).assign(c=col))
 
+def test_every_column_that_cannot_be_continuous_is_named_at_once(learn):
+    "Two bad continuous columns are both named, each with its reason, in training and at encode time (the first was named alone, one per try)."
+    both = r"2 columns cannot be continuous:\nContinuous column 'c' must be numeric.*\nContinuous column 'd' holds dates"
+    bad = frame().assign(c=['1.5', 'x'] * 80, d=pd.date_range('2020-01-01', periods=160))
+    with pytest.raises(TabaeInputError, match=both): fit(bad)
+    with pytest.raises(TabaeInputError, match=both): encode(learn, bad)
+
 def test_nullable_numbers_are_continuous_text_in_object_ones_is_not():
     df = frame()
     df['c'] = pd.array([None if np.isnan(v) else v for v in df.c], dtype='Float64')
