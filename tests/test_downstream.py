@@ -1,6 +1,6 @@
 import warnings
 import numpy as np, pandas as pd, pytest
-from fastai.tabular.all import CategoryBlock, RegressionBlock, accuracy, set_seed, tabular_learner
+from fastai.tabular.all import Categorify, CategoryBlock, FillMissing, Normalize, RegressionBlock, accuracy, set_seed, tabular_learner
 from tabae import TabaeInputError, adult_columns, codes_dls, codes_frame, encode, fit_autoencoder
 
 CATS, CONTS = adult_columns('adult-14')
@@ -146,3 +146,11 @@ def test_keep_raw_takes_arrow_integer_categories_with_gaps(small_learn, frames):
     dls = codes_dls(learn, df, 'salary', keep_raw=True, bs=64)
     assert list(dls.train_ds.classes['n']) == ['#na#', 0, 1, 2, 3]
     dls.one_batch()
+
+def test_codes_dls_takes_procs_and_loader_arguments(small_learn, frames):
+    "Batches of 256 by default; `procs` replaces the default procs, and fastai's loader arguments (`val_bs`) reach the loaders."
+    train, _ = frames
+    dls = codes_dls(small_learn, train, 'salary')
+    assert dls.train.bs == dls.valid.bs == 256 and any(isinstance(p, Normalize) for p in dls.train_ds.procs)
+    dls = codes_dls(small_learn, train, 'salary', procs=[Categorify, FillMissing], val_bs=32)
+    assert dls.valid.bs == 32 and not any(isinstance(p, Normalize) for p in dls.train_ds.procs)

@@ -178,7 +178,7 @@ def test_plot_shows_at_most_max_classes():
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ['z', 'm', 'a']  # most frequent first, not alphabetical
 
 def test_recon_r2_leaves_out_a_column_constant_in_the_validation_rows():
-    "A column with one value in every validation row has no R2; the others' mean is reported (float32 rounding made it -89,557 here)."
+    "A column with one value in every validation row has no R2; the others' mean is reported (float32 rounding made it -89,557 here), and no value when no column has one."
     from types import SimpleNamespace
     from tabae import ReconR2
     torch.manual_seed(0)
@@ -188,6 +188,9 @@ def test_recon_r2_leaves_out_a_column_constant_in_the_validation_rows():
     m.reset()
     m.accumulate(SimpleNamespace(pred=(None, pred), yb=(None, targ), to_detach=lambda t, cpu=False: t))
     assert m.value == pytest.approx(r2_score(targ[:, 0].numpy(), pred[:, 0].numpy()), abs=1e-5)
+    m.reset()
+    m.accumulate(SimpleNamespace(pred=(None, pred[:, 1:] * 0 + 0.4), yb=(None, targ[:, 1:]), to_detach=lambda t, cpu=False: t))
+    assert m.value is None  # no column has an R2: none shown, not a made-up 0
 
 def test_mean_r2_skips_a_column_without_r2():
     "A continuous column constant in the evaluated rows has no R2; `mean_r2` is the mean of the others, not NaN."

@@ -291,6 +291,19 @@ def test_of_two_automatic_mixed_precisions_the_first_runs(adult_df):
     with learn.no_bar(), learn.no_logging(): learn.fit(1, cbs=Spy())
     assert runs and set(runs) == {(True, False)} and mine.dtype == torch.bfloat16 and not torch.is_autocast_enabled('cpu')
 
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
+def test_automatic_mixed_precision_takes_the_dtype_given(adult_df, dtype):
+    "`AutoMixedPrecision(dtype)` autocasts to that dtype whatever the device would pick, and scales the loss for fp16 only (bf16 has float32's range)."
+    learn = ae_learner(adult_dls(adult_df.iloc[:600], bs=128), code_size=4, layers=[16], mixed_precision=False, cbs=[AutoMixedPrecision(dtype)])
+    seen = []
+    class Spy(Callback):
+        order = MixedPrecision.order + 1
+        def before_batch(self):
+            dev = torch.device(self.dls.device or 'cpu').type  # the GPU's autocast where there is one
+            seen.append((torch.is_autocast_enabled(dev), torch.get_autocast_dtype(dev), self.learn.scaler.is_enabled()))
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, cbs=Spy())
+    assert seen and set(seen) == {(True, dtype, dtype == torch.float16)}
+
 def test_metrics_of_learners_exported_before_their_options_still_score():
     "`ReconR2.na_flags` and `CatAccuracy.cols` came later: a metric unpickled without them scores every column (`validate` raised AttributeError)."
     from tabae.metrics import CatAccuracy, ReconR2

@@ -31,7 +31,13 @@ def test_per_column_rate():
     assert torch.equal(out[:, 0], x[:, 0]) and (out[:, 1] != x[:, 1]).float().mean() > 0.4
 
 def test_bad_p():
-    with pytest.raises(ValueError, match='swap_p'): BatchSwapNoise(1.5)
+    for p in (1.5, -0.1, float('nan'), [0.1, float('nan')]):
+        with pytest.raises(ValueError, match='swap_p'): BatchSwapNoise(p)
+
+def test_a_one_row_batch_is_left_as_it_is():
+    "A training batch of one row has no other row to swap with: it comes back unchanged (torch refused to draw from an empty range)."
+    x = distinct(1, 5)
+    assert torch.equal(BatchSwapNoise(1.).train()(x), x)
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
 @pytest.mark.cuda

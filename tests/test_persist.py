@@ -198,6 +198,8 @@ def test_tampered_weights_do_not_run(saved, tmp_path):
     (lambda c: c['bin_weights'].pop(), 'bin weights'),
     (lambda c: c['bin_weights'][0].__setitem__(0, float('nan')), 'bin weights must be finite'),
     (lambda c: c['class_weights'][0].__setitem__(0, -1.), 'class weights must be finite'),
+    (lambda c: c['class_weights'][0].__setitem__(0, float('inf')), 'class weights must be finite'),
+    (lambda c: c['cont_names'].__setitem__(1, c['cont_names'][0]), 'column names repeat'),
     (lambda c: c.__setitem__('wd', 'high'), "weight decay 'high' is not a number"),
     (lambda c: c.__setitem__('wd', True), "weight decay True is not a number"),  # a bool would load as 1.0
     (lambda c: c['cont_names'].pop(), r'its columns \(4 categorical with \[\d+, \d+, \d+, \d+\] classes, 1 continuous\) do not match its weights'),  # encoded wrongly, not refused, before
@@ -224,13 +226,20 @@ def test_missing_or_broken_files(saved, tmp_path):
     with pytest.raises(TabaeInputError, match='valid tabae encoder'): load_encoder(bad)
 
 def test_rank_gauss_and_int_names_round_trip(tmp_path):
+    "Integer column names and RankGauss (its `n_quantiles` too) come back; the encoder is saved into a new nested folder."
     df = frame().rename(columns={'n': 0, 'd': 1})
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        learn = fit_autoencoder(df, ['ville natale', 0], ['größe', 1], rank_gauss=True, **KW)
-    loaded = load_encoder(save_encoder(learn, tmp_path / 'rg'))
-    assert loaded.dls.train_ds.cont_names == ['größe', 1]
+        learn = fit_autoencoder(df, ['ville natale', 0], ['größe', 1], procs=[Categorify, FillMissing, RankGauss(n_quantiles=50), Normalize], **KW)
+    loaded = load_encoder(save_encoder(learn, tmp_path / 'new' / 'nested' / 'rg'))
+    assert loaded.dls.train_ds.cont_names == ['größe', 1] and first(p for p in loaded.dls.train_ds.procs if isinstance(p, RankGauss)).n_quantiles == 50
     assert np.array_equal(encode(loaded, df).values, encode(learn, df).values)
+
+@pytest.mark.parametrize('swap_p', [0.3, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]], ids=['one rate', 'per column'])
+def test_swap_noise_rates_round_trip(tmp_path, swap_p):
+    "The swap noise rate (one, or one per input column: the three cats, `größe_na`, then the two conts) is saved, so fine-tuning a loaded encoder uses it."
+    loaded = load_encoder(save_encoder(fit(frame(), swap_p=swap_p, anneal_noise=None), tmp_path / 'ae'))
+    assert loaded.model.noise.p == pytest.approx(swap_p)
 
 def test_mish_is_saved_by_name_and_loads_as_fast_mish(tmp_path):
     "A plain `nn.Mish` model and a `FastMish` one both save as 'Mish' (one function) and load as `FastMish`, with the same codes."

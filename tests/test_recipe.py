@@ -14,6 +14,17 @@ def test_rank_gauss_round_trip_on_heavy_tails(adult_df):
     assert np.allclose(back['capital-gain'], df.loc[to.items.index, 'capital-gain'], atol=1e-6)
     assert np.allclose(back['age'], df.loc[to.items.index, 'age'], atol=1e-6)
 
+def test_rank_gauss_quantiles_and_degenerate_columns():
+    "1,000 quantiles by default; a column with one finite training value keeps two, so values below and above it still map below and above 0, as do those of a column with none."
+    r = np.random.default_rng(0)
+    df = pd.DataFrame({'x': r.normal(size=5000), 'one': [5.] + [np.nan] * 4999, 'none': np.nan})
+    rg = RankGauss()
+    TabularPandas(df, [rg], cont_names=['x', 'one', 'none'])
+    assert [len(rg.quantiles[c]) for c in ('x', 'one', 'none')] == [1000, 2, 2] and (rg.quantiles['none'] == 0).all()
+    out = TabularPandas(pd.DataFrame({'x': 0., 'one': [1., 5., 9.], 'none': [-1., 0., 1.]}), [rg], cont_names=['x', 'one', 'none'], do_setup=False)
+    out.process()
+    assert out.items['one'].tolist() == pytest.approx([-0.6745, 0., 0.6745], abs=1e-4) and out.items['none'].tolist() == pytest.approx([-0.6745, 0., 0.6745], abs=1e-4)
+
 def test_class_weights_favour_rare_classes(adult_df):
     dls = ae_data(adult_df.iloc[:4000], ['workclass'], ['age'], bs=256)
     w = class_weights(dls, alpha=0.5)[0]
@@ -29,17 +40,21 @@ def test_class_weighted_loss_matches_weighted_ce():
     want = torch.nn.functional.cross_entropy(logits, t[:, 0], reduction='none') * w[t[:, 0]]
     assert torch.allclose(got, want)
 
-def test_swap_noise_schedule_anneals_and_restores(adult_df):
+@pytest.mark.parametrize('swap_p', [0.2, [0.2, 0.2]], ids=['one rate', 'per column'])
+def test_swap_noise_schedule_anneals_and_restores(adult_df, swap_p):
+    "Every rate (one for all, or each column's) holds until half the fit (the default `start`), then falls to near 0; the rates are put back after the fit."
     dls = ae_data(adult_df.iloc[:2000], ['race'], ['age'], bs=256)
-    learn = ae_learner(dls, code_size=4, layers=[16], swap_p=0.2)
+    learn = ae_learner(dls, code_size=4, layers=[16], swap_p=swap_p)
     seen = []
     class Spy(Callback):
         order = 70
         def before_batch(self):
-            if self.training: seen.append(self.learn.model.noise.p)
-    with learn.no_bar(), learn.no_logging(): learn.fit(2, 1e-3, cbs=[SwapNoiseSchedule(start=0.5), Spy()])
-    assert seen[0] == pytest.approx(0.2) and seen[-1] < 0.02 and all(a >= b - 1e-12 for a, b in zip(seen, seen[1:]))
-    assert learn.model.noise.p == 0.2
+            if self.training: seen.append((self.pct_train, np.atleast_1d(self.learn.model.noise.p)))
+    with learn.no_bar(), learn.no_logging(): learn.fit(2, 1e-3, cbs=[SwapNoiseSchedule(), Spy()])
+    assert all(r == pytest.approx(0.2) for pct, r in seen if pct <= 0.5) and all(r.shape == (len(np.atleast_1d(swap_p)),) for _, r in seen)
+    rates = np.stack([r for _, r in seen])
+    assert (rates[-1] < 0.02).all() and (np.diff(rates, axis=0) <= 1e-12).all()
+    assert learn.model.noise.p == swap_p
 
 def test_auto_bs():
     "Sixteen or more batches per epoch, a power of two from 64 to 1024: Adult's 26,049 training rows keep the article's 1024."

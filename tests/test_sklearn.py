@@ -109,7 +109,8 @@ def test_inverse_transform_is_reconstruct(adult_df):
     assert list(back.columns) == CATS + CONTS and back.index.equals(df.index)
     pd.testing.assert_frame_equal(back[CATS].astype(str), ref[CATS].astype(str))
     np.testing.assert_allclose(back[CONTS].to_numpy(float), ref[CONTS].to_numpy(float), rtol=1e-4, atol=1e-3)
-    with pytest.raises(ValueError, match='3 features'): enc.inverse_transform(np.zeros((2, 3)))
+    for n in (3, 9):
+        with pytest.raises(ValueError, match=f'X has {n} features, but TabularAEEncoder makes codes of 8'): enc.inverse_transform(np.zeros((2, n)))
 
 def test_inverse_transform_keeps_the_fitted_column_order(adult_df):
     "`inverse_transform` gives the columns in the order `fit` saw them (it gave categorical columns first, so an array's columns lined up wrongly)."
@@ -192,3 +193,24 @@ def test_inverse_transform_keeps_the_codes_index_and_valid_pct_reaches_the_fit(a
     pd.testing.assert_frame_equal(shuffled.loc[back.index], back)
     TabularAEEncoder(**SMALL, valid_pct=0., fit_kwargs={'cbs': [Spy()]}).fit(df)
     assert seen == [(150, 150), (300, 0)]
+
+def test_the_estimators_own_arguments_reach_the_fit(adult_df, monkeypatch):
+    "`epochs`, `lr`, `patience`, `seed`, `bs` and `valid_pct` are passed to `fit_autoencoder` as given; a one-row frame is refused with the estimator's own message."
+    import tabae.sklearn
+    seen, fit = [], tabae.sklearn.fit_autoencoder
+    monkeypatch.setattr(tabae.sklearn, 'fit_autoencoder', lambda *a, **kw: seen.append(kw) or fit(*a, **kw))
+    df = adult_df[CATS + CONTS].iloc[:300]
+    TabularAEEncoder(code_size=4, layers=(8,), epochs=1, lr=0.01, patience=2, seed=3, bs=32, valid_pct=0.25).fit(df)
+    assert {k: seen[0][k] for k in ('epochs', 'lr', 'patience', 'seed', 'bs', 'valid_pct')} == dict(epochs=1, lr=0.01, patience=2, seed=3, bs=32, valid_pct=0.25)
+    with pytest.raises(ValueError, match='TabularAEEncoder needs at least 2 rows to fit, got 1'): TabularAEEncoder(**SMALL).fit(df.iloc[:1])
+
+def test_inverse_transform_leaves_the_models_mode_as_it_was(adult_df):
+    "Decoding runs in eval mode and puts the model's mode back: a model in training mode stays in it, its BatchNorm statistics untouched."
+    df = adult_df[CATS + CONTS].iloc[:300]
+    enc = TabularAEEncoder(**SMALL).fit(df)
+    codes, m = enc.transform(df), enc.learn_.model
+    for mode in (False, True):
+        m.train(mode)
+        stats = [b.clone() for b in m.buffers()]
+        enc.inverse_transform(codes)
+        assert m.training == mode and all(torch.equal(a, b) for a, b in zip(stats, m.buffers()))
