@@ -213,3 +213,26 @@ def test_encode_reads_question_marks_as_missing(files, model_dir, tmp_path):
     assert main(['encode', str(model_dir), str(tmp_path / 'q.csv'), '-o', str(tmp_path / 'q.parquet'), '--quiet']) == 0
     want = encode(load_encoder(model_dir), read_table(tmp_path / 'q.csv'))
     np.testing.assert_allclose(pd.read_parquet(tmp_path / 'q.parquet')[list(want.columns)].to_numpy(), want.to_numpy(), atol=1e-6)
+
+def test_encode_keeps_an_integer_column_that_gains_a_gap_in_a_later_chunk(files, model_dir, tmp_path):
+    "A kept integer column with a gap only in a later chunk (read as int64, then float64) is cast to the first chunk's schema: every row written, the gap kept."
+    _, test = files
+    df = test.iloc[:600].assign(id=pd.array(range(600), dtype='Int64'))
+    df.loc[df.index[450], 'id'] = pd.NA
+    df.to_csv(tmp_path / 'keep.csv', index=False)
+    assert main(['encode', str(model_dir), str(tmp_path / 'keep.csv'), '-o', str(tmp_path / 'keep.parquet'), '--keep', 'id', '--chunk-size', '300', '--quiet']) == 0
+    out = pd.read_parquet(tmp_path / 'keep.parquet')
+    assert len(out) == 600 and out['id'].isna().sum() == 1 and out['id'].iloc[449] == 449
+
+def test_fit_prints_the_best_validation_loss(files, tmp_path, capsys, monkeypatch):
+    "The closing line gives the lowest validation loss of the fit (the weights kept), not the last epoch's."
+    import tabae.distributed
+    d, _ = files
+    real = tabae.distributed.fit_distributed
+    def fit(*a, **kw):
+        learn = real(*a, **kw)
+        learn.recorder.values = [[1., 3.], [1., 2.], [1., 4.]]  # train and validation loss of three epochs, the second the best
+        return learn
+    monkeypatch.setattr(tabae.distributed, 'fit_distributed', fit)
+    assert main(['fit', str(d/'train.csv'), '--cat', *CATS, '--cont', *CONTS, '--out', str(tmp_path/'m'), *SMALL]) == 0
+    assert '(3 epoch(s), best valid_loss 2.0000)' in capsys.readouterr().out

@@ -203,3 +203,19 @@ def test_test_dl_passes_its_loader_arguments_on(adult_df):
     assert [len(b[0]) for b in plain] == [50] and [len(b[0]) for b in small] == [7] * 7 + [1]
     order, shuffled = torch.cat([b[1] for b in plain]), torch.cat([b[1] for b in mixed])
     assert len(shuffled) == 50 and not torch.equal(order, shuffled)
+
+def test_each_epoch_draws_a_new_order(adult_df):
+    "The training loader shuffles anew on every pass (the same permutation every epoch would be a fixed batching)."
+    from fastai.torch_core import set_seed
+    set_seed(0)
+    dls = ae_data(adult_df.iloc[:2000], CATS, CONTS, bs=256)
+    firsts = [next(iter(dls.train))[1] for _ in range(3)]
+    assert not torch.equal(firsts[0], firsts[1]) and not torch.equal(firsts[1], firsts[2])
+
+def test_shown_zeros_are_not_negative():
+    "A zero decoded from its normalized float32 value shows as 0.0, not -0.0."
+    r = np.random.default_rng(0)
+    df = pd.DataFrame({'a': r.choice(['x', 'y'], 400), 'g': np.where(r.random(400) < 0.8, 0., r.exponential(1000, 400))})
+    shown = ae_data(df, ['a'], ['g'], bs=400, valid_pct=0.).train.show_batch(max_n=400, show=False)
+    zeros = shown.g[shown.g == 0]
+    assert len(zeros) == (df.g == 0).sum() and not np.signbit(zeros).any()

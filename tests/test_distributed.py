@@ -9,6 +9,7 @@ import numpy as np, pandas as pd, pytest, torch
 from fastai.callback.core import Callback
 from fastai.torch_core import find_bs, rank_distrib
 from safetensors.torch import load_file, save_file
+import tabae
 from tabae import AutoMixedPrecision, FoldedEncoder, adult, adult_columns, ae_data, encode, evaluate, fit_autoencoder, load_encoder
 from tabae.distributed import DistributedTabDL, fit_distributed, plain_batchnorm
 
@@ -16,7 +17,8 @@ CATS, CONTS = adult_columns('adult-9')
 N_TRAIN, N_TEST = 3000, 1000
 # valid_pct=0: with no validation pass, only tabae's averaging of the BatchNorm statistics makes the processes agree
 ARGS = dict(code_size=8, layers=[32, 16], epochs=8, lr=1e-2, bs=128, valid_pct=0., seed=0)
-ENV = {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1', 'PYTHONWARNINGS': 'ignore',
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(tabae.__file__)))  # the workers import this tabae (a worktree's too), not whichever is installed
+ENV = {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1', 'PYTHONWARNINGS': 'ignore', 'PYTHONPATH': os.pathsep.join(filter(None, [ROOT, os.environ.get('PYTHONPATH')])),
        'PYTHONFAULTHANDLER': '1'}  # a process that aborts prints its Python stacks into the failure message
 TORCHRUN = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc-per-node', '2']
 

@@ -159,9 +159,9 @@ def test_a_column_with_no_training_class(adult_df):
     assert rep.categorical.loc['e', 'balanced_accuracy'] == 0.5 and np.isfinite(rep.summary.mean_r2)  # 'x' missed, the 49 gaps rebuilt as '#na#'
 
 def test_out_of_range_tolerance_is_float32_rounding_only():
-    "Values a thousandth of the range past the bounds are counted; a ten-millionth past (float32 rounding) is not."
+    "Values a thousandth of the range past the bounds are counted; a ten-millionth or five-millionths past (float32 rounding) are not."
     lo, hi = 10., 90.
-    y = pd.Series([hi + 1e-3 * (hi - lo), lo - 1e-3 * (hi - lo), hi + 1e-7 * (hi - lo), lo - 1e-7 * (hi - lo), 50.])
+    y = pd.Series([hi + 1e-3 * (hi - lo), lo - 1e-3 * (hi - lo), hi + 1e-7 * (hi - lo), lo - 1e-7 * (hi - lo), hi + 5e-6 * (hi - lo), 50.])
     assert AEReport._out_of_range(y, lo, hi) == 2
 
 def test_plot_shows_at_most_max_classes():
@@ -203,3 +203,8 @@ def test_missing_categories_are_scored_as_the_class_na():
     actual = pd.DataFrame({'c': pd.Series(['a', 'b', None, np.nan, pd.NA, 'a'], dtype=object)})
     rep = AEReport(actual, pd.DataFrame({'c': ['a', 'b', '#na#', '#na#', '#na#', 'b']}), ['c'], [])
     assert rep.categorical.loc['c', 'balanced_accuracy'] == pytest.approx((0.5 + 1 + 1) / 3)
+
+def test_a_report_built_by_hand_leaves_infinite_actual_values_out():
+    "An `AEReport` given infinite actual numbers scores the finite ones (`evaluate` reads inf as missing before; scikit-learn raised on it)."
+    rep = AEReport(pd.DataFrame({'x': [1., 2., 3., np.inf, 5.]}), pd.DataFrame({'x': [1.1, 2.1, 2.9, 4., 5.]}), [], ['x'])
+    assert rep.continuous.loc['x', 'max_abs_err'] == pytest.approx(0.1) and np.isfinite(rep.continuous.loc['x', 'r2'])

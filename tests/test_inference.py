@@ -11,14 +11,16 @@ def test_folded_encoder_matches_trained_model(small_learn, adult_test_df):
 @pytest.mark.parametrize('kw', [{}, dict(input_skip=True), dict(clip_inputs=True), dict(clip_inputs=True, input_skip=True, code_act='relu'),
                                 dict(act_cls=torch.nn.ReLU), dict(act_cls=torch.nn.GELU)], ids=str)  # any activation, not Mish only
 def test_folded_encoder_with_random_batchnorm_stats(kw):
-    "BatchNorm folded into the first layer and the input skip; inputs past the head's bounds (1.5 and -2) clipped as the model clips them."
+    "BatchNorm folded into the first layer and the input skip, its `eps` where it belongs (running variances near 0 too); inputs past the head's bounds (1.5 and -2) clipped as the model clips them."
     torch.manual_seed(0)
-    m = TabularAE([(10, 6), (5, 4)], 3, code_size=16, cat_dict=[10, 5], layers=[32, 16], low=[-2.] * 3, high=[1.5] * 3, **kw)
-    for bn in (mod for mod in m.modules() if isinstance(mod, torch.nn.BatchNorm1d)):
-        bn.running_mean.normal_(); bn.running_var.uniform_(0.5, 2); bn.weight.data.normal_(); bn.bias.data.normal_()
-    m.eval()
-    xc, xf = torch.randint(0, 5, (64, 2)), torch.randn(64, 3) * 3  # a third of the values past the bounds
-    with torch.no_grad(): assert torch.allclose(FoldedEncoder(m)(xc, xf), m(xc, xf, encode=True), atol=1e-5)
+    for var in ((0.5, 2), (1e-4, 1e-2)):
+        m = TabularAE([(10, 6), (5, 4)], 3, code_size=16, cat_dict=[10, 5], layers=[32, 16], low=[-2.] * 3, high=[1.5] * 3, **kw)
+        for bn in (mod for mod in m.modules() if isinstance(mod, torch.nn.BatchNorm1d)):
+            bn.running_mean.normal_(); bn.running_var.uniform_(*var); bn.weight.data.normal_(); bn.bias.data.normal_()
+        m.eval()
+        xc, xf = torch.randint(0, 5, (64, 2)), torch.randn(64, 3) * 3  # a third of the values past the bounds
+        with torch.no_grad(): want = m(xc, xf, encode=True)
+        with torch.no_grad(): assert torch.allclose(FoldedEncoder(m)(xc, xf), want, atol=1e-5 * max(1, want.abs().max().item()))
 
 def test_folded_encoder_with_bin_inputs():
     "The folded encoder bucketizes the numbers into the bin embeddings as the model does (the last edges `inf` padding)."

@@ -443,11 +443,14 @@ def test_one_kind_of_column_and_huge_numbers_fit_without_library_warnings():
         for cats, conts in ((['a', 'b'], []), ([], ['c', 'd'])): assert finite(encode(fit_autoencoder(df, cats, conts, **KW), df))  # not `fit`: it ignores warnings
         with pytest.raises(TabaeInputError, match='too large to normalize'): fit_autoencoder(df.assign(d=df.d * 1e200), ['a', 'b'], ['c', 'd'], **KW)
 
-def test_bad_column_lists():
+def test_bad_column_lists(learn):
     df = frame()
     with pytest.raises(TabaeInputError, match='No columns'): fit(df, cats=[], conts=[])
     with pytest.raises(TabaeInputError, match=r"\['c'\].*more than once"): fit(df, cats=['a', 'c'], conts=['c'])
     with pytest.raises(TabaeInputError, match=r"\['a'\].*more than once in the DataFrame"): fit(pd.concat([df, df[['a']]], axis=1))
+    twice = pd.concat([df, df[['d']] + 100], axis=1)  # at encode time too (an AttributeError inside pandas)
+    for f in (encode, reconstruct, evaluate, lambda l, d: l.dls.test_dl(d)):
+        with pytest.raises(TabaeInputError, match=r"\['d'\].*more than once in the DataFrame"): f(learn, twice)
     with pytest.raises(TabaeInputError, match='c_na'): fit(df.assign(c_na=1), cats=['a', 'c_na'])
     flag = df.rename(columns={'a': True, 'c': 1})  # True == 1 to Python and pandas: named as a boolean, not as a repeat
     with pytest.raises(TabaeInputError, match=r"Column name\(s\) \[True\] are booleans"): fit(flag, cats=[True], conts=[1, 'd'])
@@ -547,9 +550,9 @@ def test_show_results_shows_missing_numbers_as_missing(learn):
     assert res.xs('rebuilt', level=1).c.notna().all()
 
 def test_extreme_value_threshold_is_40_standard_deviations(adult_df):
-    "45 standard deviations of the other training rows out is named; 35 is not."
+    "45 standard deviations of the other training rows out, above or below them, is named; 35 is not."
     cats, conts = adult_columns('adult-9')
-    for z, warned in ((45, True), (35, False)):
+    for z, warned in ((45, True), (-45, True), (35, False), (-35, False)):
         df = adult_df.iloc[:500].astype({'age': float})
         rest = df.age.iloc[:400].drop(df.index[3])
         df.loc[df.index[3], 'age'] = rest.mean() + z * rest.std(ddof=0)
