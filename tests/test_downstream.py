@@ -154,3 +154,18 @@ def test_codes_dls_takes_procs_and_loader_arguments(small_learn, frames):
     assert dls.train.bs == dls.valid.bs == 256 and any(isinstance(p, Normalize) for p in dls.train_ds.procs)
     dls = codes_dls(small_learn, train, 'salary', procs=[Categorify, FillMissing], val_bs=32)
     assert dls.valid.bs == 32 and not any(isinstance(p, Normalize) for p in dls.train_ds.procs)
+
+def test_a_training_split_smaller_than_the_batch_is_named(small_learn, frames):
+    "240 training rows and the default `bs=256` gave fastai a training loader with no batch (a fit that trained nothing): named, with a `bs` that works."
+    small = frames[0].iloc[:300]
+    with pytest.raises(TabaeInputError, match=r"training split has 240 row\(s\), fewer than `bs`=256.*`bs=32`"): codes_dls(small_learn, small, 'salary')
+    assert len(codes_dls(small_learn, small, 'salary', bs=32).train) == 7 and len(codes_dls(small_learn, small, 'salary', drop_last=False).train) == 1
+
+def test_columns_named_like_the_codes_are_named(small_learn, frames):
+    "A target, or with `keep_raw` a raw column, named like a code column (`ae_0`, ...) failed inside pandas on the duplicate names."
+    train = frames[0].assign(ae_3=1.)
+    for f in (codes_frame, codes_dls):
+        with pytest.raises(TabaeInputError, match=r"\['ae_3'\] have the names of the code columns \(ae_0 .. ae_15\)"): f(small_learn, train, 'ae_3')
+    learn = fit_autoencoder(train.iloc[:400], ['race'], ['ae_3', 'age'], code_size=4, layers=[8], epochs=1, progress=False)
+    with pytest.raises(TabaeInputError, match=r"\['ae_3'\] have the names"): codes_frame(learn, train, 'salary', keep_raw=True)
+    assert list(codes_frame(learn, train, 'salary').columns) == ['ae_0', 'ae_1', 'ae_2', 'ae_3', 'salary']  # without the raw columns there is no clash
