@@ -25,6 +25,15 @@ def _clean_conts(df:pd.DataFrame, to:Tabular) -> pd.DataFrame:
     if gaps: df[gaps] = df[gaps].fillna(_centre(to))
     return df
 
+def _int_codes(categories:pd.Index, v:np.ndarray) -> np.ndarray:
+    "The position of each float of `v` among the integer `categories`, -1 where none equals it exactly (pandas compares them as floats, which past 2**53 matched 2**60 + 1 to 2**60 + 5)."
+    res = np.full(len(v), -1, dtype=np.intp)
+    whole = np.isfinite(v) & (np.floor(v) == v)
+    small = whole & (np.abs(v) < 2.**63)
+    res[small] = categories.get_indexer(v[small].astype(np.int64))
+    if (big := whole & ~small).any(): res[big] = categories.get_indexer(pd.Index([int(x) for x in v[big]], dtype=object))  # uint64 classes
+    return res
+
 class _ClassIndex:
     "Each categorical column's training classes as a pandas `CategoricalDtype` (and an Arrow value set for Arrow strings), built once and reused for every chunk of a frame."
     def __init__(self, to:Tabular):
@@ -41,6 +50,7 @@ class _ClassIndex:
             arr = pa.array(col.array)
             if (c, arr.type) not in self.value_sets: self.value_sets[c, arr.type] = pa.array(categories.tolist(), type=arr.type)
             return pc.fill_null(pc.index_in(arr, value_set=self.value_sets[c, arr.type]), -1).to_numpy()
+        if categories.dtype.kind in 'iu' and isinstance(col.dtype, np.dtype) and col.dtype.kind == 'f': return _int_codes(categories, col.to_numpy())
         return categories.get_indexer(col)
 
     def __call__(self, df:pd.DataFrame) -> dict:

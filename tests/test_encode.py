@@ -1,7 +1,7 @@
 import sys, warnings
 import numpy as np, pandas as pd, pytest, torch
 from fastai.tabular.all import Categorify
-from tabae import UnseenCategoryWarning, adult_columns, encode, reconstruct
+from tabae import UnseenCategoryWarning, adult_columns, encode, fit_autoencoder, reconstruct
 
 CATS, CONTS = adult_columns('adult-14')
 
@@ -194,3 +194,15 @@ def test_no_progress_bar_on_a_small_frame(small_learn, rows, monkeypatch):
     assert bars == []
     encode(small_learn, rows, progress=True)
     assert bars == [1]
+
+def test_integer_classes_past_2_53_given_as_floats_are_matched_exactly():
+    "Floats meet integer classes only where they equal one exactly: 2**60 is none of 2**60 + 1, + 3, + 5 (pandas compared them as floats and took the last), so it is unseen; 1.0 is still class 1."
+    from tabae.process import process_frame
+    r = np.random.default_rng(0)
+    df = pd.DataFrame({'small': r.integers(0, 4, 400), 'big': r.choice([2**60 + 1, 2**60 + 3, 2**60 + 5], 400), 'u': r.normal(size=400)})
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        learn = fit_autoencoder(df, ['small', 'big'], ['u'], code_size=4, layers=[8], epochs=1, progress=False)
+    rows = df.iloc[:6].astype({'small': float, 'big': float})
+    with pytest.warns(UnseenCategoryWarning, match=r"'big' in 6 row"): cats, _ = process_frame(learn, rows)
+    assert (cats[:, 1] == 0).all() and torch.equal(cats[:, 0], process_frame(learn, df.iloc[:6])[0][:, 0])  # '#na#'; the small ones as ints
