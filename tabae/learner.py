@@ -49,8 +49,8 @@ class AELearner(Learner):
         self._check_rows()
         return super().lr_find(**kwargs)
 
-    def show_results(self, ds_idx:int=1, dl:DataLoader=None, max_n:int=9, shuffle:bool=True, **kwargs):
-        "fastai's `show_results`: rows of split `ds_idx` (or `dl`) above their rebuilds; a one-row split is shown unshuffled, an empty one named in a `TabaeInputError`."
+    def show_results(self, ds_idx:int=1, dl:DataLoader=None, max_n:int=9, shuffle:bool=True, **kwargs) -> pd.DataFrame|None:
+        "fastai's `show_results`: rows of split `ds_idx` (or `dl`) above their rebuilds, returned with `show=False`; a one-row split is shown unshuffled, an empty one named in a `TabaeInputError`."
         if dl is None:
             if not (n := self.dls[ds_idx].n):
                 split = {0: 'training', 1: 'validation'}.get(ds_idx, f'`dls[{ds_idx}]`')
@@ -58,7 +58,9 @@ class AELearner(Learner):
                        "(a loaded or exported learner keeps no rows): pass")
                 raise TabaeInputError(f"The {split} split has no rows to show {why} `dl=learn.dls.test_dl(df)` for the rows of a DataFrame")
             dl = self.dls[ds_idx].new(shuffle=shuffle and n > 1)  # a shuffled one-row loader yields no batch: BatchNorm never sees one in training
-        return super().show_results(dl=dl, max_n=max_n, **kwargs)
+        b = dl.one_batch()
+        _, _, dec = self.get_preds(dl=[b], with_decoded=True)
+        return dl.show_results(b, dec, max_n=max_n, **kwargs)  # fastai's returns nothing: with `show=False`, the rows
 
     def tta(self, *args, **kwargs):
         "Refused with a clear `TabaeInputError`: fastai's `tta` averages over training-time augmentation, and a rebuild has none (swap noise is for training); it failed inside fastai."

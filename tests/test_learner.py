@@ -273,6 +273,7 @@ def test_show_results_puts_each_row_above_its_rebuild(small_learn, monkeypatch):
     shown = []
     monkeypatch.setattr('tabae.data.display_df', shown.append)
     with small_learn.no_bar(): small_learn.show_results(max_n=2)
+    with small_learn.no_bar(): assert small_learn.show_results(max_n=3, show=False).shape == (6, len(cols))  # the rows, as the loader's returns them (fastai's returned nothing)
     assert len(shown) == 1 and shown[0].shape == (4, len(cols)) and set(shown[0]['race']) <= set(small_learn.dls.train_ds.classes['race'])  # labels (shuffled rows)
 
 def test_tta_is_refused_with_what_to_use(small_learn, adult_test_df):
