@@ -146,6 +146,7 @@ def encode(
         with warnings.catch_warnings(record=True) as caught:  # one unseen-category warning for the file, not one per chunk
             warnings.simplefilter('always', UnseenCategoryWarning)
             for chunk in _with_progress(iter_table(data, chunk_size, columns), _table_rows(data), not quiet):
+                if not len(chunk): continue  # a CSV of a header alone reads as one empty chunk: no rows, as an empty parquet
                 codes = encode_frame(learn, chunk, bs=bs, progress=False)
                 table = pa.Table.from_pandas(pd.concat([chunk[keep], codes], axis=1), preserve_index=False)
                 if writer is None: writer = pq.ParquetWriter(Output, table.schema)
@@ -175,6 +176,10 @@ def report(
     from .datasets import read_table
     from .evaluate import evaluate
     from .persist import load_encoder
+    if plot:  # checked before the evaluation, not after it
+        from matplotlib.figure import Figure
+        if Path(plot).suffix.lstrip('.').lower() not in (kinds := Figure().canvas.get_supported_filetypes()):
+            raise CliError(f"--plot must name an image file of a kind matplotlib writes ({', '.join('.' + k for k in kinds)}), got {plot}")
     rep = evaluate(load_encoder(model), read_table(data), bs=bs)
     print(rep)
     if plot:

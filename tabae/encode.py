@@ -55,6 +55,7 @@ def encode(learn:Learner, df:pd.DataFrame, bs:int=4096, prefix:str='ae_', progre
            mixed_precision:bool=True) -> pd.DataFrame:
     "The code of every row of `df` (with `deep_stack`, every hidden activation too), as a DataFrame with `df`'s index and columns `ae_0..`; bf16 matmuls where the hardware has them unless `mixed_precision=False`."
     check_columns(df, [])
+    if not isinstance(prefix, str): raise TabaeInputError(f"`prefix` must be a string (the code columns are `prefix` + 0, 1, ...), got {prefix!r}")
     m = learn.model
     width = sum(l.out_features for l in m.layers.modules() if isinstance(l, nn.Linear)) if deep_stack else m.code_size
     res = np.empty((len(df), width), dtype=np.float32)

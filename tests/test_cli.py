@@ -156,6 +156,7 @@ def test_report_prints_and_saves_plots(files, model_dir, tmp_path, capsys):
     (['encode', 'model', 'test.csv', '-o', 'c.parquet', '--keep', 'salary', 'salary'], r"--keep names a column twice: \['salary', 'salary'\]"),
     (['encode', 'train.csv', 'test.csv', '-o', 'c.parquet'], "is not a tabae encoder directory"),
     (['report', 'model', 'missing.csv'], "tabae report: error: .*missing.csv"),
+    (['report', 'model', 'test.csv', '--plot', 'r.xyz'], r"tabae report: error: --plot must name an image file of a kind matplotlib writes \(.*\.png.*\), got r.xyz"),  # it failed after the report
 ])
 def test_bad_input_is_one_clear_line(files, model_dir, argv, match, monkeypatch):
     d, _ = files
@@ -236,3 +237,12 @@ def test_fit_prints_the_best_validation_loss(files, tmp_path, capsys, monkeypatc
     monkeypatch.setattr(tabae.distributed, 'fit_distributed', fit)
     assert main(['fit', str(d/'train.csv'), '--cat', *CATS, '--cont', *CONTS, '--out', str(tmp_path/'m'), *SMALL]) == 0
     assert '(3 epoch(s), best valid_loss 2.0000)' in capsys.readouterr().out
+
+def test_encode_refuses_a_table_without_rows(files, model_dir, tmp_path):
+    "A CSV of a header alone (read as one empty chunk) is refused as an empty parquet file is, and no output is left (it wrote a parquet file of 0 rows)."
+    _, test = files
+    test.iloc[:0].to_csv(tmp_path / 'empty.csv', index=False)
+    test.iloc[:0].to_parquet(tmp_path / 'empty.parquet')
+    for ext in ('csv', 'parquet'):
+        with pytest.raises(SystemExit, match=f"empty.{ext} has no rows to encode"): main(['encode', str(model_dir), str(tmp_path / f'empty.{ext}'), '-o', str(tmp_path / 'c.parquet'), '--quiet'])
+        assert not (tmp_path / 'c.parquet').exists()

@@ -206,3 +206,9 @@ def test_integer_classes_past_2_53_given_as_floats_are_matched_exactly():
     rows = df.iloc[:6].astype({'small': float, 'big': float})
     with pytest.warns(UnseenCategoryWarning, match=r"'big' in 6 row"): cats, _ = process_frame(learn, rows)
     assert (cats[:, 1] == 0).all() and torch.equal(cats[:, 0], process_frame(learn, df.iloc[:6])[0][:, 0])  # '#na#'; the small ones as ints
+
+def test_prefix_must_be_text(small_learn, adult_test_df):
+    "`encode(prefix=5)` named the columns '50', '51', ...: a prefix that is not a string is refused."
+    from tabae import TabaeInputError
+    with pytest.raises(TabaeInputError, match=r"`prefix` must be a string.*got 5"): encode(small_learn, adult_test_df.iloc[:5], prefix=5)
+    assert list(encode(small_learn, adult_test_df.iloc[:5], prefix='z').columns)[:2] == ['z0', 'z1']
