@@ -38,11 +38,11 @@ class TabDataLoaderIdentity(TabDataLoader):
         super().__init__(dataset, bs=bs, shuffle=shuffle, after_batch=after_batch, num_workers=0, **kwargs)
 
     def _starts(self) -> range:
-        "First row of each batch; in training a trailing 1-row batch is dropped so BatchNorm never sees one."
+        "First row of each batch; in training (shuffled, no order given) a trailing 1-row batch is dropped so BatchNorm never sees one; an order given, as `get_preds` gives one, keeps every row."
         n, bs = self.n, self.bs
         stop = n - n % bs if self.drop_last and n >= bs else n
-        if self.shuffle and stop % bs == 1 and stop > 1: stop -= 1
-        return range(0, stop if stop > 1 or not self.shuffle else 0, bs)
+        if self.shuffle and 'get_idxs' not in vars(self) and stop % bs == 1: stop -= 1
+        return range(0, stop, bs)
 
     def __len__(self) -> int: return len(self._starts())
 

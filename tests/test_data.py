@@ -180,10 +180,16 @@ def test_infer_columns_reads_booleans_as_categories(adult_df):
     assert 'flag' in cats and 'flag' not in conts
 
 def test_unshuffled_loaders_keep_a_trailing_row(adult_df):
-    "Only training drops a trailing one-row batch: validation, `test_dl` and `get_preds` keep all 65 rows of 64 + 1."
+    "Only training drops a trailing one-row batch: validation, `test_dl` and `get_preds` keep all 65 rows of 64 + 1, `get_preds` on the training loader too (it failed with an IndexError putting 64 predictions back in the order of 65)."
+    from tabae import ae_learner
     dls = ae_data(adult_df.iloc[:200], CATS, CONTS, valid_idx=list(range(135, 200)), bs=64)
     assert len(dls.valid_ds) == 65 and sum(len(b[0]) for b in dls.valid) == 65
     assert sum(len(b[0]) for b in dls.test_dl(adult_df.iloc[:65])) == 65
+    dls = ae_data(adult_df.iloc[:200], CATS, CONTS, valid_idx=list(range(135, 200)), bs=67)  # 135 = 2 * 67 + 1
+    learn = ae_learner(dls, code_size=4, layers=[16], mixed_precision=False)
+    assert sum(len(b[0]) for b in dls.train) == 134  # training: no batch of one row, as BatchNorm needs
+    with learn.no_bar(): preds, targs = learn.get_preds(dl=dls.train)
+    assert torch.equal(targs[1], torch.tensor(dls.train_ds.conts.to_numpy(np.float32))) and len(preds[1]) == 135
 
 def test_shown_inputs_keep_their_decimals_and_from_csv_strips_spaces(adult_df, tmp_path):
     "`show_batch` rounds only to float32's precision (a value ~1e5 from the mean to 0.1: 86399.25 shows as 86399.2, not 86399); `from_csv` reads ', '-separated files as Adult's raw files are written."
