@@ -62,6 +62,12 @@ class AELearner(Learner):
         _, _, dec = self.get_preds(dl=[b], with_decoded=True)
         return dl.show_results(b, dec, max_n=max_n, **kwargs)  # fastai's returns nothing: with `show=False`, the rows
 
+    def to_bf16(self) -> AELearner:
+        "fastai's `to_bf16` on CUDA; on another device, where fastai's `MixedPrecision` autocasts nothing, one `AutoMixedPrecision` in bf16 (the other mixed-precision callbacks removed)."
+        if torch.device(ifnone(self.dls.device, 'cpu')).type == 'cuda': return super().to_bf16()
+        self.remove_cb(MixedPrecision)  # its subclasses too
+        return self.add_cb(AutoMixedPrecision(torch.bfloat16))
+
     def tta(self, *args, **kwargs):
         "Refused with a clear `TabaeInputError`: fastai's `tta` averages over training-time augmentation, and a rebuild has none (swap noise is for training); it failed inside fastai."
         raise TabaeInputError("`tta` averages predictions over training-time augmentation; an autoencoder's rebuilds have none to average (swap noise only trains it): "

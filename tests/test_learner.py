@@ -312,7 +312,7 @@ def test_metrics_of_learners_exported_before_their_options_still_score():
     assert r2.na_flags == {} and acc.cols is None
 
 def test_to_fp16_replaces_the_automatic_mixed_precision(adult_df):
-    "After `to_fp16()`/`to_bf16()` only fastai's `MixedPrecision` runs: both callbacks stepping one shared `learn.scaler` failed on a GPU ('No inf checks were recorded')."
+    "After `to_fp16()` only fastai's `MixedPrecision` runs: both callbacks stepping one shared `learn.scaler` failed on a GPU ('No inf checks were recorded')."
     learn = ae_learner(adult_dls(adult_df.iloc[:600], bs=128), code_size=4, layers=[16])
     amp = first(cb for cb in learn.cbs if isinstance(cb, AutoMixedPrecision))
     runs = []
@@ -324,6 +324,18 @@ def test_to_fp16_replaces_the_automatic_mixed_precision(adult_df):
         runs.clear()
         with learn.no_bar(), learn.no_logging(): learn.fit(1, cbs=Spy())
         assert runs and set(runs) == {half is None and amp_dtype(learn.dls.device) is not None}
+
+def test_to_bf16_autocasts_in_bf16_on_any_device(adult_df):
+    "`to_bf16()` trains in bf16 on the CPU too (fastai's `MixedPrecision` autocasts on CUDA only, and tabae's own stood aside for it, so nothing was cast), with one mixed-precision callback."
+    learn = ae_learner(adult_dls(adult_df.iloc[:600], bs=128), code_size=4, layers=[16], mixed_precision=False).to_bf16()
+    seen = []
+    class Spy(Callback):
+        order = MixedPrecision.order + 1
+        def before_batch(self):
+            dev = torch.device(self.dls.device or 'cpu').type
+            seen.append((torch.is_autocast_enabled(dev), torch.get_autocast_dtype(dev)))
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, cbs=Spy())
+    assert seen and set(seen) == {(True, torch.bfloat16)} and len([c for c in learn.cbs if isinstance(c, MixedPrecision)]) == 1
 
 def test_class_balance_and_emb_szs_reach_the_loss_and_the_model(adult_df, tmp_path):
     "`class_balance` sets the categorical and the bin loss weights (not the default 0.5's); `emb_szs` sets a column's embedding width, kept by `save_encoder`."
