@@ -8,6 +8,8 @@ from .validate import _cont_column, _in_procs, _listify, cat_column, check_colum
 
 __all__ = ['codes_frame', 'codes_dls']
 
+def _code_cols(learn:Learner) -> list: return [f'ae_{i}' for i in range(learn.model.code_size)]  # as `encode` names them
+
 def codes_frame(learn:Learner, df:pd.DataFrame, y_names=None, keep_raw:bool=False, bs:int=4096) -> pd.DataFrame:
     "The codes of `df` beside its `y_names` (and, when `keep_raw`, its raw cat/cont columns, nullable ones as NaN-gapped objects and floats; a target may not be one of them, nor named as a code column), same index."
     y_names = _listify(y_names)
@@ -15,9 +17,9 @@ def codes_frame(learn:Learner, df:pd.DataFrame, y_names=None, keep_raw:bool=Fals
     cats, conts = user_columns(learn.dls.train_ds)
     if keep_raw and (clash := [c for c in y_names if c in cats + conts]):
         raise TabaeInputError(f"Target(s) {clash} are also columns the encoder was trained on: with `keep_raw=True` they would be features too; drop `keep_raw` or refit without them")
-    n = learn.model.code_size
-    if taken := [c for c in y_names + (cats + conts if keep_raw else []) if c in {f'ae_{i}' for i in range(n)}]:
-        raise TabaeInputError(f"Column(s) {taken} have the names of the code columns (ae_0 .. ae_{n - 1}) they would sit beside: rename them, e.g. `df.rename(columns={{{taken[0]!r}: 'y'}})`")
+    codes = _code_cols(learn)
+    if taken := [c for c in y_names + (cats + conts if keep_raw else []) if c in codes]:
+        raise TabaeInputError(f"Column(s) {taken} have the names of the code columns ({codes[0]} .. {codes[-1]}) they would sit beside: rename them, e.g. `df.rename(columns={{{taken[0]!r}: 'y'}})`")
     parts = [encode(learn, df, bs=bs), df[y_names]]
     if keep_raw:  # nullable and Arrow columns as fastai's procs take them: categories with NaN for gaps, numbers as float64
         raw = df[cats + conts].copy()
@@ -40,13 +42,10 @@ def codes_dls(learn:Learner, df:pd.DataFrame, y_names, keep_raw:bool=False, vali
         frame = pd.concat([frame, codes_frame(learn, valid_df, y_names, keep_raw)])
     if gaps := {y: int(n) for y in y_names if (n := frame[y].isna().sum())}:
         raise TabaeInputError(f"Target column(s) have missing values (rows per column: {gaps}): drop those rows first, e.g. `df.dropna(subset={list(gaps)})`")
-    code_cols = [f'ae_{i}' for i in range(learn.model.code_size)]
+    code_cols = _code_cols(learn)
     cats, conts = user_columns(learn.dls.train_ds) if keep_raw else ([], [])
     if valid_idx is None: valid_idx = RandomSplitter(valid_pct, seed=seed)(range(len(frame)))[1]
     splits = IndexSplitter(_listify(valid_idx))(range(len(frame)))
-    if (n := len(splits[0])) < bs and ifnone(kwargs.get('drop_last'), ifnone(kwargs.get('shuffle_train'), kwargs.get('shuffle', True))):
-        raise TabaeInputError(f"The training split has {n} row(s), fewer than `bs`={bs}, and fastai drops a training batch that is not full, so there would be no batch: "
-                              f"pass a smaller `bs` (e.g. `bs={2 ** int(math.log2(max(n // 4, 1)))}`)")
     procs, x = ifnone(procs, [Categorify, FillMissing, Normalize]), _shrink(frame.reset_index(drop=True))
     if _in_procs(procs, Categorify): x = _train_classes(x, cats, splits[0])  # the raw columns' classes of training rows only, as the encoder's
     to = TabularPandas(x, procs, cats, code_cols + conts, y_names, y_block=y_block, splits=splits, reduce_memory=False)  # fastai's `from_df`, with floats kept (`_shrink`)
@@ -59,4 +58,8 @@ def codes_dls(learn:Learner, df:pd.DataFrame, y_names, keep_raw:bool=False, vali
             if unseen := ys.iloc[splits[1]][lambda v: ~v.isin(set(ys.iloc[splits[0]]))].value_counts()[lambda n: n > 0].to_dict():  # a pandas category lists empty classes too
                 raise TabaeInputError(f"Target {y!r} has class(es) in the validation rows that no training row has, so a classifier cannot learn them "
                                       f"(rows per class: {unseen}): drop those rows or split differently")
-    return to.dataloaders(bs=bs, **kwargs)
+    dls = to.dataloaders(bs=bs, **kwargs)
+    if not len(dls.train):  # fastai drops a training batch that is not full (unless `drop_last=False`)
+        raise TabaeInputError(f"The training split has {(n := len(splits[0]))} row(s), fewer than `bs`={bs}, and fastai drops a training batch that is not full, so there would be no batch: "
+                              f"pass a smaller `bs` (e.g. `bs={2 ** int(math.log2(max(n // 4, 1)))}`)")
+    return dls
