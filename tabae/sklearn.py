@@ -6,6 +6,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from .encode import decode_outputs, encode
 from .fit import fit_autoencoder
+from .model import _f32
 from .validate import _listify, infer_columns  # infer_columns: also importable from here, where it lived before
 
 __all__ = ['TabularAEEncoder']
@@ -81,7 +82,7 @@ class TabularAEEncoder(TransformerMixin, BaseEstimator):
         codes = check_array(X, dtype=np.float32)
         if codes.shape[1] != self.learn_.model.code_size:
             raise ValueError(f"X has {codes.shape[1]} features, but TabularAEEncoder makes codes of {self.learn_.model.code_size}")
-        res = _decode(self.learn_, torch.from_numpy(np.array(codes, order='C')))  # a contiguous copy: `check_array` may return the caller's read-only or reversed (negative-stride) array
+        res = _decode(self.learn_, _f32(codes))  # a copy: `check_array` may return the caller's read-only or reversed (negative-stride) array
         if isinstance(X, pd.DataFrame): res.index = X.index
         return res[[c for c in self._names() if c in res.columns]]
 
