@@ -34,13 +34,14 @@ class AELearner(Learner):
                                   "e.g. `learn.dls = DataLoaders(learn.dls.test_dl(df, shuffle=True, drop_last=True), learn.dls.test_dl(valid_df))`")
 
     def fit(self, n_epoch:int, *args, **kwargs):
-        "fastai's `fit` (and so `fit_one_cycle`, `fine_tune`, ...), refused with a clear `TabaeInputError` when the training split has no rows, as a loaded or exported learner's; the swap noise rates are put back when the fit raises (fastai then runs no `after_fit`, so a `SwapNoiseSchedule` would leave them annealed)."
+        "fastai's `fit` (and so `fit_one_cycle`, `fine_tune`, ...), refused with a clear `TabaeInputError` when the training split has no rows, as a loaded or exported learner's; when the fit raises (a Ctrl-C included), the swap noise rates are put back and the callbacks' autocast and hooks released (fastai then runs no `after_fit`: a `SwapNoiseSchedule` would leave the rates annealed, and bf16 autocast would stay on for the process)."
         self._check_rows()
         noises = [m for m in self.model.modules() if isinstance(m, BatchSwapNoise)]
         rates = [m.p for m in noises]
         try: return super().fit(n_epoch, *args, **kwargs)
         except BaseException:
             for m, p in zip(noises, rates): m.p = p
+            for cb in self.cbs: getattr(cb, 'release', noop)()  # an open autocast, `BinLoss`'s hook
             raise
 
     @delegates(Learner.lr_find)

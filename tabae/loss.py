@@ -61,12 +61,14 @@ class BinLoss(Callback):
     def __init__(self, class_weights:Tensor=None): self.class_weights = class_weights
     def before_fit(self):
         self.model_ = get_model(self.learn.model)
-        if getattr(self, 'hook', None) is not None: self.hook.remove()  # a fit that raised never reached `after_fit`
+        self.release()  # a fit that raised outside `AELearner.fit` never reached `after_fit`
         self.hook = self.model_.decoder.register_forward_hook(lambda m, i, o: setattr(self, 'h', o))
         w = self.class_weights
         self.w_ = None if w is None else w.to(self.model_.bin_edges.device)
-    def after_fit(self):
-        self.hook.remove()
+    def after_fit(self): self.release()
+    def release(self):
+        "Remove the decoder hook (a fit that raised never reached `after_fit`: left, it keeps each decoder output and the model does not pickle)."
+        if getattr(self, 'hook', None) is not None: self.hook.remove()
         self.hook = self.h = self.w_ = None
     def after_loss(self):
         if not self.training: return

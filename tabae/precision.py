@@ -27,4 +27,11 @@ class AutoMixedPrecision(MixedPrecision):
         amps = sorted((cb for cb in self.learn.cbs if isinstance(cb, MixedPrecision)), key=lambda cb: isinstance(cb, AutoMixedPrecision))  # stable: fastai's first
         if dtype is None or amps[0] is not self: self.run = False; return  # one autocast at a time: `to_fp16()`/`to_bf16()`'s, else the first one in `cbs`
         self.kwargs['enabled'] = dtype == torch.float16
-        self.autocast, self.learn.scaler, self.scales = autocast(dev.type, dtype=dtype), GradScaler(dev.type, **self.kwargs), L()
+        self.autocast, self.learn.scaler, self.scales, self.entered = autocast(dev.type, dtype=dtype), GradScaler(dev.type, **self.kwargs), L(), False
+    def before_batch(self): super().before_batch(); self.entered = True
+    def after_loss(self): self.release()
+    def after_cancel_batch(self): self.release()  # cancelled before `after_loss`: fastai's exit never ran
+    def after_fit(self): self.release(); super().after_fit()
+    def release(self):
+        "Close the batch's autocast if it is open (an exception or a cancelled batch skipped `after_loss`): left open, it casts for the whole process, and its weight cache is never cleared."
+        if getattr(self, 'entered', False): self.entered = False; self.autocast.__exit__(None, None, None)

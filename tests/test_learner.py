@@ -96,16 +96,19 @@ def test_bin_edges_follow_distinct_values(adult_df):
     assert torch.equal(bins.cpu(), want) and bins.max() < 8
 
 def test_bin_loss_leaves_no_hook_after_a_fit_that_raised(adult_df):
-    "A fit stopped by an exception never reaches `after_fit`: the next fit replaces its stale decoder hook (each such fit left one more)."
-    learn = ae_learner(adult_dls(adult_df.iloc[:600], bs=128), code_size=4, layers=[16], bin_targets=4, mixed_precision=False)
+    "A fit stopped by an exception never reaches `after_fit`: `AELearner.fit` removes the decoder hook at once; under a plain fastai `Learner` the next fit replaces the stale one (each such fit left one more)."
+    from fastai.learner import Learner
+    ae = ae_learner(adult_dls(adult_df.iloc[:600], bs=128), code_size=4, layers=[16], bin_targets=4, mixed_precision=False)
+    plain = Learner(ae.dls, ae.model, loss_func=ae.loss_func, cbs=[cb for cb in ae.cbs if isinstance(cb, BinLoss)])
     class Boom(Callback):
         def after_batch(self): raise RuntimeError('interrupted')
-    with learn.no_bar(), learn.no_logging():
-        for _ in range(2):
-            with pytest.raises(RuntimeError, match='interrupted'): learn.fit(1, cbs=Boom())
-        assert len(learn.model.decoder._forward_hooks) == 1
-        learn.fit(1)
-    assert not learn.model.decoder._forward_hooks
+    for learn, left in ((ae, 0), (plain, 1)):
+        with learn.no_bar(), learn.no_logging():
+            for _ in range(2):
+                with pytest.raises(RuntimeError, match='interrupted'): learn.fit(1, cbs=Boom())
+            assert len(learn.model.decoder._forward_hooks) == left
+            learn.fit(1)
+        assert not learn.model.decoder._forward_hooks
 
 def test_swap_noise_rate_comes_back_after_a_fit_that_raised(adult_df):
     "A fit stopped by an exception late in the anneal left the swap rate near 0, so the next fit trained without noise; it is put back."
@@ -116,6 +119,44 @@ def test_swap_noise_rate_comes_back_after_a_fit_that_raised(adult_df):
     for sched in (SwapNoiseSchedule(0.5), SwapNoiseSchedule):  # an instance, or a class fastai makes one of
         with learn.no_bar(), learn.no_logging(), pytest.raises(RuntimeError, match='interrupted'): learn.fit(2, cbs=[sched, Boom()])
         assert learn.model.noise.p == 0.2
+
+def _autocast_left(dev:str) -> bool:
+    "Whether an autocast region is still open on `dev`: on, or nested (its cast-weight cache is then never cleared, so later fits train on stale bf16 copies)."
+    depth = torch.autocast_increment_nesting(); torch.autocast_decrement_nesting()
+    return torch.is_autocast_enabled(dev) or depth != 1
+
+def _close_autocast(dev:str):
+    "Close what a failing test left open, so the tests after it run as usual."
+    torch.set_autocast_enabled(dev, False)
+    while torch.autocast_increment_nesting() > 1: torch.autocast_decrement_nesting(); torch.autocast_decrement_nesting()
+    torch.autocast_decrement_nesting()
+
+@pytest.mark.parametrize('event', ['after_pred', 'after_loss', 'before_backward'])
+def test_a_cancelled_batch_leaves_no_autocast_on(adult_df, event):
+    "A `CancelBatchException` between `before_batch` and `after_loss` skipped the exit of the batch's autocast: bf16 autocast stayed on in the whole process, and later fits (fastai's too) barely trained."
+    from fastai.callback.core import CancelBatchException
+    learn = ae_learner(adult_dls(adult_df.iloc[:600], bs=128), code_size=4, layers=[16], mixed_precision=False, cbs=[AutoMixedPrecision(torch.bfloat16)])
+    dev = torch.device(learn.dls.device or 'cpu').type
+    class Skip(Callback): pass
+    setattr(Skip, event, lambda self: (_ for _ in ()).throw(CancelBatchException()) if self.training and self.iter % 2 == 0 else None)
+    try:
+        with learn.no_bar(), learn.no_logging(): learn.fit(1, cbs=Skip())
+        assert not _autocast_left(dev)
+    finally: _close_autocast(dev)
+
+def test_an_interrupted_fit_leaves_no_autocast_and_no_hook(adult_df):
+    "A Ctrl-C (or any exception) in the middle of a batch left bf16 autocast on for the process and `BinLoss`'s decoder hook in place (the model would not pickle, and kept every decoder output)."
+    import pickle
+    learn = ae_learner(adult_dls(adult_df.iloc[:600], bs=128), code_size=4, layers=[16], bin_targets=4, mixed_precision=False, cbs=[AutoMixedPrecision(torch.bfloat16)])
+    dev = torch.device(learn.dls.device or 'cpu').type
+    class Stop(Callback):
+        def after_pred(self):
+            if self.iter == 1: raise KeyboardInterrupt
+    try:
+        with learn.no_bar(), learn.no_logging(), pytest.raises(KeyboardInterrupt): learn.fit(1, cbs=Stop())
+        assert not _autocast_left(dev) and not learn.model.decoder._forward_hooks
+        pickle.dumps(learn.model)
+    finally: _close_autocast(dev)
 
 def test_bin_loss_is_added_in_training_only(adult_df):
     "The training loss gains the bins' cross-entropy (weighted n_cont / (n_cat + n_cont)); the validation loss stays `RecreatedLoss`."
