@@ -1,8 +1,9 @@
 """The `tabae` command line (fastcore `call_parse`): `tabae fit`, `encode`, `report` and `demo`; each command has `--help`."""
 from __future__ import annotations
-import inspect, json, os, sys, warnings
-from pathlib import Path
+import inspect, json, os, sys, tempfile, warnings
 from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 from fastcore.foundation import L
 from fastcore.script import CliError, call_parse, parse_cli
@@ -54,6 +55,37 @@ def _cols(names:list|None, what:str) -> list|None:
     if names is not None and len(set(names)) != len(names): raise CliError(f"{what} names a column twice: {names}")
     return names
 
+def _probe(path:Path):
+    "Raise the `OSError` that writing would: create and remove a file in the directory `path`, or open the file `path` for appending (an existing file is left as it was)."
+    if path.is_dir(): tempfile.TemporaryFile(dir=path).close()
+    elif path.exists(): open(path, 'ab').close()
+    else: open(path, 'xb').close(); path.unlink()
+
+def _writable_file(path:str, option:str):
+    "Check before any work that the file `path` can be written, or raise a `CliError` naming `option`."
+    if Path(path).is_dir(): raise CliError(f"{option} must name a file, and {path} is a directory")
+    try: _probe(Path(path))
+    except OSError as e: raise CliError(f"{option} {path} cannot be written: {e.strerror or e}") from None
+
+@contextmanager
+def _out_dir(path:str, option:str='--out'):
+    "Make the directory `path` (and its parents) before the work, so one that cannot be written fails at once, not after a fit; the directories made are removed again if the work fails."
+    path = Path(path)
+    if path.exists() and not path.is_dir(): raise CliError(f"{option} must name a directory to save in, and {path} is a file")
+    made = [p for p in (path, *path.parents) if not p.exists()]  # deepest first
+    def unmake():
+        for d in made:
+            try: d.rmdir()
+            except OSError: break  # not empty, or gone
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        _probe(path)
+    except OSError as e:
+        unmake()
+        raise CliError(f"{option} {path} cannot be written: {e.strerror or e}") from None
+    try: yield path
+    except BaseException: unmake(); raise
+
 _OWN_OPTIONS = {'df': 'the TRAIN argument', 'cat_names': '--cat', 'cont_names': '--cont', 'progress': '--quiet'}  # besides `fit`'s own
 _PY_ONLY = ['procs', 'cbs', 'act_cls', 'opt_func', 'loss_func', 'splitter', 'metrics', 'default_cbs']  # Python objects, not JSON values
 
@@ -75,7 +107,7 @@ def _json_kw(text:str|None) -> dict:
 @call_parse
 def fit(
     train:str, # Training table: .csv (optionally compressed) or .parquet
-    out:Annotated[str, "Directory to save the encoder to (safetensors + JSON)", {'required': True}]=None,
+    Out:Annotated[str, "Directory to save the encoder to (safetensors + JSON); made, and checked to be writable, before the fit", {'required': True}]=None,
     cat:Annotated[str, "Categorical columns (default: the non-numeric columns not in --cont/--drop)", {'nargs': '*'}]=None,
     cont:Annotated[str, "Continuous columns (default: the numeric columns not in --cat/--drop)", {'nargs': '*'}]=None,
     drop:Annotated[str, "Columns left out when --cat or --cont is inferred, such as the target", {'nargs': '*'}]=None,
@@ -101,13 +133,14 @@ def fit(
     from .persist import save_encoder
     from .validate import check_columns, infer_columns
     extra = _json_kw(kw)  # before reading TRAIN, which may be large
-    df = read_table(train)
-    drop = _cols(drop, '--drop') or []
-    check_columns(df, drop, '--drop')
-    cats, conts = infer_columns(df.drop(columns=drop), _cols(cat, '--cat'), _cols(cont, '--cont'))
-    given = {k: v for k, v in dict(layers=layers and list(layers), epochs=epochs, lr=lr, bs=bs, patience=patience, code_act=code_act).items() if v is not None}
-    kw = {**(ARTICLE_RECIPE if article else {}), **extra, **given}
-    learn = fit_distributed(df, cats, conts, code_size=code_size, valid_pct=valid_pct, seed=seed, progress=not quiet, **kw)
+    with _out_dir(Out) as out:
+        df = read_table(train)
+        drop = _cols(drop, '--drop') or []
+        check_columns(df, drop, '--drop')
+        cats, conts = infer_columns(df.drop(columns=drop), _cols(cat, '--cat'), _cols(cont, '--cont'))
+        given = {k: v for k, v in dict(layers=layers and list(layers), epochs=epochs, lr=lr, bs=bs, patience=patience, code_act=code_act).items() if v is not None}
+        kw = {**(ARTICLE_RECIPE if article else {}), **extra, **given}
+        learn = fit_distributed(df, cats, conts, code_size=code_size, valid_pct=valid_pct, seed=seed, progress=not quiet, **kw)
     teardown_distrib()
     if not rank_distrib():
         path = save_encoder(learn, out)
@@ -137,6 +170,7 @@ def encode(
     from .persist import load_encoder
     from .validate import user_columns
     if not str(Output).endswith('.parquet'): raise CliError(f"--output must be a .parquet file, got {Output}")
+    _writable_file(Output, '--output')
     learn = load_encoder(model)
     keep = _cols(keep, '--keep') or []
     cats, conts = user_columns(learn.dls.train_ds)
@@ -176,10 +210,11 @@ def report(
     from .datasets import read_table
     from .evaluate import evaluate
     from .persist import load_encoder
-    if plot:  # checked before the evaluation, not after it
+    if plot:  # checked before the evaluation, not after it: its kind, and that it can be written
         from matplotlib.figure import Figure
         if Path(plot).suffix.lstrip('.').lower() not in (kinds := Figure().canvas.get_supported_filetypes()):
             raise CliError(f"--plot must name an image file of a kind matplotlib writes ({', '.join('.' + k for k in kinds)}), got {plot}")
+        _writable_file(plot, '--plot')
     rep = evaluate(load_encoder(model), read_table(data), bs=bs)
     print(rep)
     if plot:
@@ -195,7 +230,7 @@ def demo(
     from .demo import run_demo
     run_demo(csv=csv, quick=quick)
 
-_OPTIONS = {'cat_names/cont_names': '--cat/--cont', '`cat_names`': '--cat', '`cont_names`': '--cont'}  # library argument names -> CLI options
+_OPTIONS = {'cat_names/cont_names': '--cat/--cont', '`cat_names`': '--cat', '`cont_names`': '--cont', 'must be None (': 'must be left out ('}  # library terms -> CLI terms
 
 def _in_cli_terms(e:Exception, cmd) -> str:
     "`e`'s message with the library's argument names written as `cmd`'s options (`code_size` as --code-size)."

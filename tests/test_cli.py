@@ -141,7 +141,7 @@ def test_report_prints_and_saves_plots(files, model_dir, tmp_path, capsys):
     (['fit', 'train.csv', '--drop', 'nope', '--out', 'm'], r"\['nope'\] of --drop"),
     (['fit', 'missing.csv', '--out', 'm'], "tabae fit: error: .*missing.csv"),
     (['fit', 'missing.parquet', '--out', 'm'], "tabae fit: error: No such file or directory: missing.parquet"),  # pyarrow's message was the path alone
-    (['fit', 'train.csv', '--code-act', 'gelu', '--out', 'm'], r"tabae fit: error: --code-act must be None .* or one of \['relu'\], got 'gelu'"),
+    (['fit', 'train.csv', '--code-act', 'gelu', '--out', 'm'], r"tabae fit: error: --code-act must be left out \(a linear code\) or one of \['relu'\], got 'gelu'"),
     (['fit', 'train.csv', '--code-size', '0', '--out', 'm'], "tabae fit: error: --code-size must be a positive int, got 0"),
     (['fit', 'train.csv', '--valid-pct', '1.5', '--out', 'm'], r"tabae fit: error: --valid-pct must be in \[0, 1\), got 1.5"),
     (['fit', 'train.csv', '--epochs', '0', '--out', 'm'], "tabae fit: error: --epochs must be a positive int, got 0"),
@@ -150,6 +150,10 @@ def test_report_prints_and_saves_plots(files, model_dir, tmp_path, capsys):
     (['fit', 'train.csv', '--kw', '{"skip": true, "cbs": []}', '--out', 'm'], r"--kw names \['skip', 'cbs'\], which `tabae fit` cannot pass"),
     (['fit', 'train.csv', '--kw', '{"epochs": 3, "cat_names": ["age"]}', '--out', 'm'], r"--kw sets \['epochs', 'cat_names'\], .* use \['--epochs', '--cat'\]"),
     (['fit', 'train.csv', '--kw', '{"swap_p": 2}', '--out', 'm'], r"tabae fit: error: `swap_p` must be a probability in \[0, 1\]"),
+    (['fit', 'missing.csv', '--out', 'train.csv'], r"tabae fit: error: --out must name a directory to save in, and train.csv is a file"),  # it failed after the fit
+    (['fit', 'missing.csv', '-o', 'train.csv/m'], r"tabae fit: error: --out train.csv/m cannot be written: Not a directory"),
+    (['encode', 'model', 'test.csv', '-o', 'train.csv/c.parquet'], r"tabae encode: error: --output train.csv/c.parquet cannot be written: Not a directory"),
+    (['report', 'model', 'test.csv', '--plot', 'train.csv/r.png'], r"tabae report: error: --plot train.csv/r.png cannot be written: Not a directory"),  # it failed after the report
     (['encode', 'model', 'test.csv', '-o', 'codes.csv'], "--output must be a .parquet file"),
     (['encode', 'model', 'test.csv', '-o', 'c.parquet', '--keep', 'id'], r"test.csv lacks the column\(s\) \['id'\]"),
     (['encode', 'model', 'test.csv', '-o', 'c.parquet', '--chunk-size', '0'], "--chunk-size must be a positive"),
@@ -163,6 +167,27 @@ def test_bad_input_is_one_clear_line(files, model_dir, argv, match, monkeypatch)
     monkeypatch.chdir(d)
     with pytest.raises(SystemExit, match=match): main(argv)
 
+def test_an_output_file_that_is_a_directory_is_refused_first(files, model_dir, tmp_path, monkeypatch):
+    "An output file named like a directory fails before the work (the report printed in full, then failed), and the directory is left as it was."
+    d, _ = files
+    monkeypatch.chdir(tmp_path)
+    for name in ('plots.png', 'codes.parquet'): os.makedirs(name)
+    with pytest.raises(SystemExit, match=r"tabae report: error: --plot must name a file, and plots.png is a directory"): main(['report', 'nope', 'nope.csv', '--plot', 'plots.png'])
+    with pytest.raises(SystemExit, match=r"tabae encode: error: --output must name a file, and codes.parquet is a directory"): main(['encode', 'nope', 'nope.csv', '-o', 'codes.parquet'])
+    assert sorted(os.listdir()) == ['codes.parquet', 'plots.png'] and not os.listdir('plots.png')
+
+def test_fit_makes_its_output_directory_first_and_removes_it_if_the_fit_fails(files, tmp_path, monkeypatch):
+    "`--out` is made before the fit, so an unwritable one fails at once; the directories made for it go again when the fit then fails."
+    d, _ = files
+    monkeypatch.chdir(tmp_path)
+    made = []
+    monkeypatch.setattr('tabae.distributed.fit_distributed', lambda *a, **k: made.append(os.path.isdir('new/deep/m')) or 1 / 0)
+    with pytest.raises(ZeroDivisionError): main(['fit', str(d/'train.csv'), '--cat', *CATS, '-o', 'new/deep/m', *SMALL])
+    assert made == [True] and not os.path.exists('new')
+    os.makedirs('old/m')  # a directory that was there stays
+    with pytest.raises(ZeroDivisionError): main(['fit', str(d/'train.csv'), '--cat', *CATS, '-o', 'old/m', *SMALL])
+    assert os.path.isdir('old/m')
+
 def test_usage_and_unknown_command(capsys):
     assert main(['--help']) == 0
     out = capsys.readouterr().out
@@ -170,7 +195,7 @@ def test_usage_and_unknown_command(capsys):
     assert main(['bogus']) == 2 and "unknown command 'bogus'" in capsys.readouterr().err
     assert main([]) == 2
 
-@pytest.mark.parametrize('cmd,flags', [('fit', ['--out', '--cat', '--cont', '--drop', '--layers', '--valid-pct', '--article', '--kw']),
+@pytest.mark.parametrize('cmd,flags', [('fit', ['-o', '--out', '--cat', '--cont', '--drop', '--layers', '--valid-pct', '--article', '--kw']),
                                        ('encode', ['-o', '--output', '--keep', '--chunk-size']), ('report', ['--plot']), ('demo', ['--quick'])])
 def test_help_for_each_command(cmd, flags, capsys):
     with pytest.raises(SystemExit) as e: main([cmd, '--help'])
