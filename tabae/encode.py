@@ -67,8 +67,8 @@ def decode_outputs(learn:Learner, out:tuple) -> pd.DataFrame:
     "The rows that the model's `(cat_logits, conts)` output stands for: the user's cat and cont columns, in labels and original units."
     tmpl = learn.dls.train_ds
     pc, pf = RecreatedLoss([len(tmpl.classes[c]) for c in tmpl.cat_names]).decodes(out)
-    frame = pd.DataFrame(pf.float().cpu().numpy().astype(np.float64), columns=list(tmpl.cont_names))
-    for i, c in enumerate(tmpl.cat_names): frame[c] = pc[:, i].cpu().numpy()
+    frame = pd.concat([pd.DataFrame(pf.float().cpu().numpy().astype(np.float64), columns=list(tmpl.cont_names)),
+                       pd.DataFrame(pc.cpu().numpy(), columns=list(tmpl.cat_names))], axis=1)
     cats, conts = user_columns(tmpl)
     return tmpl.new(frame[list(tmpl.x_names)]).decode().items[cats + conts]
 

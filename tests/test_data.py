@@ -1,5 +1,5 @@
 import numpy as np, pandas as pd, pytest, torch
-from fastai.tabular.all import Categorify, FillMissing, Normalize, RandomSplitter
+from fastai.tabular.all import Categorify, FillMissing, Normalize, RandomSplitter, TabularPandas
 from tabae import AEDataLoaders, TabaeInputError, infer_columns, TabularPandasIdentity, TabDataLoaderIdentity, ReadTabBatchIdentity, adult_columns, ae_data
 
 CATS, CONTS = adult_columns('adult-9')
@@ -44,6 +44,23 @@ def test_column_lists_are_not_extended(adult_df):
     df.loc[df.index[:20], 'age'] = np.nan
     to = TabularPandasIdentity(df, [Categorify, FillMissing, Normalize], cats, CONTS)
     assert cats == CATS and 'age_na' in to.cat_names
+
+def test_flag_columns_are_made_as_fastai_makes_them(adult_df):
+    "`FillMissing`'s `<col>_na` columns, now made in one go before it runs, are those it makes, flags and order alike, in setup and on new rows; none with `add_col=False`."
+    df = adult_df.iloc[:200].copy()
+    df.loc[df.index[:20], 'age'], df.loc[df.index[5:9], 'fnlwgt'] = np.nan, np.nan
+    mine, fastais = (cls(df, [Categorify, FillMissing, Normalize], list(CATS), CONTS, splits=[list(range(150)), list(range(150, 200))]) for cls in (TabularPandasIdentity, TabularPandas))  # fastai extends the list it is given
+    assert list(mine.cat_names) == list(fastais.cat_names) == CATS + ['age_na', 'fnlwgt_na']
+    cols = ['age_na', 'fnlwgt_na'] + CONTS  # tabae's classes come from the training rows alone, fastai's from all
+    pd.testing.assert_frame_equal(mine.items[cols], fastais.items[cols], check_dtype=False, check_exact=False, atol=1e-5)  # fastai shrinks floats to float32
+    new = df.iloc[:30].copy()
+    a, b = mine.new(new), fastais.new(new)
+    a.process(); b.process()
+    pd.testing.assert_frame_equal(a.items[cols], b.items[cols], check_dtype=False, check_exact=False, atol=1e-5)
+    flags = a.items['age_na'].tolist()  # Categorify's codes of True and False
+    assert len(set(flags[:20])) == len(set(flags[20:])) == 1 and flags[0] != flags[20]
+    bare = TabularPandasIdentity(df, [Categorify, FillMissing(add_col=False), Normalize], CATS, CONTS)
+    assert not [c for c in bare.items if str(c).endswith('_na')]
 
 def test_gaps_fastai_cannot_fill_are_named(adult_df):
     "Gaps in validation rows only, and gaps under a number as column name, failed inside fastai's `FillMissing` (an assertion, a TypeError); `ae_data` fills the first."
