@@ -27,10 +27,10 @@ class UninformativeColumnWarning(_ColumnsWarning):
 class ExtremeValueWarning(_ColumnsWarning):
     "Continuous training columns with a value so far from the rest that it sets the column's scale and range; `columns` maps each column to that value and how far out it is."
 
-_LIBRARIES = {'tabae', 'fastai', 'fastcore', 'fasttransform', 'sklearn'}  # frames a warning looks past: a pipeline's fit is the user's line
+_LIBRARIES = {'tabae', 'fastai', 'fastcore', 'fasttransform', 'sklearn', 'joblib'}  # frames a warning looks past: a pipeline's fit, or a cross-validation's, is the user's line
 
 def _caller_level() -> int:
-    "The `stacklevel` that makes a warning issued by this function's caller name the first line outside tabae, fastai and scikit-learn: the user's call."
+    "The `stacklevel` that makes a warning issued by this function's caller name the first line outside tabae, fastai, scikit-learn and joblib: the user's call."
     f, level = sys._getframe(1), 1
     while f.f_back is not None and f.f_globals.get('__name__', '').split('.')[0] in _LIBRARIES: f, level = f.f_back, level + 1
     return level

@@ -190,6 +190,10 @@ def test_uninformative_columns_are_named_in_one_warning():
     with pytest.warns(UninformativeColumnWarning) as caught:  # through scikit-learn: still the user's line
         make_pipeline(TabularAEEncoder(cat_names=['a', 'k'], cont_names=['c'], code_size=4, layers=[8], epochs=1, progress=False)).fit(df)
     assert [w.filename for w in caught if w.category is UninformativeColumnWarning] == [__file__]
+    from sklearn.model_selection import cross_validate
+    with pytest.warns(UninformativeColumnWarning) as caught:  # through scikit-learn's joblib (one process): the user's line too, not joblib's
+        cross_validate(TabularAEEncoder(cat_names=['a', 'k'], cont_names=['c'], code_size=4, layers=[8], epochs=1, progress=False), df, cv=2, scoring=lambda est, X, y=None: 0.0)
+    assert {w.filename for w in caught if w.category is UninformativeColumnWarning} == {__file__}
     with warnings.catch_warnings():
         warnings.simplefilter('error', UninformativeColumnWarning)
         fit_autoencoder(df.iloc[:20], ['a', 'id'], ['c'], **{**KW, 'bs': 8})  # 16 training rows: too few to call all-distinct an identifier
