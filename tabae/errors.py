@@ -22,7 +22,7 @@ class _ColumnsWarning(UserWarning):
     def __reduce__(self): return type(self), (str(self), self.columns)
 
 class UninformativeColumnWarning(_ColumnsWarning):
-    "Training columns the code can learn nothing lasting from (one value in every training row, or a different category in each or nearly each); `columns` maps each column to why."
+    "Training columns the code can learn nothing lasting from (one value in every training row, a different category in each or nearly each, or dates as categories); `columns` maps each column to why."
 
 class ExtremeValueWarning(_ColumnsWarning):
     "Continuous training columns with a value so far from the rest that it sets the column's scale and range; `columns` maps each column to that value and how far out it is."

@@ -114,6 +114,12 @@ def _not_numbers(vals:pd.Series) -> str:
     if not len(odd): return f"numbers {'as categories' if isinstance(vals.dtype, pd.CategoricalDtype) else 'written as text'}, such as {vals.iloc[:3].tolist()}"
     return f"{len(odd)} row(s) of values that are not numbers, such as {odd.drop_duplicates().iloc[:3].tolist()} (`errors='coerce'` makes them missing)"
 
+_DATE_KINDS = {'datetime', 'datetime64', 'date', 'time', 'timedelta', 'timedelta64', 'period'}
+
+def _holds_dates(col:pd.Series) -> bool:
+    "Whether `col` holds dates, times or durations: a datetime, timedelta or period dtype, or such Python objects."
+    return col.dtype.kind in 'mM' or isinstance(col.dtype, pd.PeriodDtype) or (col.dtype == object and infer_dtype(col, skipna=True) in _DATE_KINDS)
+
 def _cont_column(col:pd.Series, name) -> pd.Series:
     "`col` as float64 with +/-inf as NaN, or a `TabaeInputError` saying why it cannot be continuous."
     kind = infer_dtype(col, skipna=True) if col.dtype == object else None
@@ -122,7 +128,7 @@ def _cont_column(col:pd.Series, name) -> pd.Series:
     if kind in ('integer', 'floating', 'mixed-integer-float', 'decimal'):  # Python numbers in an object column (a JSON or database round trip)
         col = pd.to_numeric(col)
         if col.dtype == object: col = col.astype(np.float64)  # ints past int64's range
-    if col.dtype.kind in 'mM' or kind in ('datetime', 'datetime64', 'date', 'time', 'timedelta', 'timedelta64'):
+    if _holds_dates(col):
         raise TabaeInputError(f"Continuous column {name!r} holds dates or times (dtype {col.dtype}): convert it to numbers (e.g. days since a date) or pass it in `cat_names`")
     if not pd.api.types.is_numeric_dtype(col) or col.dtype.kind == 'c':
         raise TabaeInputError(f"Continuous column {name!r} must be numeric, got dtype {col.dtype} with {_not_numbers(col.dropna())}: "
@@ -174,7 +180,7 @@ def clean_train_frame(df:pd.DataFrame, cat_names:list, cont_names:list, splits:t
     cols.update(_cont_columns(df, cont_names))
     empty = [c for c in cat_names + cont_names if cols[c].iloc[train].isna().all()]
     if empty: raise TabaeInputError(f"Column(s) {empty} have no value in the {len(train)} training rows (all missing; for numbers, no finite value): drop them or fill them")
-    _warn_uninformative({c: cols[c].iloc[train] for c in cat_names + cont_names}, set(cat_names))
+    _warn_uninformative({c: cols[c].iloc[train] for c in cat_names + cont_names}, set(cat_names), {c for c in cat_names if _holds_dates(df[c])})
     return pd.DataFrame(cols)
 
 def _warn_columns(cls:type, what:str, why:dict, advice:str):
@@ -186,12 +192,14 @@ def _warn_columns(cls:type, what:str, why:dict, advice:str):
 _MIN_ID_ROWS = 20  # training rows from which a categorical column with a different value in every row is warned about as an identifier
 _ID_SHARE = 0.9  # an identifier too: a categorical column whose value no other training row has in this share of its rows (titles, free text)
 
-def _warn_uninformative(train_cols:dict, cat_names:set):
-    "One `UninformativeColumnWarning` naming each training column with one value (missing counts as a value) in every row, or categorical with a different value in each (or in nearly each: `_ID_SHARE`)."
+def _warn_uninformative(train_cols:dict, cat_names:set, dated:set=frozenset()):
+    "One `UninformativeColumnWarning` naming each training column with one value (missing counts as a value) in every row, categorical with a different value in each (or in nearly each: `_ID_SHARE`), or categorical of dates or times (`dated`)."
     why = {}
     for c, col in train_cols.items():
         n = col.nunique(dropna=False)
         if n == 1: why[c] = f"one value ({v.item() if isinstance(v := col.iloc[0], np.generic) else v!r}) in all {len(col)} training rows"
+        elif c in dated: why[c] = (f"dates or times as {n} categories (a date after training is unseen, '{NA}'; fastai's `add_datepart(df, {c!r})` makes "
+                                   "numbers and categories of it that recur, or convert it to numbers, e.g. days since a date)")
         elif c not in cat_names or len(col) < _MIN_ID_ROWS: continue
         elif n == len(col) and col.notna().all():
             why[c] = f"a different category in each of the {len(col)} training rows (an identifier? held-out rows will all be unseen, '{NA}')"

@@ -43,6 +43,7 @@ def bad_conts():
     yield 'text', pd.Series(['1.5', 'x'] * (n // 2)), 'numeric'
     yield 'booleans', pd.Series([True, False] * (n // 2)), 'booleans'
     yield 'datetimes', pd.Series(pd.date_range('2020-01-01', periods=n)), 'dates'
+    yield 'periods', pd.Series(pd.period_range('2020-01', periods=n, freq='M')), 'dates'  # was 'must be numeric'
     yield 'all NaN', pd.Series([np.nan] * n), 'no value in the 128 training rows.*no finite value'
     yield 'all inf', pd.Series([np.inf, -np.inf] * (n // 2)), 'no value in the 128 training rows.*no finite value'
 
@@ -146,6 +147,25 @@ def test_a_nearly_unique_category_is_named_as_an_identifier():
     titles = [f't{i}' for i in range(150)] + ['t0'] * 5 + [np.nan] * 5
     with pytest.warns(UninformativeColumnWarning, match=r"'title' has a category no other training row has in 9\d% of the 128 training rows \(an identifier or free text"):
         fit_autoencoder(frame().assign(title=titles), ['a', 'title'], ['c'], **KW)
+
+def dated():
+    n = 160
+    days = pd.Series(pd.Timestamp('2020-01-01') + pd.to_timedelta(np.arange(n) % 40, 'D'))
+    yield 'datetime64', days
+    yield 'tz-aware', days.dt.tz_localize('UTC')
+    yield 'Python dates', days.dt.date.astype(object)
+    yield 'durations', pd.Series(pd.to_timedelta(np.arange(n) % 40, 'h'))
+    yield 'periods', days.dt.to_period('D')
+
+@pytest.mark.parametrize('kind,col', list(dated()), ids=[o[0] for o in dated()])
+def test_dates_as_categories_are_named(kind, col):
+    "A categorical column of dates or times (what `infer_columns` makes of a datetime column) makes every date a class, so later dates are all unseen: warned of, with fastai's `add_datepart`; text is not."
+    with pytest.warns(UninformativeColumnWarning, match=r"'d' has dates or times as \d+ categories \(a date after training is unseen.*add_datepart\(df, 'd'\)") as caught:
+        fit_autoencoder(frame().assign(d=col), ['a', 'd'], ['c'], **KW)
+    assert [list(w.message.columns) for w in caught if w.category is UninformativeColumnWarning] == [['d']]
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', UninformativeColumnWarning)
+        fit_autoencoder(frame().assign(d=col.astype(str)), ['a', 'd'], ['c'], **KW)
 
 def test_an_extreme_training_value_is_named(adult_df):
     "A value 40+ standard deviations of the other rows out (it wrecked the rebuilds in benchmarks/extreme_values.py) is named with where the rows lie, at the caller's line, in a table of any size (the first measure could not reach 40 under 1,601 rows); not with `rank_gauss`, not on Adult."
