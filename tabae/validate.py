@@ -151,7 +151,8 @@ def _check_unique(df:pd.DataFrame, names:list):
 
 def _check_names(df:pd.DataFrame, cat_names:list, cont_names:list):
     names = cat_names + cont_names
-    if not names: raise TabaeInputError("No columns to learn from: pass at least one name in `cat_names` or `cont_names`")
+    if not names: raise TabaeInputError("No columns to learn from: pass at least one name in `cat_names` or `cont_names`, or take them from the dtypes, "
+                                        "leaving out any target (codes that hold it leak it downstream): `cats, conts = infer_columns(df.drop(columns=[target]))`")
     if bools := [c for c in names if isinstance(c, (bool, np.bool_))]:  # before the repeats: pandas and Python take True for 1
         raise TabaeInputError(f"Column name(s) {bools} are booleans, which pandas reads as a mask of rows: rename them, e.g. `df = df.rename(columns=str)`")
     dups = [c for c in dict.fromkeys(names) if names.count(c) > 1]

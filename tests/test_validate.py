@@ -33,6 +33,11 @@ def test_extra_columns_are_ignored(learn):
     assert np.array_equal(encode(learn, df.assign(extra='text', more=1.5)).values, encode(learn, df).values)
     assert list(reconstruct(learn, df.assign(extra=1)).columns) == ['a', 'b', 'c', 'd']
 
+def test_no_columns_says_how_to_take_them_from_the_dtypes():
+    "`fit_autoencoder(df)` names `infer_columns` and the target it should leave out (the scikit-learn transformer and the CLI infer; `fit_autoencoder` does not guess)."
+    for args in ((), ([], [])):
+        with pytest.raises(TabaeInputError, match=r"No columns to learn from: .* `cats, conts = infer_columns\(df.drop\(columns=\[target\]\)\)`"): fit_autoencoder(frame(), *args)
+
 def test_not_a_dataframe(learn):
     with pytest.raises(TabaeInputError, match='DataFrame'): fit(None)
     for f, o in ((encode, [[1, 2]]), (reconstruct, None), (evaluate, {'a': [1]})):
