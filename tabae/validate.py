@@ -184,10 +184,16 @@ def clean_train_frame(df:pd.DataFrame, cat_names:list, cont_names:list, splits:t
     _warn_uninformative({c: cols[c].iloc[train] for c in cat_names + cont_names}, set(cat_names), {c for c in cat_names if _holds_dates(df[c])})
     return pd.DataFrame(cols)
 
+_DETAILED, _NAMED = 5, 20  # columns a warning describes, then names only: 25 columns of reasons made a 3,000-character line
+
 def _warn_columns(cls:type, what:str, why:dict, advice:str):
-    "One `cls` warning at the user's line, \"`what`: 'col' has `why[col]`; ... `advice`\", when `why` names any column."
+    "One `cls` warning at the user's line, \"`what`: 'col' has `why[col]`; ... `advice`\", when `why` names any column: the first `_DETAILED` with why, the next `_NAMED` by name, then a count (`columns` holds them all)."
     if not why: return
-    msg = '; '.join(f"{c!r} has {w}" for c, w in why.items())
+    cols = list(why)
+    msg = '; '.join(f"{c!r} has {why[c]}" for c in cols[:_DETAILED])
+    if rest := cols[_DETAILED:]:
+        more = f" and {len(rest) - _NAMED} more" if len(rest) > _NAMED else ''
+        msg += f"; also {', '.join(map(repr, rest[:_NAMED]))}{more} (the warning's `columns` says why for each)"
     warnings.warn(cls(f"{what}: {msg}. {advice}", why), stacklevel=_caller_level())
 
 _MIN_ID_ROWS = 20  # training rows from which a categorical column with a different value in every row is warned about as an identifier

@@ -147,6 +147,16 @@ def test_unseen_categories(learn):
         assert len(caught) == 1 and caught[0].filename == __file__, (f.__name__, caught[0].filename)
     assert np.array_equal(codes.values, encode(learn, df.assign(a=np.nan)).values)
 
+def test_a_warning_about_many_columns_stays_readable():
+    "30 constant columns: the reasons of the first 5, the names of the next 20, a count of the rest; `columns` holds all 30 (25 columns of reasons made a 3,000-character line)."
+    df = frame().assign(**{f'k{i}': 'same' for i in range(30)})
+    with pytest.warns(UninformativeColumnWarning) as caught: fit_autoencoder(df, ['a'] + [f'k{i}' for i in range(30)], ['c'], **KW)
+    w = [c.message for c in caught if c.category is UninformativeColumnWarning]
+    assert len(w) == 1 and list(w[0].columns) == [f'k{i}' for i in range(30)]
+    msg = str(w[0])
+    assert msg.count("has one value ('same')") == 5 and "; also 'k5', 'k6'," in msg and "'k24' and 5 more (the warning's `columns` says why for each)" in msg
+    assert "'k25'" not in msg and len(msg) < 700
+
 def test_a_nearly_unique_category_is_named_as_an_identifier():
     "A categorical column with a value no other training row has in 90% or more of the rows (titles, free text) is warned about as an identifier (only all-distinct ones were)."
     titles = [f't{i}' for i in range(150)] + ['t0'] * 5 + [np.nan] * 5
