@@ -23,3 +23,6 @@ from .fit import *
 from .patches import *
 from .inference import *
 from .sklearn import *
+
+import types as _types
+__all__ = [n for n, o in globals().items() if not n.startswith('_') and not isinstance(o, _types.ModuleType)]  # the submodules' names, not the submodules: `from tabae import *` replaced a user's `sklearn`, `metrics`, `warnings`
