@@ -1,7 +1,7 @@
 """Codes as features: `DataLoaders` for `tabular_learner` built from a DataFrame's codes."""
 from __future__ import annotations
 from fastai.tabular.all import *
-from .data import _shrink, _train_classes
+from .data import _index_splits, _shrink, _train_classes
 from .encode import encode
 from .errors import TabaeInputError
 from .validate import _cont_column, _in_procs, _listify, cat_column, check_columns, user_columns
@@ -11,12 +11,13 @@ __all__ = ['codes_frame', 'codes_dls']
 def _code_cols(learn:Learner) -> list: return [f'ae_{i}' for i in range(learn.model.code_size)]  # as `encode` names them
 
 def codes_frame(learn:Learner, df:pd.DataFrame, y_names=None, keep_raw:bool=False, bs:int=4096) -> pd.DataFrame:
-    "The codes of `df` beside its `y_names` (and, when `keep_raw`, its raw cat/cont columns, nullable ones as NaN-gapped objects and floats; a target may not be one of them, nor named as a code column), same index."
+    "The codes of `df` beside its `y_names` (and, when `keep_raw`, its raw cat/cont columns, nullable ones as NaN-gapped objects and floats), same index; a target may not be a column the encoder was trained on (its codes would leak it), nor named as a code column."
     y_names = _listify(y_names)
     check_columns(df, y_names, 'the targets')
     cats, conts = user_columns(learn.dls.train_ds)
-    if keep_raw and (clash := [c for c in y_names if c in cats + conts]):
-        raise TabaeInputError(f"Target(s) {clash} are also columns the encoder was trained on: with `keep_raw=True` they would be features too; drop `keep_raw` or refit without them")
+    if clash := [c for c in y_names if c in cats + conts]:  # with `keep_raw` a feature as well
+        raise TabaeInputError(f"Target(s) {clash} are also columns the encoder was trained on, so each row's code holds its own target and a model on the codes "
+                              "reads the answer (held-out scores too): refit the encoder without them (`tabae fit --drop`)")
     codes = _code_cols(learn)
     if taken := [c for c in y_names + (cats + conts if keep_raw else []) if c in codes]:
         raise TabaeInputError(f"Column(s) {taken} have the names of the code columns ({codes[0]} .. {codes[-1]}) they would sit beside: rename them, e.g. `df.rename(columns={{{taken[0]!r}: 'y'}})`")
@@ -38,14 +39,15 @@ def codes_dls(learn:Learner, df:pd.DataFrame, y_names, keep_raw:bool=False, vali
     if dups := [y for y in dict.fromkeys(y_names) if y_names.count(y) > 1]: raise TabaeInputError(f"Target(s) {dups} are given more than once in `y_names`")
     frame = codes_frame(learn, df, y_names, keep_raw)
     if valid_df is not None:
+        if valid_idx is not None: raise TabaeInputError("Give the validation rows once: `valid_df` (rows of their own) or `valid_idx` (positions in `df`), not both")
         valid_idx = range(len(frame), len(frame) + len(valid_df))
         frame = pd.concat([frame, codes_frame(learn, valid_df, y_names, keep_raw)])
-    if gaps := {y: int(n) for y in y_names if (n := frame[y].isna().sum())}:
-        raise TabaeInputError(f"Target column(s) have missing values (rows per column: {gaps}): drop those rows first, e.g. `df.dropna(subset={list(gaps)})`")
+    if gaps := {y: int(n) for y in y_names if (n := (frame[y].isna() | (np.isinf(frame[y]) if pd.api.types.is_float_dtype(frame[y]) else False)).sum())}:
+        raise TabaeInputError(f"Target column(s) have missing or infinite values (rows per column: {gaps}): drop those rows first, e.g. `df.dropna(subset={list(gaps)})`")
     code_cols = _code_cols(learn)
     cats, conts = user_columns(learn.dls.train_ds) if keep_raw else ([], [])
     if valid_idx is None: valid_idx = RandomSplitter(valid_pct, seed=seed)(range(len(frame)))[1]
-    splits = IndexSplitter(_listify(valid_idx))(range(len(frame)))
+    splits = _index_splits(valid_idx, len(frame))  # positions, checked as `ae_data` checks them
     procs, x = ifnone(procs, [Categorify, FillMissing, Normalize]), _shrink(frame.reset_index(drop=True))
     if _in_procs(procs, Categorify): x = _train_classes(x, cats, splits[0])  # the raw columns' classes of training rows only, as the encoder's
     to = TabularPandas(x, procs, cats, code_cols + conts, y_names, y_block=y_block, splits=splits, reduce_memory=False)  # fastai's `from_df`, with floats kept (`_shrink`)

@@ -1,10 +1,10 @@
-"""`Learner` conveniences: `learn.encode(df)`, `learn.reconstruct(df)`, `learn.evaluate(df)`, `learn.codes_dls(...)`."""
+"""`Learner` conveniences: `learn.encode(df)`, `learn.reconstruct(df)`, `learn.evaluate(df)`, `learn.codes_frame(df)`, `learn.codes_dls(...)`."""
 from __future__ import annotations
 import pandas as pd
 from fastai.learner import Learner
 from fastai.tabular.data import TabularDataLoaders
 from fastcore.basics import patch
-from .downstream import codes_dls as _codes_dls
+from .downstream import codes_dls as _codes_dls, codes_frame as _codes_frame
 from .encode import encode as _encode, reconstruct as _reconstruct
 from .evaluate import AEReport, evaluate as _evaluate
 
@@ -29,3 +29,8 @@ def evaluate(self:Learner, df:pd.DataFrame, **kwargs) -> AEReport:
 def codes_dls(self:Learner, df:pd.DataFrame, y_names, **kwargs) -> TabularDataLoaders:
     "`TabularDataLoaders` on the codes of `df` for `tabular_learner` (see `tabae.codes_dls`)."
     return _codes_dls(self, df, y_names, **kwargs)
+
+@patch
+def codes_frame(self:Learner, df:pd.DataFrame, y_names=None, **kwargs) -> pd.DataFrame:
+    "The codes of `df` beside its `y_names` as features, e.g. of new rows for a classifier trained on `codes_dls` (see `tabae.codes_frame`)."
+    return _codes_frame(self, df, y_names, **kwargs)

@@ -184,6 +184,8 @@ def test_learner_methods_pass_their_arguments(small_learn, rows, monkeypatch):
     monkeypatch.setattr(E, 'model_outputs', lambda *a, **kw: seen.append(kw['bs']) or real(*a, **kw))
     small_learn.reconstruct(rows, bs=7); small_learn.evaluate(rows, bs=9)
     assert seen == [7, 9]
+    framed = small_learn.codes_frame(rows, 'salary', keep_raw=True)
+    assert list(framed.columns) == [f'ae_{i}' for i in range(16)] + CATS + CONTS + ['salary'] and framed.index.equals(rows.index)
 
 def test_no_progress_bar_on_a_small_frame(small_learn, rows, monkeypatch):
     "A frame of two chunks or fewer (every `predict`) draws no progress bar unless asked for one."
