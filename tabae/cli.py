@@ -253,11 +253,15 @@ def main(argv:list=None) -> int:
         if argv and argv[0] in ('-h', '--help'): print(_usage()); return 0
         print(_usage() + (f"\n\ntabae: error: unknown command {argv[0]!r}" if argv else ''), file=sys.stderr)
         return 2
-    name, cmd, old = argv[0], COMMANDS[argv[0]], sys.argv
+    name, cmd, old, fmt = argv[0], COMMANDS[argv[0]], sys.argv, warnings.formatwarning
     sys.argv = [f'tabae {name}'] + argv[1:]
+    warnings.formatwarning = lambda msg, cat, *_, **__: f"tabae {name}: {cat.__name__}: {msg}\n"  # no file and line: they name the `tabae` script, not the user's
     try:
         pargs, kwargs, _ = parse_cli(cmd.__wrapped__)
         res = cmd(*pargs, **kwargs)
+    except BrokenPipeError:  # the reader went away (`tabae report ... | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the interpreter's last flush cannot fail again
+        return 1
     except (CliError, ValueError, OSError) as e: raise SystemExit(f"tabae {name}: error: {_in_cli_terms(e, cmd)}")
-    finally: sys.argv = old
+    finally: sys.argv, warnings.formatwarning = old, fmt
     return res if isinstance(res, int) else 0

@@ -166,6 +166,7 @@ def test_bad_input_is_one_clear_line(files, model_dir, argv, match, monkeypatch)
     d, _ = files
     monkeypatch.chdir(d)
     with pytest.raises(SystemExit, match=match): main(argv)
+    assert warnings.formatwarning.__module__ == 'warnings'  # the command's format is put back
 
 def test_an_output_file_that_is_a_directory_is_refused_first(files, model_dir, tmp_path, monkeypatch):
     "An output file named like a directory fails before the work (the report printed in full, then failed), and the directory is left as it was."
@@ -208,6 +209,23 @@ def test_module_and_console_script(prog):
     if prog == ['tabae'] and shutil.which('tabae') is None: pytest.skip('the package is not installed (no console script)')
     r = subprocess.run(prog + ['encode', '--help'], capture_output=True, text=True, env=ENV, timeout=120)
     assert r.returncode == 0 and r.stdout.startswith('usage: tabae encode') and '--chunk-size' in r.stdout
+
+def test_warnings_name_the_command_not_the_script(files, model_dir, tmp_path):
+    "A warning printed as `.../bin/tabae:8: UnseenCategoryWarning: ...` and `sys.exit(main())`: the script's line, not one the user wrote."
+    d, test = files
+    test.assign(race='Martian').to_csv(tmp_path/'odd.csv', index=False)
+    r = subprocess.run([sys.executable, '-m', 'tabae', 'encode', str(model_dir), str(tmp_path/'odd.csv'), '-o', str(tmp_path/'c.parquet'), '--quiet'],
+                       capture_output=True, text=True, env={**ENV, 'PYTHONWARNINGS': 'default'}, timeout=120)  # as a user's shell shows warnings
+    assert r.returncode == 0 and "\ntabae encode: UnseenCategoryWarning: Categories never seen in training are encoded as '#na#': column 'race' in 1000 row(s)\n" in '\n' + r.stderr
+    assert 'sys.exit(main())' not in r.stderr and 'UnseenCategoryWarning' not in r.stderr.replace('tabae encode: UnseenCategoryWarning', '')
+
+def test_a_closed_pipe_ends_the_command_quietly(files, model_dir):
+    "`tabae report ... | head` ended with \"tabae report: error: [Errno 32] Broken pipe\"."
+    d, _ = files
+    p = subprocess.Popen([sys.executable, '-m', 'tabae', 'report', str(model_dir), str(d/'test.csv')], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, text=True)
+    p.stdout.close()  # the reader goes away before the report is printed
+    err = p.stderr.read()
+    assert p.wait(timeout=120) == 1 and 'Broken pipe' not in err and 'Traceback' not in err and 'Exception ignored' not in err
 
 def test_fit_passes_its_options(files, tmp_path, monkeypatch):
     "`--valid-pct`, `--seed`, `--patience`, `--lr`, `--epochs` and `--bs` reach the fit (only their error paths were checked)."
