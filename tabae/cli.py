@@ -106,7 +106,7 @@ def _json_kw(text:str|None) -> dict:
 
 @call_parse
 def fit(
-    train:str, # Training table: .csv (optionally compressed) or .parquet
+    train:str, # Training table: .csv (optionally compressed; a `?` cell reads as missing, as in UCI files) or .parquet
     Out:Annotated[str, "Directory to save the encoder to (safetensors + JSON); made, and checked to be writable, before the fit", {'required': True}]=None,
     cat:Annotated[str, "Categorical columns (default: the non-numeric columns not in --cont/--drop)", {'nargs': '*'}]=None,
     cont:Annotated[str, "Continuous columns (default: the numeric columns not in --cat/--drop)", {'nargs': '*'}]=None,
@@ -156,7 +156,7 @@ def fit(
 @call_parse
 def encode(
     model:str, # Directory saved by `tabae fit`
-    data:str, # Table to encode: .csv (optionally compressed) or .parquet
+    data:str, # Table to encode: .csv (optionally compressed; `?` reads as missing) or .parquet
     Output:Annotated[str, "Parquet file to write the codes to", {'required': True}]=None,
     keep:Annotated[str, "Columns of DATA to write beside the codes, such as an id or the target", {'nargs': '*'}]=None,
     chunk_size:int=65536, # Rows read, encoded and written at a time: this bounds the memory
@@ -202,7 +202,7 @@ def encode(
 @call_parse
 def report(
     model:str, # Directory saved by `tabae fit`
-    data:str, # Table to evaluate on: .csv (optionally compressed) or .parquet
+    data:str, # Table to evaluate on: .csv (optionally compressed; `?` reads as missing) or .parquet
     plot:str=None, # Save the plots (predicted vs actual, confusion matrices) to this image file: .png, .pdf, .svg
     bs:int=4096, # Batch size of the model
 ):
