@@ -10,7 +10,7 @@ from .loss import BinLoss, RecreatedLoss
 from .metrics import CatAccuracy, ReconR2
 from .model import TabularAE, _as_list, _finite_weights, bucketize_cols
 from .noise import BatchSwapNoise
-from .precision import AutoMixedPrecision
+from .precision import AutoMixedPrecision, _AutocastState
 from .validate import _check_emb_szs, _check_nonneg, _proc, check_hparams, check_train_data, user_columns
 
 __all__ = ['FiniteLoss', 'cont_bounds', 'cont_bin_edges', 'class_weights', 'bin_weights', 'AELearner', 'ae_learner']
@@ -34,14 +34,16 @@ class AELearner(Learner):
                                   "e.g. `learn.dls = DataLoaders(learn.dls.test_dl(df, shuffle=True, drop_last=True), learn.dls.test_dl(valid_df))`")
 
     def fit(self, n_epoch:int, *args, **kwargs):
-        "fastai's `fit` (and so `fit_one_cycle`, `fine_tune`, ...), refused with a clear `TabaeInputError` when the training split has no rows, as a loaded or exported learner's; when the fit raises (a Ctrl-C included), the swap noise rates are put back and the callbacks' autocast and hooks released (fastai then runs no `after_fit`: a `SwapNoiseSchedule` would leave the rates annealed, and bf16 autocast would stay on for the process)."
+        "fastai's `fit` (and so `fit_one_cycle`, `fine_tune`, ...), refused with a clear `TabaeInputError` when the training split has no rows, as a loaded or exported learner's; when the fit raises (a Ctrl-C included), the swap noise rates are put back, `BinLoss`'s hook removed and autocast set back as it was, whichever callback opened it (fastai then runs no `after_fit`: a `SwapNoiseSchedule` would leave the rates annealed, and bf16 autocast would stay on for the process)."
         self._check_rows()
         noises = [m for m in self.model.modules() if isinstance(m, BatchSwapNoise)]
-        rates = [m.p for m in noises]
+        rates, amp = [m.p for m in noises], _AutocastState()
         try: return super().fit(n_epoch, *args, **kwargs)
         except BaseException:
             for m, p in zip(noises, rates): m.p = p
-            for cb in self.cbs: getattr(cb, 'release', noop)()  # an open autocast, `BinLoss`'s hook
+            for cb in self.cbs:
+                if hasattr(type(cb), 'release'): cb.release()  # `BinLoss`'s hook; the type's: fastai's callbacks delegate unknown attributes to the learner
+            amp.restore()  # any mixed-precision callback's autocast (fastai's on CUDA too)
             raise
 
     @delegates(Learner.lr_find)

@@ -131,17 +131,24 @@ def _close_autocast(dev:str):
     while torch.autocast_increment_nesting() > 1: torch.autocast_decrement_nesting(); torch.autocast_decrement_nesting()
     torch.autocast_decrement_nesting()
 
-@pytest.mark.parametrize('event', ['after_pred', 'after_loss', 'before_backward'])
-def test_a_cancelled_batch_leaves_no_autocast_on(adult_df, event):
-    "A `CancelBatchException` between `before_batch` and `after_loss` skipped the exit of the batch's autocast: bf16 autocast stayed on in the whole process, and later fits (fastai's too) barely trained."
-    from fastai.callback.core import CancelBatchException
+@pytest.mark.parametrize('event,cancel', [('after_pred', 'Batch'), ('after_loss', 'Batch'), ('before_backward', 'Batch'), ('after_pred', 'Epoch'), ('after_pred', 'Train')])
+def test_a_cancelled_batch_leaves_no_autocast_on(adult_df, event, cancel):
+    "A batch, epoch or training phase cancelled between `before_batch` and `after_loss` skipped the exit of the batch's autocast: bf16 autocast stayed on in the whole process (one more region per cancel), and later fits (fastai's too) barely trained."
+    import fastai.callback.core as core
+    exc = getattr(core, f'Cancel{cancel}Exception')
     learn = ae_learner(adult_dls(adult_df.iloc[:600], bs=128), code_size=4, layers=[16], mixed_precision=False, cbs=[AutoMixedPrecision(torch.bfloat16)])
     dev = torch.device(learn.dls.device or 'cpu').type
     class Skip(Callback): pass
-    setattr(Skip, event, lambda self: (_ for _ in ()).throw(CancelBatchException()) if self.training and self.iter % 2 == 0 else None)
+    setattr(Skip, event, lambda self: (_ for _ in ()).throw(exc()) if self.training and self.iter % 2 == 0 else None)
+    depths, backward = [], []
+    class Spy(Callback):
+        order = MixedPrecision.order + 1
+        def before_batch(self): depths.append(torch.autocast_increment_nesting() - 1); torch.autocast_decrement_nesting()
+        def before_backward(self): backward.append(torch.is_autocast_enabled(dev))
     try:
-        with learn.no_bar(), learn.no_logging(): learn.fit(1, cbs=Skip())
-        assert not _autocast_left(dev)
+        with learn.no_bar(), learn.no_logging(): learn.fit(2, cbs=[Skip(), Spy()])
+        assert not _autocast_left(dev) and set(depths) == {1}  # one region in each batch, also after a cancel: stacked ones kept stale cast weights
+        assert (len(backward) > 0) == (cancel == 'Batch') and not any(backward)  # closed after the loss, as fastai's `MixedPrecision` does
     finally: _close_autocast(dev)
 
 def test_an_interrupted_fit_leaves_no_autocast_and_no_hook(adult_df):
@@ -156,6 +163,33 @@ def test_an_interrupted_fit_leaves_no_autocast_and_no_hook(adult_df):
         with learn.no_bar(), learn.no_logging(), pytest.raises(KeyboardInterrupt): learn.fit(1, cbs=Stop())
         assert not _autocast_left(dev) and not learn.model.decoder._forward_hooks
         pickle.dumps(learn.model)
+    finally: _close_autocast(dev)
+
+def test_every_autocast_an_interrupted_fit_opened_is_closed(adult_df):
+    "A mixed-precision callback given to one fit (fastai takes it out of `cbs` before the exception arrives), another callback's own region (as fastai's `MixedPrecision` opens on CUDA), and under a plain fastai `Learner` the next fit: none leaves autocast on; a model attribute named `release` is not mistaken for a callback's."
+    from fastai.learner import Learner
+    learn = ae_learner(adult_dls(adult_df.iloc[:600], bs=128), code_size=4, layers=[16], mixed_precision=False)
+    dev = torch.device(learn.dls.device or 'cpu').type
+    class Stop(Callback):
+        def after_pred(self):
+            if self.iter == 1: raise KeyboardInterrupt
+    class Opens(Callback):
+        def before_batch(self): torch.autocast(dev, dtype=torch.bfloat16).__enter__()
+    called = []
+    learn.model.release = lambda: called.append(1)
+    try:
+        for cbs in ([AutoMixedPrecision(torch.bfloat16), Stop()], [Opens(), Stop()]):
+            with learn.no_bar(), learn.no_logging(), pytest.raises(KeyboardInterrupt): learn.fit(1, cbs=cbs)
+            assert not _autocast_left(dev)
+        assert not called
+        del learn.model.release
+        amp = AutoMixedPrecision(torch.bfloat16)
+        plain = Learner(learn.dls, learn.model, loss_func=learn.loss_func, cbs=amp)
+        with plain.no_bar(), plain.no_logging():
+            with pytest.raises(KeyboardInterrupt): plain.fit(1, cbs=Stop())
+            assert _autocast_left(dev)  # fastai's `fit` puts nothing back
+            plain.fit(1)
+        assert not _autocast_left(dev)
     finally: _close_autocast(dev)
 
 def test_bin_loss_is_added_in_training_only(adult_df):
