@@ -70,20 +70,21 @@ def _writable_file(path:str, option:str):
 @contextmanager
 def _out_dir(path:str, option:str='--out'):
     "Make the directory `path` (and its parents) before the work, so one that cannot be written fails at once, not after a fit; the directories made are removed again if the work fails."
-    path = Path(path)
-    if path.exists() and not path.is_dir(): raise CliError(f"{option} must name a directory to save in, and {path} is a file")
-    made = [p for p in (path, *path.parents) if not p.exists()]  # deepest first
+    if not str(path).strip(): raise CliError(f"{option} must name a directory to save in, got {path!r}")
+    full = Path(path).resolve()  # `a/../m` makes `m` alone, so a failed fit leaves no `a` behind
+    if full.exists() and not full.is_dir(): raise CliError(f"{option} must name a directory to save in, and {path} is a file")
+    made = [p for p in (full, *full.parents) if not p.exists()]  # deepest first
     def unmake():
         for d in made:
             try: d.rmdir()
             except OSError: break  # not empty, or gone
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        _probe(path)
+        full.mkdir(parents=True, exist_ok=True)
+        _probe(full)
     except OSError as e:
         unmake()
         raise CliError(f"{option} {path} cannot be written: {e.strerror or e}") from None
-    try: yield path
+    try: yield full
     except BaseException: unmake(); raise
 
 _OWN_OPTIONS = {'df': 'the TRAIN argument', 'cat_names': '--cat', 'cont_names': '--cont', 'progress': '--quiet'}  # besides `fit`'s own
@@ -107,7 +108,7 @@ def _json_kw(text:str|None) -> dict:
 @call_parse
 def fit(
     train:str, # Training table: .csv (optionally compressed; a `?` cell reads as missing, as in UCI files) or .parquet
-    Out:Annotated[str, "Directory to save the encoder to (safetensors + JSON); made, and checked to be writable, before the fit", {'required': True}]=None,
+    out:Annotated[str, "Directory to save the encoder to (safetensors + JSON); made, and checked to be writable, before the fit", {'required': True}]=None,
     cat:Annotated[str, "Categorical columns (default: the non-numeric columns not in --cont/--drop)", {'nargs': '*'}]=None,
     cont:Annotated[str, "Continuous columns (default: the numeric columns not in --cat/--drop)", {'nargs': '*'}]=None,
     drop:Annotated[str, "Columns left out when --cat or --cont is inferred, such as the target", {'nargs': '*'}]=None,
@@ -133,7 +134,7 @@ def fit(
     from .persist import save_encoder
     from .validate import check_columns, infer_columns
     extra = _json_kw(kw)  # before reading TRAIN, which may be large
-    with _out_dir(Out) as out:
+    with _out_dir(out) as out:
         df = read_table(train)
         drop = _cols(drop, '--drop') or []
         check_columns(df, drop, '--drop')
@@ -246,6 +247,15 @@ def _usage() -> str:
     cmds = '\n'.join(f"  {k:<8}{f.__doc__.split(';')[0].split(':')[0].rstrip('.')}" for k, f in COMMANDS.items())
     return f"usage: tabae {{{','.join(COMMANDS)}}} ...\n\ncommands:\n{cmds}\n\n`tabae COMMAND --help` describes each."
 
+def _stdout_closed() -> bool:
+    "Whether standard output is a pipe whose reader has gone away (a broken pipe from anything else is an error to report)."
+    import select
+    try:
+        p = select.poll()
+        p.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in p.poll(0))
+    except (AttributeError, ValueError, OSError): return False  # no `poll` (Windows), or no file descriptor
+
 def main(argv:list=None) -> int:
     "Dispatch `tabae COMMAND ...` to the command's own parser; errors in the input are one line on stderr and exit status 1."
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -259,9 +269,10 @@ def main(argv:list=None) -> int:
     try:
         pargs, kwargs, _ = parse_cli(cmd.__wrapped__)
         res = cmd(*pargs, **kwargs)
-    except BrokenPipeError:  # the reader went away (`tabae report ... | head`): stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the interpreter's last flush cannot fail again
-        return 1
-    except (CliError, ValueError, OSError) as e: raise SystemExit(f"tabae {name}: error: {_in_cli_terms(e, cmd)}")
+    except (CliError, ValueError, OSError) as e:
+        if isinstance(e, BrokenPipeError) and _stdout_closed():  # the reader went away (`tabae report ... | head`): stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the interpreter's last flush cannot fail again
+            return 1
+        raise SystemExit(f"tabae {name}: error: {_in_cli_terms(e, cmd)}")
     finally: sys.argv, warnings.formatwarning = old, fmt
     return res if isinstance(res, int) else 0

@@ -151,7 +151,7 @@ def test_report_prints_and_saves_plots(files, model_dir, tmp_path, capsys):
     (['fit', 'train.csv', '--kw', '{"epochs": 3, "cat_names": ["age"]}', '--out', 'm'], r"--kw sets \['epochs', 'cat_names'\], .* use \['--epochs', '--cat'\]"),
     (['fit', 'train.csv', '--kw', '{"swap_p": 2}', '--out', 'm'], r"tabae fit: error: `swap_p` must be a probability in \[0, 1\]"),
     (['fit', 'missing.csv', '--out', 'train.csv'], r"tabae fit: error: --out must name a directory to save in, and train.csv is a file"),  # it failed after the fit
-    (['fit', 'missing.csv', '-o', 'train.csv/m'], r"tabae fit: error: --out train.csv/m cannot be written: Not a directory"),
+    (['fit', 'missing.csv', '--out', 'train.csv/m'], r"tabae fit: error: --out train.csv/m cannot be written: Not a directory"),
     (['encode', 'model', 'test.csv', '-o', 'train.csv/c.parquet'], r"tabae encode: error: --output train.csv/c.parquet cannot be written: Not a directory"),
     (['report', 'model', 'test.csv', '--plot', 'train.csv/r.png'], r"tabae report: error: --plot train.csv/r.png cannot be written: Not a directory"),  # it failed after the report
     (['encode', 'model', 'test.csv', '-o', 'codes.csv'], "--output must be a .parquet file"),
@@ -183,10 +183,13 @@ def test_fit_makes_its_output_directory_first_and_removes_it_if_the_fit_fails(fi
     monkeypatch.chdir(tmp_path)
     made = []
     monkeypatch.setattr('tabae.distributed.fit_distributed', lambda *a, **k: made.append(os.path.isdir('new/deep/m')) or 1 / 0)
-    with pytest.raises(ZeroDivisionError): main(['fit', str(d/'train.csv'), '--cat', *CATS, '-o', 'new/deep/m', *SMALL])
+    with pytest.raises(ZeroDivisionError): main(['fit', str(d/'train.csv'), '--cat', *CATS, '--out', 'new/deep/m', *SMALL])
     assert made == [True] and not os.path.exists('new')
+    with pytest.raises(ZeroDivisionError): main(['fit', str(d/'train.csv'), '--cat', *CATS, '--out', 'a/../b/m', *SMALL])
+    assert not os.path.exists('a') and not os.path.exists('b')
+    with pytest.raises(SystemExit, match=r"--out must name a directory to save in, got ''"): main(['fit', str(d/'train.csv'), '--out', ''])
     os.makedirs('old/m')  # a directory that was there stays
-    with pytest.raises(ZeroDivisionError): main(['fit', str(d/'train.csv'), '--cat', *CATS, '-o', 'old/m', *SMALL])
+    with pytest.raises(ZeroDivisionError): main(['fit', str(d/'train.csv'), '--cat', *CATS, '--out', 'old/m', *SMALL])
     assert os.path.isdir('old/m')
 
 def test_usage_and_unknown_command(capsys):
@@ -196,7 +199,7 @@ def test_usage_and_unknown_command(capsys):
     assert main(['bogus']) == 2 and "unknown command 'bogus'" in capsys.readouterr().err
     assert main([]) == 2
 
-@pytest.mark.parametrize('cmd,flags', [('fit', ['-o', '--out', '--cat', '--cont', '--drop', '--layers', '--valid-pct', '--article', '--kw']),
+@pytest.mark.parametrize('cmd,flags', [('fit', ['--out', '--cat', '--cont', '--drop', '--layers', '--valid-pct', '--article', '--kw']),
                                        ('encode', ['-o', '--output', '--keep', '--chunk-size']), ('report', ['--plot']), ('demo', ['--quick'])])
 def test_help_for_each_command(cmd, flags, capsys):
     with pytest.raises(SystemExit) as e: main([cmd, '--help'])
@@ -218,6 +221,13 @@ def test_warnings_name_the_command_not_the_script(files, model_dir, tmp_path):
                        capture_output=True, text=True, env={**ENV, 'PYTHONWARNINGS': 'default'}, timeout=120)  # as a user's shell shows warnings
     assert r.returncode == 0 and "\ntabae encode: UnseenCategoryWarning: Categories never seen in training are encoded as '#na#': column 'race' in 1000 row(s)\n" in '\n' + r.stderr
     assert 'sys.exit(main())' not in r.stderr and 'UnseenCategoryWarning' not in r.stderr.replace('tabae encode: UnseenCategoryWarning', '')
+
+def test_a_broken_pipe_elsewhere_is_still_an_error(files, model_dir, monkeypatch):
+    "Only a closed standard output ends a command quietly: a broken pipe from anything else (a worker's socket) is reported."
+    d, _ = files
+    def broken(*a, **k): raise BrokenPipeError(32, 'Broken pipe')
+    monkeypatch.setattr('tabae.persist.load_encoder', broken)
+    with pytest.raises(SystemExit, match=r"tabae report: error: \[Errno 32\] Broken pipe"): main(['report', str(model_dir), str(d/'test.csv')])
 
 def test_a_closed_pipe_ends_the_command_quietly(files, model_dir):
     "`tabae report ... | head` ended with \"tabae report: error: [Errno 32] Broken pipe\"."
