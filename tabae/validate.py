@@ -114,11 +114,16 @@ def _not_numbers(vals:pd.Series) -> str:
     if not len(odd): return f"numbers {'as categories' if isinstance(vals.dtype, pd.CategoricalDtype) else 'written as text'}, such as {vals.iloc[:3].tolist()}"
     return f"{len(odd)} row(s) of values that are not numbers, such as {odd.drop_duplicates().iloc[:3].tolist()} (`errors='coerce'` makes them missing)"
 
-_DATE_KINDS = {'datetime', 'datetime64', 'date', 'time', 'timedelta', 'timedelta64', 'period'}
+_DATE_KINDS = {'datetime', 'datetime64', 'date', 'period'}
+_TIME_KINDS = _DATE_KINDS | {'time', 'timedelta', 'timedelta64'}
 
-def _holds_dates(col:pd.Series) -> bool:
-    "Whether `col` holds dates, times or durations: a datetime, timedelta or period dtype, or such Python objects."
-    return col.dtype.kind in 'mM' or isinstance(col.dtype, pd.PeriodDtype) or (col.dtype == object and infer_dtype(col, skipna=True) in _DATE_KINDS)
+def _holds_dates(col:pd.Series, kinds:set=_DATE_KINDS) -> bool:
+    "Whether `col` holds dates (with `_TIME_KINDS`, times of day and durations too): such a dtype, a categorical of them, or such Python objects."
+    vals = col.dtype.categories if isinstance(col.dtype, pd.CategoricalDtype) else col
+    kind = getattr(vals.dtype, 'kind', 'O')  # numpy, pandas and Arrow datetimes are 'M', durations 'm'
+    if kind == 'M' or isinstance(vals.dtype, pd.PeriodDtype): return True
+    if kind == 'm': return 'timedelta' in kinds
+    return vals.dtype == object and infer_dtype(vals, skipna=True) in kinds
 
 def _cont_column(col:pd.Series, name) -> pd.Series:
     "`col` as float64 with +/-inf as NaN, or a `TabaeInputError` saying why it cannot be continuous."
@@ -128,7 +133,7 @@ def _cont_column(col:pd.Series, name) -> pd.Series:
     if kind in ('integer', 'floating', 'mixed-integer-float', 'decimal'):  # Python numbers in an object column (a JSON or database round trip)
         col = pd.to_numeric(col)
         if col.dtype == object: col = col.astype(np.float64)  # ints past int64's range
-    if _holds_dates(col):
+    if _holds_dates(col, _TIME_KINDS):
         raise TabaeInputError(f"Continuous column {name!r} holds dates or times (dtype {col.dtype}): convert it to numbers (e.g. days since a date) or pass it in `cat_names`")
     if not pd.api.types.is_numeric_dtype(col) or col.dtype.kind == 'c':
         raise TabaeInputError(f"Continuous column {name!r} must be numeric, got dtype {col.dtype} with {_not_numbers(col.dropna())}: "
@@ -200,12 +205,12 @@ _MIN_ID_ROWS = 20  # training rows from which a categorical column with a differ
 _ID_SHARE = 0.9  # an identifier too: a categorical column whose value no other training row has in this share of its rows (titles, free text)
 
 def _warn_uninformative(train_cols:dict, cat_names:set, dated:set=frozenset()):
-    "One `UninformativeColumnWarning` naming each training column with one value (missing counts as a value) in every row, categorical with a different value in each (or in nearly each: `_ID_SHARE`), or categorical of dates or times (`dated`)."
+    "One `UninformativeColumnWarning` naming each training column with one value (missing counts as a value) in every row, categorical with a different value in each (or in nearly each: `_ID_SHARE`), or categorical of dates (`dated`)."
     why = {}
     for c, col in train_cols.items():
         n = col.nunique(dropna=False)
         if n == 1: why[c] = f"one value ({v.item() if isinstance(v := col.iloc[0], np.generic) else v!r}) in all {len(col)} training rows"
-        elif c in dated: why[c] = (f"dates or times as {n} categories (a date after training is unseen, '{NA}'; fastai's `add_datepart(df, {c!r})` makes "
+        elif c in dated: why[c] = (f"dates as {n} categories (a date after training is unseen, '{NA}'; fastai's `add_datepart(df, {c!r})` makes "
                                    "numbers and categories of it that recur, or convert it to numbers, e.g. days since a date)")
         elif c not in cat_names or len(col) < _MIN_ID_ROWS: continue
         elif n == len(col) and col.notna().all():

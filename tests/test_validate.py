@@ -1,4 +1,4 @@
-import pickle, re, warnings
+import datetime, pickle, re, warnings
 import numpy as np, pandas as pd, pytest, torch
 from fastai.tabular.all import Callback, Categorify, FillMissing, Normalize, RandomSplitter, first
 from sklearn.metrics import balanced_accuracy_score
@@ -163,24 +163,32 @@ def test_a_nearly_unique_category_is_named_as_an_identifier():
     with pytest.warns(UninformativeColumnWarning, match=r"'title' has a category no other training row has in 9\d% of the 128 training rows \(an identifier or free text"):
         fit_autoencoder(frame().assign(title=titles), ['a', 'title'], ['c'], **KW)
 
+DAYS = pd.Series(pd.Timestamp('2020-01-01') + pd.to_timedelta(np.arange(160) % 40, 'D'))
+
 def dated():
-    n = 160
-    days = pd.Series(pd.Timestamp('2020-01-01') + pd.to_timedelta(np.arange(n) % 40, 'D'))
-    yield 'datetime64', days
-    yield 'tz-aware', days.dt.tz_localize('UTC')
-    yield 'Python dates', days.dt.date.astype(object)
-    yield 'durations', pd.Series(pd.to_timedelta(np.arange(n) % 40, 'h'))
-    yield 'periods', days.dt.to_period('D')
+    yield 'datetime64', DAYS
+    yield 'tz-aware', DAYS.dt.tz_localize('UTC')
+    yield 'Python dates', DAYS.dt.date.astype(object)
+    yield 'periods', DAYS.dt.to_period('D')
+    yield 'categorical', DAYS.astype('category')
+    yield 'Arrow', DAYS.astype('timestamp[us][pyarrow]')
 
 @pytest.mark.parametrize('kind,col', list(dated()), ids=[o[0] for o in dated()])
 def test_dates_as_categories_are_named(kind, col):
-    "A categorical column of dates or times (what `infer_columns` makes of a datetime column) makes every date a class, so later dates are all unseen: warned of, with fastai's `add_datepart`; text is not."
-    with pytest.warns(UninformativeColumnWarning, match=r"'d' has dates or times as \d+ categories \(a date after training is unseen.*add_datepart\(df, 'd'\)") as caught:
+    "A categorical column of dates (what `infer_columns` makes of a datetime column) makes every date a class, so later dates are all unseen: warned of, with fastai's `add_datepart`; the same dates as text are not."
+    with pytest.warns(UninformativeColumnWarning, match=r"'d' has dates as 40 categories \(a date after training is unseen.*add_datepart\(df, 'd'\)") as caught:
         fit_autoencoder(frame().assign(d=col), ['a', 'd'], ['c'], **KW)
     assert [list(w.message.columns) for w in caught if w.category is UninformativeColumnWarning] == [['d']]
     with warnings.catch_warnings():
         warnings.simplefilter('error', UninformativeColumnWarning)
         fit_autoencoder(frame().assign(d=col.astype(str)), ['a', 'd'], ['c'], **KW)
+
+@pytest.mark.parametrize('col', [pd.Series(pd.to_timedelta(np.arange(160) % 3, 'h')), pd.Series([datetime.time(1, i % 3) for i in range(160)])], ids=['durations', 'times of day'])
+def test_durations_and_times_of_day_are_categories_that_recur(col):
+    "Durations and times of day recur (and `add_datepart` takes neither): not warned of as dates."
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', UninformativeColumnWarning)
+        fit_autoencoder(frame().assign(d=col), ['a', 'd'], ['c'], **KW)
 
 def test_an_extreme_training_value_is_named(adult_df):
     "A value 40+ standard deviations of the other rows out (it wrecked the rebuilds in benchmarks/extreme_values.py) is named with where the rows lie, at the caller's line, in a table of any size (the first measure could not reach 40 under 1,601 rows); not with `rank_gauss`, not on Adult."
