@@ -203,19 +203,21 @@ class TabularPandasIdentity(TabularPandas):
         if do_setup and _in_procs(procs, Categorify): df = _train_classes(df, cat_names, None if splits is None else splits[0])
         super().__init__(df, procs, cat_names, cont_names, y_names, y_block, splits, do_setup, device, inplace, reduce_memory=False)
     def setup(self):
-        "fastai's, with `FillMissing`'s flag columns made first, for the columns with gaps in the training rows (`_add_na_columns`)."
+        "fastai's, with `FillMissing`'s flag columns made first for the columns with gaps in the training rows (`_add_na_columns`), and dropped again where it made none."
+        if not getattr(_proc(self, FillMissing), 'add_col', False): return super().setup()
         gaps = self.items.iloc[:self.split][list(self.cont_names)].isna().any()
-        self._add_na_columns(gaps[gaps].index)
+        added = self._add_na_columns(gaps[gaps].index)
         super().setup()
+        if stray := [c for c in added if c not in self.cat_names]: self.items = self.items.drop(columns=stray)  # an earlier proc filled the gaps
     def process(self):
         "fastai's, with `FillMissing`'s flag columns made first (`_add_na_columns`)."
-        self._add_na_columns(getattr(_proc(self, FillMissing), 'na_dict', {}))
+        if getattr(fm := _proc(self, FillMissing), 'add_col', False): self._add_na_columns(getattr(fm, 'na_dict', {}))
         super().process()
-    def _add_na_columns(self, names):
-        "Add `FillMissing`'s `<col>_na` columns for `names` in one go, which it then fills: it inserts them one at a time, and pandas printed dozens of warnings of a fragmented frame on wide tables."
-        fm = _proc(self, FillMissing)
-        if fm is not None and fm.add_col and (new := [f'{n}_na' for n in names if f'{n}_na' not in self.items]):
+    def _add_na_columns(self, names) -> list:
+        "Add `FillMissing`'s `<col>_na` columns for `names` in one go, for it to fill (it inserts them one at a time, and pandas printed dozens of warnings of a fragmented frame on wide tables); `items` becomes a new frame. The names added."
+        if new := [f'{n}_na' for n in names if f'{n}_na' not in self.items]:
             self.items = pd.concat([self.items, pd.DataFrame(False, index=self.items.index, columns=new)], axis=1)
+        return new
     @delegates(TabDataLoaderIdentity.__init__)
     def dataloaders(self, bs:int=1024, drop_last:bool=False, **kwargs) -> AEDataLoaders:
         "`DataLoaders` for the train/valid splits; batch size 1024 and no dropped rows by default."

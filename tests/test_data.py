@@ -1,5 +1,5 @@
 import numpy as np, pandas as pd, pytest, torch
-from fastai.tabular.all import Categorify, FillMissing, Normalize, RandomSplitter, TabularPandas
+from fastai.tabular.all import Categorify, FillMissing, Normalize, RandomSplitter, TabularPandas, TabularProc
 from tabae import AEDataLoaders, TabaeInputError, infer_columns, TabularPandasIdentity, TabDataLoaderIdentity, ReadTabBatchIdentity, adult_columns, ae_data
 
 CATS, CONTS = adult_columns('adult-9')
@@ -61,6 +61,11 @@ def test_flag_columns_are_made_as_fastai_makes_them(adult_df):
     assert len(set(flags[:20])) == len(set(flags[20:])) == 1 and flags[0] != flags[20]
     bare = TabularPandasIdentity(df, [Categorify, FillMissing(add_col=False), Normalize], CATS, CONTS)
     assert not [c for c in bare.items if str(c).endswith('_na')]
+    class FillFirst(TabularProc):  # an earlier proc fills the gaps: `FillMissing` makes no flag, and none is left
+        order = -1
+        def encodes(self, to): to.loc[:, 'age'] = to['age'].fillna(0)
+    filled = TabularPandasIdentity(df, [FillFirst, Categorify, FillMissing, Normalize], list(CATS), CONTS)
+    assert 'age_na' not in filled.items and 'age_na' not in filled.cat_names and 'fnlwgt_na' in filled.items
 
 def test_gaps_fastai_cannot_fill_are_named(adult_df):
     "Gaps in validation rows only, and gaps under a number as column name, failed inside fastai's `FillMissing` (an assertion, a TypeError); `ae_data` fills the first."
