@@ -17,7 +17,8 @@ def codes_frame(learn:Learner, df:pd.DataFrame, y_names=None, keep_raw:bool=Fals
     cats, conts = user_columns(learn.dls.train_ds)
     if clash := [c for c in y_names if c in cats + conts]:  # with `keep_raw` a feature as well
         raise TabaeInputError(f"Target(s) {clash} are also columns the encoder was trained on, so each row's code holds its own target and a model on the codes "
-                              "reads the answer (held-out scores too): refit the encoder without them (`tabae fit --drop`)")
+                              "reads the answer (held-out scores too): refit the encoder without them (leave them out of `cat_names`/`cont_names`; `tabae fit --drop`). "
+                              "A copy of such a column under another name leaks the same way")
     codes = _code_cols(learn)
     if taken := [c for c in y_names + (cats + conts if keep_raw else []) if c in codes]:
         raise TabaeInputError(f"Column(s) {taken} have the names of the code columns ({codes[0]} .. {codes[-1]}) they would sit beside: rename them, e.g. `df.rename(columns={{{taken[0]!r}: 'y'}})`")

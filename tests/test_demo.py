@@ -49,7 +49,7 @@ def test_demo_data(tmp_path, adult_df):
 
 def test_downstream_score_regression(small_learn, adult_df, adult_test_df):
     "A float target is regressed: the score is an RMSE in the target's units."
-    tr, va = (d.assign(years=d.age.astype(float)) for d in (adult_df.iloc[:800], adult_test_df.iloc[:200]))  # a target the encoder did not see
+    tr, va = (d.assign(years=d.age.astype(float)) for d in (adult_df.iloc[:800], adult_test_df.iloc[:200]))  # a copy of a column the encoder saw (a leak in real use): this test checks the score's units
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         rmse = downstream_score(small_learn, tr, va, 'years', epochs=1)
