@@ -26,7 +26,7 @@ class _AutocastState:
     "The process's autocast settings (CPU and CUDA, cache, open regions) when made; `restore` puts them back, however many regions were opened since."
     def __init__(self):
         self.depth, self.cache = _autocast_depth(), torch.is_autocast_cache_enabled()
-        self.devices = {d: (torch.is_autocast_enabled(d), torch.get_autocast_dtype(d)) for d in ('cpu', 'cuda')}
+        self.devices = {d: (torch.is_autocast_enabled(d), torch.get_autocast_dtype(d)) for d in ('cpu', 'cuda')[:1 + torch.cuda.is_available()]}
     def restore(self):
         "Close the regions opened since, as `autocast.__exit__` does (the cache dropped when none is left), and put the settings back; doing it twice changes nothing."
         for _ in range(_autocast_depth() - self.depth): torch.autocast_decrement_nesting()
