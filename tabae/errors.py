@@ -1,11 +1,17 @@
-"""What tabae raises and warns about input: `TabaeInputError`, `UnseenCategoryWarning`, `UninformativeColumnWarning` and `ExtremeValueWarning`."""
+"""What tabae raises and warns about: `TabaeInputError`, `FitInterrupted`, `UnseenCategoryWarning`, `UninformativeColumnWarning` and `ExtremeValueWarning`."""
 from __future__ import annotations
 import sys, warnings
 
-__all__ = ['TabaeInputError', 'UnseenCategoryWarning', 'UninformativeColumnWarning', 'ExtremeValueWarning']
+__all__ = ['TabaeInputError', 'FitInterrupted', 'UnseenCategoryWarning', 'UninformativeColumnWarning', 'ExtremeValueWarning']
 
 class TabaeInputError(ValueError):
     "A DataFrame or argument that tabae cannot use, with what was expected."
+
+class FitInterrupted(KeyboardInterrupt):
+    "A Ctrl-C during `fit_autoencoder`, which would otherwise lose the learner it was training: `learn` holds it (with the best weights so far once they are tracked)."
+    def __init__(self, msg:str, learn):
+        super().__init__(msg)
+        self.learn = learn
 
 class UnseenCategoryWarning(UserWarning):
     "Categorical values that training never saw, encoded as '#na#'; `counts` maps each column to its number of such rows."

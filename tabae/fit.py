@@ -4,7 +4,7 @@ import random
 from contextlib import contextmanager, nullcontext
 from fastai.tabular.all import *
 from .data import ae_data, auto_bs  # auto_bs: also importable from here, where it lived before
-from .errors import TabaeInputError
+from .errors import FitInterrupted, TabaeInputError
 from .learner import AELearner, ae_learner
 from .model import _is_int, _is_p
 from .noise import SwapNoiseSchedule
@@ -95,8 +95,19 @@ def fit_autoencoder(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, 
         learn = ae_learner(dls, code_size=code_size, **kw)
         monitor = 'valid_loss' if dls.valid.n else 'train_loss'
         start = ifnone(track_from, ifnone(anneal_noise, 0.))
-        cbs = L(cbs) + [KeepBest(monitor=monitor, start=start), EarlyStopFrom(monitor=monitor, patience=patience, start=start)]
+        keep = KeepBest(monitor=monitor, start=start)
+        cbs = L(cbs) + [keep, EarlyStopFrom(monitor=monitor, patience=patience, start=start)]
         if anneal_noise is not None: cbs.append(SwapNoiseSchedule(start=anneal_noise))
         with (nullcontext() if progress else learn.no_bar()), (nullcontext() if progress else learn.no_logging()):
-            learn.fit_flat_cos(epochs, lr, cbs=cbs)
+            try: learn.fit_flat_cos(epochs, lr, cbs=cbs)
+            except KeyboardInterrupt as e: raise _interrupted(learn, keep, epochs) from e
     return learn
+
+def _interrupted(learn:AELearner, keep:KeepBest, epochs:int) -> FitInterrupted:
+    "The `FitInterrupted` for a Ctrl-C in epoch `learn.epoch`: `learn` with `keep`'s best weights loaded, if it has any yet."
+    if keep.best_state is None: state = f"the weights as trained so far (the best are tracked from {keep.start:.0%} of the fit on)"
+    else:
+        get_model(learn.model).load_state_dict(keep.best_state)
+        state = f"the best weights of the epochs from {keep.start:.0%} of the fit on"
+    return FitInterrupted(f"`fit_autoencoder` stopped in epoch {getattr(learn, 'epoch', 0) + 1} of {epochs}: its learner, with {state}, is the exception's `learn` "
+                          "(in Jupyter or the REPL: `learn = sys.last_value.learn`)", learn)

@@ -104,6 +104,28 @@ def test_best_weights_come_from_the_annealed_epochs(adult_df, capsys):
     learn = fit_autoencoder(adult_df.iloc[:2000], ['race', 'sex'], ['age'], code_size=4, layers=[16], epochs=8, patience=2, cbs=[Script()])
     assert 'No improvement since epoch 4: early stopping' in capsys.readouterr().out  # the best epoch, not the one that stopped the fit
 
+def test_an_interrupted_fit_hands_back_its_learner(adult_df):
+    "A Ctrl-C in `fit_autoencoder` lost the learner it was training (`learn = fit_autoencoder(...)` never returned): `FitInterrupted`, still a `KeyboardInterrupt`, holds it, with the best tracked weights once there are any, its swap noise rate back and no autocast left on."
+    scripted, states = [5., 4., 3., 2., 2.5, 3., 3.5, 4.], []
+    def stopping_in(epoch):
+        class Script(Callback):
+            order = 55  # as in the test above: after the Recorder, before the trackers
+            def after_epoch(self):
+                self.recorder.values[-1][1] = scripted[self.epoch]
+                states.append({k: v.detach().clone() for k, v in self.learn.model.state_dict().items()})
+            def after_batch(self):
+                if self.epoch == epoch and self.iter == 1: raise KeyboardInterrupt
+        return Script()
+    for epoch, best in ((6, 4), (2, None)):  # tracked from epoch 4 (half of 8 epochs) on: epoch 4's 2.5 is the best before epoch 6; none before epoch 2
+        states.clear()
+        with pytest.raises(FitInterrupted, match=rf"`fit_autoencoder` stopped in epoch {epoch + 1} of 8: its learner, with the (best weights of the epochs from 50%|weights as trained so far)") as e:
+            fit_autoencoder(adult_df.iloc[:1000], ['race', 'sex'], ['age'], code_size=4, layers=[16], epochs=8, patience=8, progress=False, cbs=[stopping_in(epoch)])
+        assert isinstance(e.value, KeyboardInterrupt) and isinstance(e.value.learn, AELearner) and 'sys.last_value.learn' in str(e.value)
+        learn = e.value.learn
+        assert learn.model.noise.p == 0.1 and not torch.is_autocast_enabled('cpu') and learn.encode(adult_df.iloc[:5]).shape == (5, 4)
+        if best is None: assert 'as trained so far' in str(e.value)
+        else: assert all(torch.equal(v, states[best][k]) for k, v in learn.model.state_dict().items())
+
 def test_bin_targets_0_turns_the_recipes_bins_off(adult_df):
     "`bin_targets=0` turns off the recipe's bin inputs with its targets; asking for bin inputs without bins is refused by name."
     kw = dict(code_size=4, layers=[16], epochs=1, progress=False)
