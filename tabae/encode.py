@@ -24,8 +24,8 @@ def _encoder(model, deep_stack:bool=False, mixed_precision:bool=True) -> Module:
         return partial(model, encode=True)
 
 def model_outputs(learn:Learner, df:pd.DataFrame, bs:int=4096, encode:bool=True, chunk:int=65536, progress:bool=None,
-                  deep_stack:bool=False, mixed_precision:bool=True):
-    "Yield `(rows, output)` for `df` in chunks: the code (`encode`, all hidden activations too with `deep_stack`) or the decoded `(cats, conts)`, in eval mode."
+                  deep_stack:bool=False, mixed_precision:bool=True, labels:bool=False):
+    "Yield `(rows, output)` for `df` in chunks: the code (`encode`, all hidden activations too with `deep_stack`) or the model's `(cat_logits, conts)` (with `labels`, each categorical column's class index instead of its logits, taken a batch at a time), in eval mode."
     _check_positive_int('bs', bs)
     model, dev = learn.model, next(learn.model.parameters()).device
     if not _finite_weights(model):
@@ -38,6 +38,7 @@ def model_outputs(learn:Learner, df:pd.DataFrame, bs:int=4096, encode:bool=True,
     model.eval()
     net = _encoder(model, deep_stack, mixed_precision) if encode else model
     unseen, index = Counter(), _ClassIndex(learn.dls.train_ds)
+    out_of = _decodes(learn) if labels and not encode else noop  # a chunk of logits is rows x every class of every column: gigabytes for a column of 24k classes
     try:
         for sl in progress_bar(chunks, leave=False) if progress else chunks:
             cats, conts, counts = _process(learn, df.iloc[sl], index)
@@ -45,8 +46,8 @@ def model_outputs(learn:Learner, df:pd.DataFrame, bs:int=4096, encode:bool=True,
             outs = []
             with torch.inference_mode():
                 for b in _chunks(len(cats), bs):
-                    out = net(cats[b].to(dev), conts[b].to(dev))
-                    outs.append(out.float().cpu() if encode else tuple(o.float().cpu() for o in out))
+                    out = out_of(net(cats[b].to(dev), conts[b].to(dev)))
+                    outs.append(out.float().cpu() if encode else tuple((o if o.dtype == torch.long else o.float()).cpu() for o in out))
             yield sl, torch.cat(outs) if encode else tuple(torch.cat(o) for o in zip(*outs))
     finally: model.train(was_training)
     _warn_unseen(dict(unseen))  # once for the whole frame, not per chunk
@@ -63,10 +64,18 @@ def encode(learn:Learner, df:pd.DataFrame, bs:int=4096, prefix:str='ae_', progre
         res[sl] = code.numpy()
     return pd.DataFrame(res, index=df.index, columns=[f'{prefix}{i}' for i in range(width)], copy=False)
 
+def _decodes(learn:Learner):
+    "What maps the model's `(cat_logits, conts)` to `(class index per categorical column, conts)`."
+    tmpl = learn.dls.train_ds
+    return RecreatedLoss([len(tmpl.classes[c]) for c in tmpl.cat_names]).decodes
+
 def decode_outputs(learn:Learner, out:tuple) -> pd.DataFrame:
     "The rows that the model's `(cat_logits, conts)` output stands for: the user's cat and cont columns, in labels and original units."
+    return _rows(learn, *_decodes(learn)(out))
+
+def _rows(learn:Learner, pc:Tensor, pf:Tensor) -> pd.DataFrame:
+    "The rows of class indices `pc` and processed numbers `pf`, in labels and original units."
     tmpl = learn.dls.train_ds
-    pc, pf = RecreatedLoss([len(tmpl.classes[c]) for c in tmpl.cat_names]).decodes(out)
     frame = pd.concat([pd.DataFrame(pf.float().cpu().numpy().astype(np.float64), columns=list(tmpl.cont_names)),
                        pd.DataFrame(pc.cpu().numpy(), columns=list(tmpl.cat_names))], axis=1)
     cats, conts = user_columns(tmpl)
@@ -75,7 +84,7 @@ def decode_outputs(learn:Learner, out:tuple) -> pd.DataFrame:
 def reconstruct(learn:Learner, df:pd.DataFrame, bs:int=4096, progress:bool=None) -> pd.DataFrame:
     "The autoencoder's rebuild of `df`'s cat and cont columns: labels and original units, same index."
     parts = []
-    for _, out in model_outputs(learn, df, bs=bs, encode=False, progress=progress): parts.append(decode_outputs(learn, out))
+    for _, out in model_outputs(learn, df, bs=bs, encode=False, progress=progress, labels=True): parts.append(_rows(learn, *out))
     if not parts:  # no rows: the columns and dtypes of a rebuilt row
         m = get_model(learn.model)
         parts = [decode_outputs(learn, (torch.zeros(1, sum(m.n_classes)), torch.zeros(1, m.n_cont))).iloc[:0]]
