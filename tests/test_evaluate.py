@@ -73,7 +73,7 @@ def test_categorical_numbers_match_sklearn(report_and_rec, held_out):
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
             want = [balanced_accuracy_score(y, p), f1_score(y, p, average='weighted')]
-        np.testing.assert_allclose(rep.categorical.loc[c].to_numpy(dtype=float), want, rtol=1e-9, err_msg=c)
+        assert rep.categorical.loc[c].tolist() == want, c  # exactly: the report scores integer codes in the labels' order (sorting text was most of its time)
 
 def test_summary_is_the_means(report_and_rec, held_out):
     rep, _ = report_and_rec
