@@ -23,11 +23,17 @@ def user_columns(to:Tabular) -> tuple[list, list]:
     added = {f'{n}_na' for n in getattr(fm, 'na_dict', {})} if fm is not None and fm.add_col else set()
     return [c for c in to.cat_names if c not in added], list(to.cont_names)
 
+def _to_pandas(o) -> str:
+    "How to make a DataFrame of `o`, as a hint to end an error message with ('' when there is none)."
+    if isinstance(o, pd.Series): return ": for one row, `learn.predict(row)` or `row.to_frame().T`"
+    if hasattr(o, 'to_pandas'): return ": convert it with `.to_pandas()`"  # pyarrow and polars tables
+    if isinstance(o, dict): return ": make one with `pd.DataFrame(d)`"
+    if isinstance(o, np.ndarray): return ": make one with column names, `pd.DataFrame(a, columns=[...])`"
+    return ""
+
 def check_columns(df:pd.DataFrame, names:list, what:str='the training data'):
     "Raise `TabaeInputError` naming every column of `names` that `df` lacks."
-    if not isinstance(df, pd.DataFrame):
-        hint = ": for one row, `learn.predict(row)` or `row.to_frame().T`" if isinstance(df, pd.Series) else ""
-        raise TabaeInputError(f"Expected a pandas DataFrame, got {type(df).__name__}{hint}")
+    if not isinstance(df, pd.DataFrame): raise TabaeInputError(f"Expected a pandas DataFrame, got {type(df).__name__}{_to_pandas(df)}")
     if isinstance(df.columns, pd.MultiIndex):
         raise TabaeInputError(f"The DataFrame has {df.columns.nlevels} levels of column names: flatten them first, e.g. `df.columns = ['_'.join(map(str, c)) for c in df.columns]`")
     missing = [c for c in names if c not in df.columns]
@@ -53,7 +59,7 @@ def infer_columns(df:pd.DataFrame, cat_names:list=None, cont_names:list=None) ->
 
 def check_frame(df:pd.DataFrame, min_rows:int=0, what:str='the input'):
     "Raise `TabaeInputError` unless `df` is a DataFrame with at least `min_rows` rows."
-    if not isinstance(df, pd.DataFrame): raise TabaeInputError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
+    if not isinstance(df, pd.DataFrame): raise TabaeInputError(f"{what} must be a pandas DataFrame, got {type(df).__name__}{_to_pandas(df)}")
     if len(df) < min_rows: raise TabaeInputError(f"{what} needs at least {min_rows} row(s), the DataFrame has {len(df)}")
 
 def _check_positive_int(name:str, v):

@@ -39,9 +39,16 @@ def test_no_columns_says_how_to_take_them_from_the_dtypes():
         with pytest.raises(TabaeInputError, match=r"No columns to learn from: .* `cats, conts = infer_columns\(df.drop\(columns=\[target\]\)\)`"): fit_autoencoder(frame(), *args)
 
 def test_not_a_dataframe(learn):
+    "Other containers are refused with how to make a DataFrame of them (a pyarrow Table, a dict and a numpy array were refused with no hint)."
+    import pyarrow as pa
     with pytest.raises(TabaeInputError, match='DataFrame'): fit(None)
     for f, o in ((encode, [[1, 2]]), (reconstruct, None), (evaluate, {'a': [1]})):
         with pytest.raises(TabaeInputError, match='DataFrame'): f(learn, o)
+    hints = {'Table': r'convert it with `\.to_pandas\(\)`', 'dict': r'make one with `pd\.DataFrame\(d\)`', 'ndarray': r'make one with column names, `pd\.DataFrame\(a, columns=\[\.\.\.\]\)`'}
+    for o in (pa.table(frame(4)), frame(4).to_dict('list'), frame(4).to_numpy()):
+        hint = hints[type(o).__name__]
+        with pytest.raises(TabaeInputError, match=rf"pandas DataFrame, got {type(o).__name__}: {hint}"): fit_autoencoder(o, ['a'], ['c'])
+        with pytest.raises(TabaeInputError, match=rf"Expected a pandas DataFrame, got {type(o).__name__}: {hint}"): encode(learn, o)
 
 def bad_conts():
     n = 160
