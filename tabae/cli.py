@@ -269,6 +269,9 @@ def main(argv:list=None) -> int:
     try:
         pargs, kwargs, _ = parse_cli(cmd.__wrapped__)
         res = cmd(*pargs, **kwargs)
+    except KeyboardInterrupt:  # Ctrl-C: one line, not a traceback through fastai (a fit's `--out` is removed again)
+        print(f"tabae {name}: interrupted", file=sys.stderr)
+        return 130
     except (CliError, ValueError, OSError) as e:
         if isinstance(e, BrokenPipeError) and _stdout_closed():  # the reader went away (`tabae report ... | head`): stop quietly
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the interpreter's last flush cannot fail again

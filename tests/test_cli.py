@@ -2,7 +2,7 @@
 import os, pickle, shutil, subprocess, sys, warnings
 from functools import partial
 import numpy as np, pandas as pd, pyarrow.parquet as pq, pytest, torch
-from tabae import UnseenCategoryWarning, adult_columns, encode, load_encoder
+from tabae import FitInterrupted, UnseenCategoryWarning, adult_columns, encode, load_encoder
 from tabae.cli import iter_table, main
 
 CATS, CONTS = adult_columns('adult-9')
@@ -221,6 +221,14 @@ def test_warnings_name_the_command_not_the_script(files, model_dir, tmp_path):
                        capture_output=True, text=True, env={**ENV, 'PYTHONWARNINGS': 'default'}, timeout=120)  # as a user's shell shows warnings
     assert r.returncode == 0 and "\ntabae encode: UnseenCategoryWarning: Categories never seen in training are encoded as '#na#': column 'race' in 1000 row(s)\n" in '\n' + r.stderr
     assert 'sys.exit(main())' not in r.stderr and 'UnseenCategoryWarning' not in r.stderr.replace('tabae encode: UnseenCategoryWarning', '')
+
+def test_ctrl_c_is_one_line_and_leaves_no_output(files, tmp_path, monkeypatch, capsys):
+    "A Ctrl-C in `tabae fit` printed a traceback through fastai (with `fit_autoencoder`'s hint for Python users); it is one line, exit status 130, and `--out` is gone again."
+    d, _ = files
+    def stop(*a, **k): raise FitInterrupted('stopped', None)
+    monkeypatch.setattr('tabae.distributed.fit_distributed', stop)
+    assert main(['fit', str(d/'train.csv'), '--cat', *CATS, '--out', str(tmp_path/'m'), *SMALL]) == 130
+    assert capsys.readouterr().err == 'tabae fit: interrupted\n' and not (tmp_path/'m').exists()
 
 def test_a_broken_pipe_elsewhere_is_still_an_error(files, model_dir, monkeypatch):
     "Only a closed standard output ends a command quietly: a broken pipe from anything else (a worker's socket) is reported."
