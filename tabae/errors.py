@@ -1,8 +1,8 @@
-"""What tabae raises and warns about: `TabaeInputError`, `FitInterrupted`, `UnseenCategoryWarning`, `UninformativeColumnWarning` and `ExtremeValueWarning`."""
+"""What tabae raises and warns about: `TabaeInputError`, `FitInterrupted`, `UnseenCategoryWarning`, `UninformativeColumnWarning`, `ManyClassesWarning` and `ExtremeValueWarning`."""
 from __future__ import annotations
 import sys, warnings
 
-__all__ = ['TabaeInputError', 'FitInterrupted', 'UnseenCategoryWarning', 'UninformativeColumnWarning', 'ExtremeValueWarning']
+__all__ = ['TabaeInputError', 'FitInterrupted', 'UnseenCategoryWarning', 'UninformativeColumnWarning', 'ManyClassesWarning', 'ExtremeValueWarning']
 
 class TabaeInputError(ValueError):
     "A DataFrame or argument that tabae cannot use, with what was expected."
@@ -29,6 +29,9 @@ class _ColumnsWarning(UserWarning):
 
 class UninformativeColumnWarning(_ColumnsWarning):
     "Training columns the code can learn nothing lasting from (one value in every training row, a different category in each or nearly each, or dates as categories); `columns` maps each column to why."
+
+class ManyClassesWarning(_ColumnsWarning):
+    "Categorical training columns with so many classes that their rebuild (one logit per class per row) dominates the model's size and time; `columns` maps each column to its class count."
 
 class ExtremeValueWarning(_ColumnsWarning):
     "Continuous training columns with a value so far from the rest that it sets the column's scale and range; `columns` maps each column to that value and how far out it is."

@@ -3,7 +3,7 @@ from __future__ import annotations
 import warnings
 from fastai.tabular.all import *
 from pandas.api.types import infer_dtype
-from .errors import ExtremeValueWarning, TabaeInputError, UninformativeColumnWarning, _caller_level
+from .errors import ExtremeValueWarning, ManyClassesWarning, TabaeInputError, UninformativeColumnWarning, _caller_level
 from .model import _as_list, _check_arch, _is_int, _is_p
 
 NA = '#na#'  # fastai's `Categorify` class for missing and unseen values
@@ -192,7 +192,8 @@ def clean_train_frame(df:pd.DataFrame, cat_names:list, cont_names:list, splits:t
     cols.update(_cont_columns(df, cont_names))
     empty = [c for c in cat_names + cont_names if cols[c].iloc[train].isna().all()]
     if empty: raise TabaeInputError(f"Column(s) {empty} have no value in the {len(train)} training rows (all missing; for numbers, no finite value): drop them or fill them")
-    _warn_uninformative({c: cols[c].iloc[train] for c in cat_names + cont_names}, set(cat_names), {c for c in cat_names if _holds_dates(df[c])})
+    named = _warn_uninformative({c: cols[c].iloc[train] for c in cat_names + cont_names}, set(cat_names), {c for c in cat_names if _holds_dates(df[c])})
+    _warn_many_classes({c: cols[c].iloc[train] for c in cat_names if c not in named})
     return pd.DataFrame(cols)
 
 _DETAILED, _NAMED = 5, 20  # columns a warning describes, then names only: 25 columns of reasons made a 3,000-character line
@@ -210,8 +211,8 @@ def _warn_columns(cls:type, what:str, why:dict, advice:str):
 _MIN_ID_ROWS = 20  # training rows from which a categorical column with a different value in every row is warned about as an identifier
 _ID_SHARE = 0.9  # an identifier too: a categorical column whose value no other training row has in this share of its rows (titles, free text)
 
-def _warn_uninformative(train_cols:dict, cat_names:set, dated:set=frozenset()):
-    "One `UninformativeColumnWarning` naming each training column with one value (missing counts as a value) in every row, categorical with a different value in each (or in nearly each: `_ID_SHARE`), or categorical of dates (`dated`)."
+def _warn_uninformative(train_cols:dict, cat_names:set, dated:set=frozenset()) -> dict:
+    "One `UninformativeColumnWarning` naming each training column with one value (missing counts as a value) in every row, categorical with a different value in each (or in nearly each: `_ID_SHARE`), or categorical of dates (`dated`); the columns named, with why."
     why = {}
     for c, col in train_cols.items():
         n = col.nunique(dropna=False)
@@ -224,6 +225,15 @@ def _warn_uninformative(train_cols:dict, cat_names:set, dated:set=frozenset()):
         elif (once := (col.value_counts() == 1).sum() / len(col)) >= _ID_SHARE:
             why[c] = f"a category no other training row has in {once:.0%} of the {len(col)} training rows (an identifier or free text? most held-out rows will be unseen, '{NA}')"
     _warn_columns(UninformativeColumnWarning, "Column(s) the code can learn nothing lasting from", why, "Leave them out of `cat_names`/`cont_names`")
+    return why
+
+_MANY_CLASSES = 5_000  # a column's classes from which its logits (a 1,024-wide head: 5M weights) outweigh Adult's whole model (3.5M); 24,000 made a fit 10x slower
+
+def _warn_many_classes(train_cats:dict):
+    "One `ManyClassesWarning` naming each categorical column with more than `_MANY_CLASSES` classes in the training rows `train_cats`."
+    why = {c: f"{n:,} classes in the training rows" for c, col in train_cats.items() if (n := col.nunique()) > _MANY_CLASSES}
+    _warn_columns(ManyClassesWarning, "Categorical column(s) with many classes, each rebuilt as one logit per class per row, so the model's size and time grow with them",
+                  why, "Group the rare classes (e.g. keep the 1,000 most frequent and call the rest 'other'), or leave the columns out")
 
 _EXTREME_Z = 40  # standard deviations of the other rows from their mean: one such training value wrecked the rebuilds of wind_speed in `benchmarks/extreme_values.py` (R2 0.82 at 53, below 0 from there; fine at 25)
 
