@@ -190,10 +190,11 @@ def clean_train_frame(df:pd.DataFrame, cat_names:list, cont_names:list, splits:t
     if na_named: raise TabaeInputError(f"Categorical column(s) {na_named} hold the value '#na#', which fastai's `Categorify` keeps for missing and unseen "
                                        "values, so the two would merge: rename that value (e.g. `df[col].replace('#na#', 'na')`), or make it NaN if it means missing")
     cols.update(_cont_columns(df, cont_names))
-    empty = [c for c in cat_names + cont_names if cols[c].iloc[train].isna().all()]
+    train_cols = {c: cols[c].iloc[train] for c in cat_names + cont_names}  # taken once: the checks and both warnings read them
+    empty = [c for c, col in train_cols.items() if col.isna().all()]
     if empty: raise TabaeInputError(f"Column(s) {empty} have no value in the {len(train)} training rows (all missing; for numbers, no finite value): drop them or fill them")
-    named = _warn_uninformative({c: cols[c].iloc[train] for c in cat_names + cont_names}, set(cat_names), {c for c in cat_names if _holds_dates(df[c])})
-    _warn_many_classes({c: cols[c].iloc[train] for c in cat_names if c not in named})
+    named = _warn_uninformative(train_cols, set(cat_names), {c for c in cat_names if _holds_dates(df[c])})
+    _warn_many_classes({c: train_cols[c] for c in cat_names if c not in named})
     return pd.DataFrame(cols)
 
 _DETAILED, _NAMED = 5, 20  # columns a warning describes, then names only: 25 columns of reasons made a 3,000-character line
