@@ -2,7 +2,7 @@
 from __future__ import annotations
 from fastai.tabular.all import *
 from .errors import TabaeInputError, _warn_unseen
-from .validate import _cont_columns, _proc, clean_encode_frame, user_columns
+from .validate import _cont_columns, _is_text, _proc, clean_encode_frame, user_columns
 
 __all__ = ['tab_tensors', 'process_frame']
 
@@ -51,6 +51,7 @@ class _ClassIndex:
             if (c, arr.type) not in self.value_sets: self.value_sets[c, arr.type] = pa.array(categories.tolist(), type=arr.type)
             return pc.fill_null(pc.index_in(arr, value_set=self.value_sets[c, arr.type]), -1).to_numpy()
         if categories.dtype.kind in 'iu' and isinstance(col.dtype, np.dtype) and col.dtype.kind == 'f': return _int_codes(categories, col.to_numpy())
+        if categories.inferred_type != 'string' and _is_text(col): return categories.map(str).get_indexer(col)  # '5' (a CSV column with one word in it reads as text) is class 5, as 5 is class '5' (`cat_column`)
         return categories.get_indexer(col)
 
     def __call__(self, df:pd.DataFrame) -> dict:
