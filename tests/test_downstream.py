@@ -1,7 +1,7 @@
 import warnings
 import numpy as np, pandas as pd, pytest
 from fastai.tabular.all import Categorify, CategoryBlock, FillMissing, Normalize, RegressionBlock, accuracy, set_seed, tabular_learner
-from tabae import TabaeInputError, adult_columns, codes_dls, codes_frame, encode, fit_autoencoder
+from tabae import TabaeInputError, UnseenCategoryWarning, adult_columns, codes_dls, codes_frame, encode, fit_autoencoder
 
 CATS, CONTS = adult_columns('adult-14')
 CODES = [f'ae_{i}' for i in range(16)]
@@ -56,11 +56,16 @@ def test_several_categorical_targets_and_repeats_are_named(small_learn, frames):
     assert codes_dls(small_learn, train, ['a', 'h'], valid_df=test).c == 2
 
 def test_codes_dls_takes_the_target_block(small_learn, frames):
-    "`y_block` reaches fastai (it was passed to the data loaders and ignored): int classes are classified when asked, regressed by default as fastai does."
+    "`y_block` reaches fastai (it was passed to the data loaders and ignored): int classes are classified when asked, regressed by default as fastai does, with a warning when there are two of them (a 0/1 target)."
     train, test = frames
     y = lambda d: d.assign(rich=(d.salary == '>50K').astype(int))
-    assert codes_dls(small_learn, y(train), 'rich', valid_df=y(test)).c == 1
-    dls = codes_dls(small_learn, y(train), 'rich', valid_df=y(test), y_block=CategoryBlock())
+    with pytest.warns(UserWarning, match=r"\['rich'\] hold two integer values, and fastai regresses.*y_block=CategoryBlock\(\)"):
+        assert codes_dls(small_learn, y(train), 'rich', valid_df=y(test)).c == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', UserWarning)  # asked for by name: no warning
+        warnings.simplefilter('ignore', UnseenCategoryWarning)
+        assert codes_dls(small_learn, y(train), 'rich', valid_df=y(test), y_block=RegressionBlock()).c == 1
+        dls = codes_dls(small_learn, y(train), 'rich', valid_df=y(test), y_block=CategoryBlock())
     assert dls.c == 2 and list(dls.vocab) == [0, 1]
 
 def test_regression_on_a_text_target_is_named(small_learn, frames):
