@@ -36,15 +36,15 @@ def _py(o, what:str):
     if not isinstance(o, (str, int, float, bool)): raise TabaeInputError(f"Cannot save {what} {o!r} ({type(o).__name__}) as JSON: only str, int, float and bool values can be saved")
     return o
 
-def _pairs(d:dict, what:str, f=float) -> list: return [[_py(k, 'the column name'), f(v)] for k, v in d.items()]
+def _pairs(d:dict, f=float) -> list: return [[_py(k, 'the column name'), f(v)] for k, v in d.items()]
 
 def _proc_state(p) -> dict:
     "The fitted state of a `TabularProc` that `_new_proc` rebuilds."
     name = type(p).__name__
-    if type(p) is Categorify: return {'proc': name, 'classes': _pairs(p.classes, 'the category', lambda v: [_py(o, 'the category') for o in v.items])}
-    if type(p) is FillMissing: return {'proc': name, 'add_col': bool(p.add_col), 'na_dict': _pairs(p.na_dict, 'the fill value', lambda v: _py(v, 'the fill value'))}
-    if type(p) is Normalize: return {'proc': name, 'means': _pairs(p.means, 'the mean'), 'stds': _pairs(p.stds, 'the std')}
-    if type(p) is RankGauss: return {'proc': name, 'n_quantiles': int(p.n_quantiles), 'quantiles': _pairs(p.quantiles, 'the quantile', lambda v: np.asarray(v, np.float64).tolist())}
+    if type(p) is Categorify: return {'proc': name, 'classes': _pairs(p.classes, lambda v: [_py(o, 'the category') for o in v.items])}
+    if type(p) is FillMissing: return {'proc': name, 'add_col': bool(p.add_col), 'na_dict': _pairs(p.na_dict, lambda v: _py(v, 'the fill value'))}
+    if type(p) is Normalize: return {'proc': name, 'means': _pairs(p.means), 'stds': _pairs(p.stds)}
+    if type(p) is RankGauss: return {'proc': name, 'n_quantiles': int(p.n_quantiles), 'quantiles': _pairs(p.quantiles, lambda v: np.asarray(v, np.float64).tolist())}
     raise TabaeInputError(f"Cannot save the proc {name} as JSON (Categorify, FillMissing, RankGauss and Normalize can be): use `learn.export()` for it, a pickle")
 
 def _new_proc(s:dict):
