@@ -77,12 +77,19 @@ def _check_lr(lr):
     if is_listy(lr) and lr and all(map(ok, lr)): return [float(v) for v in lr]
     raise TabaeInputError(f"`lr` must be a positive number (or a slice or list of them, as fastai's `fit` takes), got {lr!r}")
 
+def _recipe_defaults(f):
+    "`f` with `RECIPE`'s values as the defaults its signature shows (`@delegates(ae_learner)` copies the article's, which `fit_autoencoder` does not use)."
+    sig = inspect.signature(f)
+    f.__signature__ = sig.replace(parameters=[p.replace(default=RECIPE[p.name]) if p.name in RECIPE else p for p in sig.parameters.values()])
+    return f
+
+@_recipe_defaults
 @delegates(ae_learner)
 def fit_autoencoder(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, code_size:int=128,
                     valid_pct:float=0.2, seed:int|None=0, epochs:int=40, lr:float=5e-3, bs:int|None=None,
                     patience:int=8, procs:list=None, rank_gauss:bool=False, anneal_noise:float|None=0.5, track_from:float|None=None, progress:bool=True,
                     cbs:list=None, valid_idx:list=None, **kwargs) -> AELearner:
-    "Build the data (`ae_data`: a seeded random `valid_pct` split, or the rows at positions `valid_idx`; `bs`: `auto_bs` unless given) and `ae_learner` (`RECIPE` unless overridden), train with `fit_flat_cos`, swap noise annealed to 0 from `anneal_noise` of the way, and restore the best weights on the validation split, early stopping and best weights counted from `track_from` of the way (default: the anneal's start)."
+    "Build the data (`ae_data`: a random `valid_pct` split seeded by `seed`, by 0 when `seed=None`, so that every process of a distributed fit holds out the same rows, or the rows at positions `valid_idx`; `bs`: `auto_bs` unless given) and `ae_learner` (`RECIPE` unless overridden), train with `fit_flat_cos`, swap noise annealed to 0 from `anneal_noise` of the way, and restore the best weights on the validation split, early stopping and best weights counted from `track_from` of the way (default: the anneal's start)."
     _check_positive_int('epochs', epochs); _check_positive_int('patience', patience)
     _check_fraction('anneal_noise', anneal_noise, 'where the swap noise starts to fall to 0'); _check_fraction('track_from', track_from, 'where the best epoch is looked for')
     lr = _check_lr(lr)

@@ -134,7 +134,7 @@ def bin_weights(dls:DataLoaders, edges:Tensor, alpha:float=0.5) -> Tensor:
 
 _LEARNER_ARGS = set(inspect.signature(Learner.__init__).parameters) - {'self', 'dls', 'model', 'loss_func'}  # what `ae_learner` passes on
 
-@delegates(Learner.__init__)
+@delegates(Learner.__init__, but=['loss_func'])
 def ae_learner(dls:DataLoaders,
     code_size:int=128, # size of the code
     layers:list=(1024, 512, 256), # encoder sizes; the mirrored decoder reverses them, the linear one maps the code to the first
@@ -160,6 +160,7 @@ def ae_learner(dls:DataLoaders,
     **kwargs
 ) -> AELearner:
     "An `AELearner` with a `TabularAE` and `RecreatedLoss` sized from `dls` (the article's defaults), on `dls.device`."
+    if 'loss_func' in kwargs: raise TypeError("`loss_func`: `ae_learner` builds its `RecreatedLoss` from `dls` (classes, bounds, weights); to use another, set `learn.loss_func` on the learner it returns")
     if unknown := [k for k in kwargs if k not in _LEARNER_ARGS]:
         raise TypeError(f"Unknown argument(s) {unknown} for `ae_learner`/`fit_autoencoder`: neither theirs nor one of fastai's `Learner` ({', '.join(sorted(_LEARNER_ARGS))})")
     kwargs = {k: v.item() if isinstance(v, np.generic) else v for k, v in {**kwargs, 'wd': wd}.items()}  # numpy numbers (`wd`, `lr`), which fastai's optimizer cannot take

@@ -190,3 +190,13 @@ def test_rank_gauss_keeps_n_quantiles():
     for n, want in ((1000, 10), (3, 3)):
         to = TabularPandas(pd.DataFrame({'x': r.normal(size=n)}), [RankGauss(n_quantiles=10)], cont_names=['x'])
         assert len(first(p for p in to.procs if isinstance(p, RankGauss)).quantiles['x']) == want
+
+def test_signatures_show_the_defaults_in_use():
+    "`help(fit_autoencoder)` showed the article's `ae_learner` defaults (`ps=0.1`, `decoder='mirror'`, `bin_targets=0`, ...) that `@delegates` copied, not `RECIPE`'s, which it uses; none shows `loss_func`, which they refuse."
+    import inspect
+    from tabae.distributed import fit_distributed
+    for f in (fit_autoencoder, fit_distributed):
+        params = inspect.signature(f).parameters
+        assert {k: params[k].default for k in RECIPE} == RECIPE and 'loss_func' not in params
+    params = inspect.signature(ae_learner).parameters
+    assert params['decoder'].default == 'mirror' and 'loss_func' not in params and 'wd' in params  # the article's, and fastai's `Learner` arguments still shown
