@@ -173,7 +173,7 @@ class AEDataLoaders(TabularDataLoaders):
 
     @delegates(TabDataLoaderIdentity.__init__)
     def test_dl(self, test_items:pd.DataFrame, rm_type_tfms=None, process:bool=True, inplace:bool=False, **kwargs) -> TabDataLoaderIdentity:
-        "A `TabDataLoaderIdentity` of `test_items`' rows in order, as `encode` processes them: unseen categories as '#na#' (one warning), missing and infinite numbers filled, extra columns ignored, bad columns named in a `TabaeInputError`, `test_items` never modified; `process=False`: fastai's, for an already processed frame."
+        "A `TabDataLoaderIdentity` of `test_items`' rows in order, as `encode` processes them: unseen categories as '#na#' (one warning), missing and infinite numbers filled, extra columns ignored, bad columns named in a `TabaeInputError`, `test_items` never modified (`inplace` and `rm_type_tfms` apply only with `process=False`: fastai's, for an already processed frame)."
         if not process: return super().test_dl(test_items, rm_type_tfms=rm_type_tfms, process=False, inplace=inplace, **kwargs)
         to, unseen = _process_tabular(self.train_ds, test_items)
         _warn_unseen(unseen)
