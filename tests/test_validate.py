@@ -485,7 +485,7 @@ def test_float_categories_keep_their_values():
     assert abs(std - df.x.iloc[list(learn.dls.train.items.index)].std(ddof=0)) < 0.05  # float32 rounds 1e8 + k to multiples of 8
 
 def test_whole_floats_match_text_classes_and_are_scored_as_them():
-    "A text column read back as floats ('1' as 1.0: a CSV chunk, a column with a gap) is matched and scored as its text classes; a number column scored as floats matches its int classes."
+    "A text column read back as floats ('1' as 1.0: a CSV chunk, a column with a gap) is matched and scored as its text classes; a number column scored as floats or text matches its int classes."
     r = np.random.default_rng(0)
     df = pd.DataFrame({'code': r.choice(['1', '2', 'X'], 400), 'k': r.integers(0, 3, 400), 'x': r.normal(size=400)})
     learn = fit(df, cats=['code', 'k'], conts=['x'], epochs=2)
@@ -495,10 +495,10 @@ def test_whole_floats_match_text_classes_and_are_scored_as_them():
         assert np.allclose(encode(learn, read), encode(learn, df[df.code != 'X']))
         assert evaluate(learn, read).categorical.equals(evaluate(learn, df[df.code != 'X']).categorical)
     with warnings.catch_warnings():
-        warnings.simplefilter('ignore', UnseenCategoryWarning)
-        as_text = evaluate(learn, df.assign(k=df.k.astype(str)))  # text '1' never matches int class 1: `encode` sees every row unseen
-    assert as_text.categorical.loc['k', 'balanced_accuracy'] == 0 and as_text.actual['code'].equals(evaluate(learn, df).actual['code'])  # the other column is matched as before
-    assert as_text.categorical.loc['code', 'balanced_accuracy'] == balanced_accuracy_score(df['code'], as_text.predicted['code'])  # and scored on its own rebuilds
+        warnings.simplefilter('error', UnseenCategoryWarning)
+        as_text = evaluate(learn, df.assign(k=df.k.astype(str)))  # text '1' is int class 1 (it was unseen in every row, and scored 0)
+    assert as_text.categorical.equals(evaluate(learn, df).categorical) and as_text.actual['code'].equals(evaluate(learn, df).actual['code'])
+    assert as_text.categorical.loc['code', 'balanced_accuracy'] == balanced_accuracy_score(df['code'], as_text.predicted['code'])  # each scored on its own rebuilds
     one = pd.DataFrame([{**df.iloc[0].to_dict(), 'x': pd.NA}])  # an object column of pd.NA, as `encode` takes it
     rep = evaluate(learn, one)
     assert np.isnan(rep.continuous.loc['x', 'mean_abs_err']) and rep.categorical.notna().all().all()  # the gap is not scored, the categories are
