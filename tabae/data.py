@@ -1,11 +1,12 @@
 """Data for tabular autoencoders: a `TabularPandas` whose batches are `(cats, conts, cats, conts)`, and `ae_data` to build them from a DataFrame."""
 from __future__ import annotations
+import warnings
 from fastai.tabular.all import *
-from .errors import TabaeInputError, _warn_unseen
+from .errors import TabaeInputError, _caller_level, _warn_unseen
 from .model import _is_int, _is_p
 from .process import _check_float32, _process_tabular, tab_tensors
 from .procs import RankGauss
-from .validate import _check_positive_int, _in_procs, _listify, _no_categorify, _proc, check_columns, clean_train_frame, infer_columns, user_columns, _warn_extreme
+from .validate import _check_positive_int, _in_procs, _is_cont, _listify, _no_categorify, _proc, check_columns, clean_train_frame, infer_columns, user_columns, _warn_extreme
 
 __all__ = ['ReadTabBatchIdentity', 'TabDataLoaderIdentity', 'AEDataLoaders', 'TabularPandasIdentity', 'auto_bs', 'ae_data']
 
@@ -130,11 +131,21 @@ def _late_gaps(df:pd.DataFrame, cont_names:list, train:list|None) -> pd.DataFram
 _DL_ARGS = {'val_bs', 'shuffle', 'shuffle_train', 'val_shuffle', 'drop_last', 'num_workers', 'verbose'}  # what `ae_data` passes on to fastai's loaders (`TabDataLoaderIdentity` makes its own batches)
 
 @delegates(Tabular.dataloaders, but=['bs', 'device', 'dl_type', 'path', 'n', 'dl_kwargs'])
+def _warn_left_out(df:pd.DataFrame, cat_names:list|None, cont_names:list|None):
+    "Warn when one of `cat_names`/`cont_names` is `None` (fastai's: no such columns) and `df` has columns of that kind named in neither: easily an oversight."
+    if (cat_names is None) == (cont_names is None) or not isinstance(df, pd.DataFrame): return  # both or neither given; bad frames are named by the checks
+    arg, numeric, named = ('cont_names', True, set(_listify(cat_names))) if cont_names is None else ('cat_names', False, set(_listify(cont_names)))
+    if not (left := [c for c in df.columns if c not in named and _is_cont(df[c]) == numeric]): return
+    names = f"{left[:10]}" + (f" and {len(left) - 10} more" if len(left) > 10 else "")
+    warnings.warn(f"`{arg}` is not given, so the {'numeric' if numeric else 'non-numeric'} column(s) {names} are left out of the autoencoder: "
+                  f"pass them in `{arg}` (`infer_columns(df.drop(columns=[target]))` lists the columns by dtype), or `{arg}=[]` to leave them out without this warning", stacklevel=_caller_level())
+
 def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:list=None, valid_pct:float=0.2,
             seed:int=0, bs:int|None=1024, device=None, rank_gauss:bool=False, valid_idx:list=None, **kwargs) -> AEDataLoaders:
     "Autoencoder `DataLoaders` for `df`: Categorify/FillMissing(/RankGauss)/Normalize unless `procs` given, a seeded random `valid_pct` split (or the rows at positions `valid_idx`), `bs` rows per batch (`None`: `auto_bs` of the training split); `kwargs` to fastai's `dataloaders` (`val_bs`, `shuffle`, `drop_last`, ...)."
     if unknown := sorted(set(kwargs) - _DL_ARGS):
         raise TypeError(f"Unknown argument(s) {unknown} for `ae_data`/`AEDataLoaders.from_df`: neither theirs nor one of fastai's data loaders' ({', '.join(sorted(_DL_ARGS))})")
+    _warn_left_out(df, cat_names, cont_names)
     cat_names, cont_names = _listify(cat_names), _listify(cont_names)
     check_columns(df, cat_names + cont_names, 'cat_names/cont_names')
     if not _is_p(valid_pct): raise TabaeInputError(f"`valid_pct` must be in [0, 1), got {valid_pct!r}")

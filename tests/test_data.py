@@ -247,3 +247,15 @@ def test_shown_zeros_are_not_negative():
     shown = ae_data(df, ['a'], ['g'], bs=400, valid_pct=0.).train.show_batch(max_n=400, show=False)
     zeros = shown.g[shown.g == 0]
     assert len(zeros) == (df.g == 0).sum() and not np.signbit(zeros).any()
+
+def test_columns_left_out_by_a_list_not_given_are_named(adult_df):
+    "`fit_autoencoder(df, cats)` trained on no numbers without a word (fastai reads `cont_names=None` as none): the columns of the kind not given are named; `[]` says so on purpose."
+    import warnings
+    df = adult_df.iloc[:300]
+    with pytest.warns(UserWarning, match=r"`cont_names` is not given, so the numeric column\(s\) \['age', 'fnlwgt', .*\] are left out.*`cont_names=\[\]`") as ws:
+        dls = ae_data(df, CATS, bs=64)
+    assert dls.cont_names == [] and 'salary' not in str(ws[0].message) and ws[0].filename == __file__  # the target is text: not named; the user's line
+    with pytest.warns(UserWarning, match=r"`cat_names` is not given, so the non-numeric column\(s\) \['workclass', .*'salary'\] are left out"): ae_data(df, cont_names=CONTS, bs=64)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        ae_data(df, CATS, [], bs=64); ae_data(df[CATS + ['salary']], CATS, bs=64)  # none on purpose; none left out
