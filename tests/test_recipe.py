@@ -192,7 +192,7 @@ def test_rank_gauss_keeps_n_quantiles():
         assert len(first(p for p in to.procs if isinstance(p, RankGauss)).quantiles['x']) == want
 
 def test_signatures_show_the_defaults_in_use():
-    "`help(fit_autoencoder)` showed the article's `ae_learner` defaults (`ps=0.1`, `decoder='mirror'`, `bin_targets=0`, ...) that `@delegates` copied, not `RECIPE`'s, which it uses; none shows `loss_func`, which they refuse."
+    "`help(fit_autoencoder)` showed the article's `ae_learner` defaults (`ps=0.1`, `decoder='mirror'`, `bin_targets=0`, ...) that `@delegates` copied, not `RECIPE`'s, which it uses; none shows `loss_func`, which they refuse; `learn.encode` and the other conveniences show their arguments."
     import inspect
     from tabae.distributed import fit_distributed
     for f in (fit_autoencoder, fit_distributed):
@@ -200,3 +200,6 @@ def test_signatures_show_the_defaults_in_use():
         assert {k: params[k].default for k in RECIPE} == RECIPE and 'loss_func' not in params
     params = inspect.signature(ae_learner).parameters
     assert params['decoder'].default == 'mirror' and 'loss_func' not in params and 'wd' in params  # the article's, and fastai's `Learner` arguments still shown
+    from fastai.learner import Learner
+    for m, arg in (('encode', 'deep_stack'), ('reconstruct', 'bs'), ('evaluate', 'bs'), ('codes_dls', 'valid_df'), ('codes_frame', 'keep_raw')):
+        assert arg in inspect.signature(getattr(Learner, m)).parameters, m  # `learn.encode(` showed only `**kwargs`
