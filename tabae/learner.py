@@ -176,9 +176,12 @@ def ae_learner(dls:DataLoaders,
                       layers=layers, ps=ps, embed_p=embed_p, swap_p=swap_p, act_cls=act_cls, head_p=head_p, code_p=code_p, enc_ps=enc_ps,
                       decoder=decoder, bin_edges=edges, bin_inputs=bin_inputs and edges is not None, code_act=code_act,
                       clip_inputs=clip_inputs, input_skip=input_skip)
-    metrics = kwargs.pop('metrics', _metrics(to))
-    cbs = L(kwargs.pop('cbs', None)) + [FiniteLoss()] + (L(AutoMixedPrecision()) if mixed_precision else L()) + (L(BinLoss(bin_weights(dls, edges, class_balance) if class_balance else None)) if edges is not None else L())
+    bin_loss = [BinLoss(bin_weights(dls, edges, class_balance) if class_balance else None)] if edges is not None else []
     loss = RecreatedLoss(cat_dict, class_weights=class_weights(dls, class_balance) if class_balance else None)
-    dev = ifnone(dls.device, default_device())
-    return AELearner(dls.to(dev), model.to(dev), loss_func=loss,
-                     opt_func=opt_func, metrics=metrics, cbs=cbs, **kwargs)
+    return _assemble(dls, model, loss, bin_loss, dls.device, mixed_precision, opt_func=opt_func, **kwargs)
+
+def _assemble(dls:DataLoaders, model:TabularAE, loss:RecreatedLoss, bin_loss:list, device, mixed_precision:bool, **kwargs) -> AELearner:
+    "The `AELearner` of `model` and `loss` on `device` (default: the GPU if any), with tabae's callbacks (`FiniteLoss`, `AutoMixedPrecision` with `mixed_precision`, `bin_loss`) after any in `cbs`, and `_metrics` unless `metrics` is given: as `ae_learner` builds it and `load_encoder` rebuilds it."
+    dev = torch.device(ifnone(device, default_device()))
+    cbs = L(kwargs.pop('cbs', None)) + [FiniteLoss()] + ([AutoMixedPrecision()] if mixed_precision else []) + bin_loss
+    return AELearner(dls.to(dev), model.to(dev), loss_func=loss, metrics=kwargs.pop('metrics', _metrics(dls.train_ds)), cbs=cbs, **kwargs)

@@ -8,10 +8,9 @@ from . import __version__
 from .activations import FastMish
 from .data import TabularPandasIdentity
 from .errors import TabaeInputError
-from .learner import AELearner, FiniteLoss, _metrics
+from .learner import AELearner, _assemble
 from .loss import BinLoss, RecreatedLoss
 from .model import TabularAE
-from .precision import AutoMixedPrecision
 from .procs import RankGauss
 from .validate import NA
 
@@ -169,5 +168,4 @@ def load_encoder(path:str|Path, device:str|torch.device|None=None, mixed_precisi
         if not isinstance(wd := cfg.get('wd', 0.01), (int, float, type(None))) or isinstance(wd, bool): raise ValueError(f"weight decay {wd!r} is not a number")
     except (ValueError, KeyError, TypeError, IndexError, AttributeError, RuntimeError, SafetensorError) as e:
         raise TabaeInputError(f"{path} does not hold a valid tabae encoder ({type(e).__name__}: {e})") from e
-    device = torch.device(ifnone(device, default_device()))
-    return AELearner(dls.to(device), model.to(device), loss_func=loss, opt_func=opt_func, wd=wd, metrics=_metrics(dls.train_ds), cbs=cbs + [FiniteLoss()] + ([AutoMixedPrecision()] if mixed_precision else []))
+    return _assemble(dls, model, loss, cbs, device, mixed_precision, opt_func=opt_func, wd=wd)
