@@ -12,7 +12,7 @@ __all__ = ['codes_frame', 'codes_dls']
 def _code_cols(learn:Learner) -> list: return [f'ae_{i}' for i in range(learn.model.code_size)]  # as `encode` names them
 
 def codes_frame(learn:Learner, df:pd.DataFrame, y_names=None, keep_raw:bool=False, bs:int=4096) -> pd.DataFrame:
-    "The codes of `df` beside its `y_names` (and, when `keep_raw`, its raw cat/cont columns, nullable ones as NaN-gapped objects and floats), same index; a target may not be a column the encoder was trained on (its codes would leak it), nor named as a code column."
+    "The codes of `df` beside its `y_names` (and, when `keep_raw`, its raw cat/cont columns, nullable ones as NaN-gapped objects and floats, infinities as NaN), same index; a target may not be a column the encoder was trained on (its codes would leak it), nor named as a code column."
     y_names = _listify(y_names)
     check_columns(df, y_names, 'the targets')
     cats, conts = user_columns(learn.dls.train_ds)
@@ -29,14 +29,23 @@ def codes_frame(learn:Learner, df:pd.DataFrame, y_names=None, keep_raw:bool=Fals
         for c in cats:
             if (col := cat_column(s := raw[c])) is not s: raw[c] = col.to_numpy()
         for c in conts:
-            if not (isinstance(raw[c].dtype, np.dtype) and raw[c].dtype.kind in 'iuf'): raw[c] = _cont_column(raw[c], c).to_numpy()
+            if not (isinstance(raw[c].dtype, np.dtype) and raw[c].dtype.kind in 'iu'): raw[c] = _cont_column(raw[c], c).to_numpy()  # floats too: +/-inf as missing, as the encoder reads them
         parts.insert(1, raw)
     return pd.concat(parts, axis=1)
+
+class _FillMissing(FillMissing):
+    "fastai's `FillMissing`, which also fills the gaps of a column that had none in the training rows (fastai's asserts), with its fill strategy's training value and no flag: validation or new rows of raw columns."
+    def setups(self, to):
+        self.late = {n: self.fill_strategy(to[n], self.fill_vals[n]) for n in to.cont_names}
+        super().setups(to)
+    def encodes(self, to):
+        if late := {n: v for n, v in self.late.items() if n not in self.na_dict and to[n].isna().any()}: to[list(late)] = to[list(late)].fillna(late)
+        super().encodes(to)
 
 @delegates(Tabular.dataloaders, but=['bs'])
 def codes_dls(learn:Learner, df:pd.DataFrame, y_names, keep_raw:bool=False, valid_df:pd.DataFrame=None, procs=None, y_block=None,
               valid_pct:float=0.2, valid_idx=None, seed:int=None, bs:int=256, **kwargs) -> TabularDataLoaders:
-    "`TabularDataLoaders` for `tabular_learner` on the codes of `df` (plus its raw columns when `keep_raw`) to predict `y_names` (`y_block`: fastai's choice by dtype unless given), validated on `valid_df` when given, else on `valid_idx` or a `valid_pct` split."
+    "`TabularDataLoaders` for `tabular_learner` on the codes of `df` (plus its raw columns when `keep_raw`) to predict `y_names` (`y_block`: fastai's choice by dtype unless given), validated on `valid_df` when given, else on `valid_idx` or a `valid_pct` split; `FillMissing` also fills gaps (and infinities) that validation or new rows have where the training rows had none."
     y_names = _listify(y_names)
     if dups := [y for y in dict.fromkeys(y_names) if y_names.count(y) > 1]: raise TabaeInputError(f"Target(s) {dups} are given more than once in `y_names`")
     frame = codes_frame(learn, df, y_names, keep_raw)
@@ -50,7 +59,7 @@ def codes_dls(learn:Learner, df:pd.DataFrame, y_names, keep_raw:bool=False, vali
     cats, conts = user_columns(learn.dls.train_ds) if keep_raw else ([], [])
     if valid_idx is None: valid_idx = RandomSplitter(valid_pct, seed=seed)(range(len(frame)))[1]
     splits = _index_splits(valid_idx, len(frame))  # positions, checked as `ae_data` checks them
-    procs, x = ifnone(procs, [Categorify, FillMissing, Normalize]), _shrink(frame.reset_index(drop=True))
+    procs, x = [_FillMissing if p is FillMissing else p for p in ifnone(procs, [Categorify, FillMissing, Normalize])], _shrink(frame.reset_index(drop=True))
     if _in_procs(procs, Categorify): x = _train_classes(x, cats, splits[0])  # the raw columns' classes of training rows only, as the encoder's
     to = TabularPandas(x, procs, cats, code_cols + conts, y_names, y_block=y_block, splits=splits, reduce_memory=False)  # fastai's `from_df`, with floats kept (`_shrink`)
     if any(isinstance(p, RegressionSetup) for p in to.procs) and (text := {y: str(frame[y].dtype) for y in y_names if not pd.api.types.is_numeric_dtype(frame[y])}):

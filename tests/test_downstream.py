@@ -1,5 +1,5 @@
 import warnings
-import numpy as np, pandas as pd, pytest
+import numpy as np, pandas as pd, pytest, torch
 from fastai.tabular.all import Categorify, CategoryBlock, FillMissing, Normalize, RegressionBlock, accuracy, set_seed, tabular_learner
 from tabae import TabaeInputError, UnseenCategoryWarning, adult_columns, codes_dls, codes_frame, encode, fit_autoencoder
 
@@ -189,3 +189,22 @@ def test_columns_named_like_the_codes_are_named(small_learn, frames):
     learn = fit_autoencoder(train.iloc[:400], ['race'], ['ae_3', 'age'], code_size=4, layers=[8], epochs=1, progress=False)
     with pytest.raises(TabaeInputError, match=r"\['ae_3'\] have the names"): codes_frame(learn, train, 'salary', keep_raw=True)
     assert list(codes_frame(learn, train, 'salary').columns) == ['ae_0', 'ae_1', 'ae_2', 'ae_3', 'salary']  # without the raw columns there is no clash
+
+def test_raw_columns_with_infinities_or_late_gaps_train_and_predict():
+    "`keep_raw`: an inf in a raw float column made `Normalize`'s mean inf and every value of it NaN (NaN losses, NaN predictions for new rows); a gap in validation or new rows of a column without training gaps failed in fastai's `FillMissing` (an assertion). Both are filled as gaps."
+    rng = np.random.default_rng(0)
+    n = 300
+    df = pd.DataFrame({'k': rng.choice(['a', 'b'], n), 'F': rng.normal(size=n), 'G': rng.normal(size=n), 'y': rng.choice(['p', 'q'], n)})
+    learn = fit_autoencoder(df, ['k'], ['F', 'G'], epochs=1, layers=[16], code_size=4, progress=False)
+    inf = df.copy(); inf.loc[[3, 50], 'F'] = np.inf
+    assert np.isnan(learn.codes_frame(inf, keep_raw=True).loc[[3, 50], 'F']).all()
+    dls = learn.codes_dls(inf, 'y', keep_raw=True, valid_idx=list(range(240, 300)), bs=32)
+    assert np.isfinite(dls.train_ds.procs.normalize.means['F']) and np.isfinite(dls.train_ds.items['F']).all() and 'F_na' in dls.train_ds.cat_names
+    new = df.iloc[:20].copy(); new.loc[new.index[:3], 'F'] = [np.inf, -np.inf, np.nan]; new.loc[new.index[3], 'G'] = np.nan  # G: no training gaps
+    clf = tabular_learner(dls, layers=[8])
+    with clf.no_bar(): probs = clf.get_preds(dl=clf.dls.test_dl(learn.codes_frame(new, keep_raw=True)))[0]
+    assert torch.isfinite(probs).all()
+    valid = df.iloc[240:].copy(); valid.loc[valid.index[:5], 'G'] = np.nan
+    dls = learn.codes_dls(df.iloc[:240], 'y', keep_raw=True, valid_df=valid, bs=32)
+    v = dls.valid_ds.new(dls.valid_ds.items.copy()).decode().items
+    assert 'G_na' not in dls.train_ds.cat_names and np.allclose(v['G'].iloc[:5], df['G'].iloc[:240].median(), atol=1e-4)  # FillMissing's median of the training rows, no flag
