@@ -13,11 +13,13 @@ __all__ = ['iter_table', 'fit', 'encode', 'report', 'demo', 'main']
 def _header(path:str) -> list:
     "The column names of a `.parquet` (from its schema) or `.csv` file (from its first line)."
     import pandas as pd, pyarrow.parquet as pq
-    return pq.ParquetFile(path).schema_arrow.names if str(path).endswith('.parquet') else list(pd.read_csv(path, nrows=0).columns)
+    from .datasets import CSV_OPTIONS
+    return pq.ParquetFile(path).schema_arrow.names if str(path).endswith('.parquet') else list(pd.read_csv(path, nrows=0, **CSV_OPTIONS).columns)
 
 def iter_table(path:str, chunk_size:int=65536, columns:list=None):
-    "Yield the rows of a `.parquet` (pyarrow record batches) or `.csv` file (pandas chunks, `?` read as missing) as DataFrames of at most `chunk_size` rows."
+    "Yield the rows of a `.parquet` (pyarrow record batches) or `.csv` file (pandas chunks, read as `CSV_OPTIONS` says) as DataFrames of at most `chunk_size` rows."
     import pandas as pd
+    from .datasets import CSV_OPTIONS
     if chunk_size < 1: raise CliError(f"--chunk-size must be a positive number of rows, got {chunk_size}")
     header = _header(path) if columns is not None else []
     if missing := [c for c in L(columns) if c not in header]: raise CliError(f"{path} lacks the column(s) {missing} (it has {header[:20]})")
@@ -28,7 +30,7 @@ def iter_table(path:str, chunk_size:int=65536, columns:list=None):
             yield b.to_pandas().set_axis(pd.RangeIndex(start, start + b.num_rows))
             start += b.num_rows
     else:
-        with pd.read_csv(path, chunksize=chunk_size, usecols=columns, na_values='?') as chunks: yield from chunks
+        with pd.read_csv(path, chunksize=chunk_size, usecols=columns, **CSV_OPTIONS) as chunks: yield from chunks
 
 def _table_rows(path:str) -> int|None:
     "The row count of a parquet file from its metadata; `None` for a CSV (not known before reading it)."

@@ -2,6 +2,7 @@
 from __future__ import annotations
 import warnings
 from fastai.tabular.all import *
+from .datasets import read_table
 from .errors import TabaeInputError, _caller_level, _warn_unseen
 from .model import _is_int, _is_p
 from .process import _check_float32, _process_tabular, tab_tensors
@@ -179,8 +180,8 @@ class AEDataLoaders(TabularDataLoaders):
 
     @classmethod
     def from_csv(cls, csv:str|Path, skipinitialspace:bool=True, **kwargs) -> AEDataLoaders:
-        "`from_df` of the CSV file `csv` (fastai's `from_csv` is bound to `TabularDataLoaders`, so it is defined again)."
-        return cls.from_df(pd.read_csv(csv, skipinitialspace=skipinitialspace), **kwargs)
+        "`from_df` of the CSV (or parquet) file `csv`, read by `read_table` as the command line reads it (`?` as missing); fastai's `from_csv` is bound to `TabularDataLoaders`, so it is defined again."
+        return cls.from_df(read_table(csv, skipinitialspace=skipinitialspace), **kwargs)
 
     @delegates(TabDataLoaderIdentity.__init__)
     def test_dl(self, test_items:pd.DataFrame, rm_type_tfms=None, process:bool=True, inplace:bool=False, **kwargs) -> TabDataLoaderIdentity:

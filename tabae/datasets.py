@@ -1,10 +1,11 @@
 """The UCI Adult data, shipped with tabae so the demo, tests and benchmarks run offline."""
 from __future__ import annotations
 from importlib.resources import files
+from pathlib import Path
 import pandas as pd
 from .errors import TabaeInputError
 
-__all__ = ['ADULT_CATS_9', 'ADULT_CONTS_9', 'ADULT_CATS_14', 'ADULT_CONTS_14', 'ADULT_TARGET', 'adult', 'adult_columns', 'read_table']
+__all__ = ['ADULT_CATS_9', 'ADULT_CONTS_9', 'ADULT_CATS_14', 'ADULT_CONTS_14', 'ADULT_TARGET', 'CSV_OPTIONS', 'adult', 'adult_columns', 'read_table']
 
 ADULT_CATS_9 = ['workclass', 'education', 'marital-status', 'occupation', 'relationship', 'race']
 ADULT_CONTS_9 = ['age', 'fnlwgt', 'education-num']
@@ -24,8 +25,11 @@ def adult_columns(columns:str='adult-9') -> tuple[list, list]:
     if columns not in sets: raise TabaeInputError(f"`columns` must be one of {list(sets)}, got {columns!r}")
     return tuple(list(o) for o in sets[columns])
 
-def read_table(path, **kwargs) -> pd.DataFrame:
-    "Read a `.csv` (optionally compressed, `?` read as missing) or `.parquet` file."
+CSV_OPTIONS = dict(na_values='?', skipinitialspace=True)
+"How tabae reads a CSV (`read_table`, `AEDataLoaders.from_csv`, the command line): `?` as missing and the spaces after a comma skipped, as in the UCI files (`a, ?, b`)."
+
+def read_table(path:str|Path, **kwargs) -> pd.DataFrame:
+    "Read a `.parquet` or `.csv` file (optionally compressed; `CSV_OPTIONS` unless `kwargs` say otherwise)."
     path = str(path)
     if path.endswith('.parquet'): return pd.read_parquet(path, **kwargs)
-    return pd.read_csv(path, **{'na_values': '?', **kwargs})
+    return pd.read_csv(path, **{**CSV_OPTIONS, **kwargs})

@@ -20,3 +20,16 @@ def test_read_table_takes_the_callers_na_values(tmp_path):
     "`read_table(path, na_values=...)` reads the caller's marker as missing (pandas' own arguments win over the '?' default)."
     (tmp_path / 'a.csv').write_text('a,b\n1,x\n-,y\n')
     assert read_table(tmp_path / 'a.csv', na_values='-').isna().sum().tolist() == [1, 0]
+
+def test_every_csv_reader_reads_uci_files_alike(tmp_path):
+    "`AEDataLoaders.from_csv` read '?' as a class (the command line and `read_table` as missing), so an encoder built one way encoded those rows differently read the other; a UCI file's ', ' kept ' workclass' and ' ?' in every reader but fastai's."
+    from tabae import AEDataLoaders
+    from tabae.cli import iter_table
+    rng = np.random.default_rng(0)
+    rows = [f"{rng.integers(20, 60)}, {rng.choice(['Private', 'State-gov', '?'])}, {rng.integers(1, 60)}" for _ in range(60)]
+    (tmp_path / 'u.csv').write_text('age, workclass, hours\n' + '\n'.join(rows) + '\n')
+    df = read_table(tmp_path / 'u.csv')
+    assert list(df.columns) == ['age', 'workclass', 'hours'] and set(df.workclass.dropna()) == {'Private', 'State-gov'} and df.workclass.isna().any()
+    assert next(iter_table(tmp_path / 'u.csv', columns=['workclass'])).workclass.equals(df.workclass)
+    dls = AEDataLoaders.from_csv(tmp_path / 'u.csv', cat_names=['workclass'], cont_names=['age', 'hours'], bs=16)
+    assert list(dls.train_ds.classes['workclass']) == ['#na#', 'Private', 'State-gov']
