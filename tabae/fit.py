@@ -89,14 +89,14 @@ def fit_autoencoder(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, 
                     valid_pct:float=0.2, seed:int|None=0, epochs:int=40, lr:float=5e-3, bs:int|None=None,
                     patience:int=8, procs:list=None, rank_gauss:bool=False, anneal_noise:float|None=0.5, track_from:float|None=None, progress:bool=True,
                     cbs:list=None, valid_idx:list=None, **kwargs) -> AELearner:
-    "Build the data (`ae_data`: a random `valid_pct` split seeded by `seed`, by 0 when `seed=None`, so that every process of a distributed fit holds out the same rows, or the rows at positions `valid_idx`; `bs`: `auto_bs` unless given) and `ae_learner` (`RECIPE` unless overridden), train with `fit_flat_cos`, swap noise annealed to 0 from `anneal_noise` of the way, and restore the best weights on the validation split, early stopping and best weights counted from `track_from` of the way (default: the anneal's start)."
+    "Build the data (`ae_data`: a random `valid_pct` split seeded by `seed`, unseeded when `seed=None` but in a distributed fit, whose processes must hold out the same rows (seed 0), or the rows at positions `valid_idx`; `bs`: `auto_bs` unless given) and `ae_learner` (`RECIPE` unless overridden), train with `fit_flat_cos`, swap noise annealed to 0 from `anneal_noise` of the way, and restore the best weights on the validation split, early stopping and best weights counted from `track_from` of the way (default: the anneal's start)."
     _check_positive_int('epochs', epochs); _check_positive_int('patience', patience)
     _check_fraction('anneal_noise', anneal_noise, 'where the swap noise starts to fall to 0'); _check_fraction('track_from', track_from, 'where the best epoch is looked for')
     lr = _check_lr(lr)
     if seed is not None and not _is_int(seed): raise TabaeInputError(f"`seed` must be an int or None, got {seed!r}")
     seed = None if seed is None else int(seed)  # numpy ints too, which `random.seed` cannot take
     with _seeded(seed):
-        dls = ae_data(df, cat_names, cont_names, procs=procs, valid_pct=valid_pct, seed=ifnone(seed, 0), bs=bs, rank_gauss=rank_gauss, valid_idx=valid_idx)
+        dls = ae_data(df, cat_names, cont_names, procs=procs, valid_pct=valid_pct, seed=seed if seed is not None or num_distrib() < 2 else 0, bs=bs, rank_gauss=rank_gauss, valid_idx=valid_idx)
         kw = {**RECIPE, **kwargs}
         if not kw['bin_targets'] and 'bin_inputs' not in kwargs: kw['bin_inputs'] = False  # `bin_targets=0` turns the recipe's bins off, inputs too
         learn = ae_learner(dls, code_size=code_size, **kw)

@@ -33,7 +33,7 @@ class TabularAEEncoder(TransformerMixin, BaseEstimator):
         bs:int|None=None, # batch size; `None`: `fit_autoencoder`'s (16 or more batches per epoch, 64 to 1024)
         valid_pct:float=0.2, # share of the rows held out for early stopping
         patience:int|None=None, # epochs without improvement before stopping; `None`: `fit_autoencoder`'s
-        seed:int|None=0, # seed of the split, the initial weights and the noise; `None`: unseeded weights and noise (the split stays seed 0's, as in `fit_autoencoder`)
+        seed:int|None=0, # seed of the split, the initial weights and the noise; `None`: unseeded
         fit_kwargs:dict|None=None, # more arguments of `fit_autoencoder` and `ae_learner` (`swap_p`, `ps`, `rank_gauss`, `code_act`, ...)
         progress:bool=False, # show fastai's progress bar and table while fitting
     ): store_attr()

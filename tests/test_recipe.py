@@ -1,3 +1,4 @@
+import sys
 import numpy as np, pandas as pd, pytest, torch
 from fastai.tabular.all import Categorify, FillMissing, Normalize, RandomSplitter, TabularPandas, first
 from fastai.callback.core import Callback
@@ -170,11 +171,14 @@ def test_fit_autoencoder_passes_lr_anneal_noise_and_sizes_batches_by_the_trainin
     assert before and after and all(p == pytest.approx(0.2) for p in before) and max(after) < 0.2 and min(after) < 0.02
     assert seen[0][2] == pytest.approx(2e-3) and learn.model.noise.p == 0.2
 
-def test_seed_none_still_splits_as_seed_0(adult_df):
-    "`seed=None` leaves the weights and the noise unseeded, but the validation rows are `seed=0`'s, run after run."
+def test_seed_none_leaves_the_split_unseeded_but_in_a_distributed_fit(adult_df, monkeypatch):
+    "`seed=None` leaves the split unseeded too (it was `seed=0`'s, run after run, so a resampling loop early-stopped on the same rows); the processes of a distributed fit, which must agree, split as `seed=0`."
     kw = dict(code_size=4, layers=[16], epochs=1, progress=False)
-    idx = [list(fit_autoencoder(adult_df.iloc[:500], ['race'], ['age'], seed=s, **kw).dls.valid_ds.items.index) for s in (None, None, 0)]
-    assert idx[0] == idx[1] == idx[2]
+    split = lambda seed: list(fit_autoencoder(adult_df.iloc[:500], ['race'], ['age'], seed=seed, **kw).dls.valid_ds.items.index)
+    first = split(0)
+    assert split(0) == first and split(None) != split(None)
+    monkeypatch.setattr(sys.modules['tabae.fit'], 'num_distrib', lambda: 2)
+    assert split(None) == first
 
 def test_class_weights_are_count_plus_one_to_the_minus_alpha():
     "Weights `(count + 1)**-alpha` per class (`#na#`, with no rows, too), scaled to average 1 over the training rows."
