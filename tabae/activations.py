@@ -34,5 +34,6 @@ class _MishBF16(torch.autograd.Function):
 class FastMish(nn.Mish):
     "`nn.Mish` that takes the one-sigmoid path (`mish_bf16`, with its gradient when one is needed; not in place, first-order only) for bf16 tensors on CPU, where `F.mish` is slow; `F.mish` elsewhere."
     def forward(self, x:Tensor) -> Tensor:
+        "Mish of `x`."
         if not (x.is_cpu and x.dtype == torch.bfloat16): return F.mish(x, inplace=self.inplace)
         return _MishBF16.apply(x) if torch.is_grad_enabled() and x.requires_grad else mish_bf16(x)

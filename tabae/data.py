@@ -15,9 +15,11 @@ class ReadTabBatchIdentity(ItemTransform):
     "Turn a batch of rows (tensors or a `Tabular`) into `(cats, conts, cats, conts)`; decodes back to a `Tabular`."
     def __init__(self, to:Tabular): self.to = to.new_empty()  # procs and column names only: no rows are kept
     def encodes(self, o):
+        "A batch's `(cats, conts)` twice: the inputs and the targets."
         cats, conts = tab_tensors(o) if isinstance(o, Tabular) else o[:2]
         return cats, conts, cats, conts
     def decodes(self, o):
+        "The inputs of a batch as a decoded `TabularPandas` (labels and original units)."
         cats, conts = (to_np(t) for t in o[:2])
         df = pd.DataFrame(np.concatenate([cats.astype(np.float64), conts], axis=1), columns=list(self.to.x_names))
         df[list(self.to.cat_names)] = df[list(self.to.cat_names)].astype(np.int64)
@@ -142,7 +144,7 @@ def _warn_left_out(df:pd.DataFrame, cat_names:list|None, cont_names:list|None):
                   f"pass them in `{arg}` (`infer_columns(df.drop(columns=[target]))` lists the columns by dtype), or `{arg}=[]` to leave them out without this warning", stacklevel=_caller_level())
 
 def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:list=None, valid_pct:float=0.2,
-            seed:int=0, bs:int|None=1024, device=None, rank_gauss:bool=False, valid_idx:list=None, **kwargs) -> AEDataLoaders:
+            seed:int|None=0, bs:int|None=1024, device:str|torch.device|None=None, rank_gauss:bool=False, valid_idx:list=None, **kwargs) -> AEDataLoaders:
     "Autoencoder `DataLoaders` for `df`: Categorify/FillMissing(/RankGauss)/Normalize unless `procs` given, a seeded random `valid_pct` split (or the rows at positions `valid_idx`), `bs` rows per batch (`None`: `auto_bs` of the training split); `kwargs` to fastai's `dataloaders` (`val_bs`, `shuffle`, `drop_last`, ...)."
     if unknown := sorted(set(kwargs) - _DL_ARGS):
         raise TypeError(f"Unknown argument(s) {unknown} for `ae_data`/`AEDataLoaders.from_df`: neither theirs nor one of fastai's data loaders' ({', '.join(sorted(_DL_ARGS))})")

@@ -8,10 +8,15 @@ from .errors import TabaeInputError
 __all__ = ['ADULT_CATS_9', 'ADULT_CONTS_9', 'ADULT_CATS_14', 'ADULT_CONTS_14', 'ADULT_TARGET', 'CSV_OPTIONS', 'adult', 'adult_columns', 'read_table']
 
 ADULT_CATS_9 = ['workclass', 'education', 'marital-status', 'occupation', 'relationship', 'race']
+"The article's six categorical Adult columns."
 ADULT_CONTS_9 = ['age', 'fnlwgt', 'education-num']
+"The article's three continuous Adult columns."
 ADULT_CATS_14 = ADULT_CATS_9 + ['sex', 'native-country']
+"All eight categorical Adult columns (the target left out)."
 ADULT_CONTS_14 = ADULT_CONTS_9 + ['capital-gain', 'capital-loss', 'hours-per-week']
+"All six continuous Adult columns."
 ADULT_TARGET = 'salary'
+"Adult's target: '<=50K' or '>50K'."
 
 def adult(split:str='train') -> pd.DataFrame:
     "The bundled UCI Adult data: `split='train'` (32,561 rows) or `'test'` (the 16,281 held-out rows)."

@@ -23,6 +23,7 @@ class DistributedTabDL(DistributedDL):
     def _drop_one(self, n:int) -> bool: return self.dl.shuffle and n % self.bs == 1  # BatchNorm cannot train on one row
 
     def get_idxs(self):
+        "This process's share of the epoch's rows (fastai's), without a trailing one-row training batch (BatchNorm cannot train on one row)."
         if not self.dl.n: self.n = self.n_padded = 0; return []  # fastai's divides by the row count (an empty validation split)
         idxs = super().get_idxs()
         return idxs[:-1] if self._drop_one(len(idxs)) else idxs

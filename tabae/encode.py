@@ -24,7 +24,7 @@ def _encoder(model, deep_stack:bool=False, mixed_precision:bool=True) -> Module:
         return partial(model, encode=True)
 
 def model_outputs(learn:Learner, df:pd.DataFrame, bs:int=4096, encode:bool=True, chunk:int=65536, progress:bool=None,
-                  deep_stack:bool=False, mixed_precision:bool=True, labels:bool=False):
+                  deep_stack:bool=False, mixed_precision:bool=True, labels:bool=False) -> Iterator[tuple]:
     "Yield `(rows, output)` for `df` in chunks: the code (`encode`, all hidden activations too with `deep_stack`) or the model's `(cat_logits, conts)` (with `labels`, each categorical column's class index instead of its logits, taken a batch at a time), in eval mode."
     _check_positive_int('bs', bs)
     model, dev = learn.model, next(learn.model.parameters()).device

@@ -61,7 +61,7 @@ class AEReport:
                 f"<h5>continuous</h5>{table(self.continuous, 'continuous', '%.4g')}"
                 f"<h5>categorical</h5>{table(self.categorical, 'categorical', '%.4f')}")
 
-    def plot(self, max_classes:int=20, ncols:int=3, size:float=3.5):
+    def plot(self, max_classes:int=20, ncols:int=3, size:float=3.5) -> plt.Figure:
         "Predicted vs actual per continuous column and a confusion matrix per categorical column (each cell: the share of that actual class's rows rebuilt as that class; at most `max_classes` classes shown), as a matplotlib `Figure` (Jupyter shows it once, as the cell's value)."
         import matplotlib, matplotlib.pyplot as plt
         cols = self.cont_names + self.cat_names

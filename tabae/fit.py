@@ -86,7 +86,7 @@ def _recipe_defaults(f):
 @_recipe_defaults
 @delegates(ae_learner)
 def fit_autoencoder(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, code_size:int=128,
-                    valid_pct:float=0.2, seed:int|None=0, epochs:int=40, lr:float=5e-3, bs:int|None=None,
+                    valid_pct:float=0.2, seed:int|None=0, epochs:int=40, lr:float|slice|list=5e-3, bs:int|None=None,
                     patience:int=8, procs:list=None, rank_gauss:bool=False, anneal_noise:float|None=0.5, track_from:float|None=None, progress:bool=True,
                     cbs:list=None, valid_idx:list=None, **kwargs) -> AELearner:
     "Build the data (`ae_data`: a random `valid_pct` split seeded by `seed`, unseeded when `seed=None` but in a distributed fit, whose processes must hold out the same rows (seed 0), or the rows at positions `valid_idx`; `bs`: `auto_bs` unless given) and `ae_learner` (`RECIPE` unless overridden), train with `fit_flat_cos`, swap noise annealed to 0 from `anneal_noise` of the way, and restore the best weights on the validation split, early stopping and best weights counted from `track_from` of the way (default: the anneal's start)."

@@ -104,7 +104,7 @@ def _metrics(to:Tabular) -> list:
 def cont_bounds(dls:DataLoaders, pad:float=0.) -> tuple[Tensor, Tensor]:
     "Per-column (low, high) of the training split's normalized continuous values, widened by `pad` times the range."
     conts = dls.train.conts
-    if not len(conts): raise ValueError("The training split has no rows: cannot set the continuous bounds")
+    if not len(conts): raise TabaeInputError("The training split has no rows: cannot set the continuous bounds")
     lo, hi = conts.min(0).values.float().cpu(), conts.max(0).values.float().cpu()
     return lo - pad * (hi - lo), hi + pad * (hi - lo)
 
@@ -142,14 +142,14 @@ def ae_learner(dls:DataLoaders,
     enc_ps:float=0., # dropout in the encoder's hidden layers (none in the article)
     embed_p:float=0.01, # dropout on the embeddings
     swap_p:float|list=0.1, # swap noise rate: one for all, or one per column of `dls` (`cat_names` incl. `<col>_na`, then `cont_names`)
-    act_cls=FastMish, # activation (`nn.Mish` with a fast bf16 CPU path)
-    head_p:float=None, # dropout before the heads (defaults to `ps`)
-    code_p:float=None, # dropout on the code in the decoder (defaults to `ps`)
+    act_cls:type=FastMish, # activation (`nn.Mish` with a fast bf16 CPU path)
+    head_p:float|None=None, # dropout before the heads (defaults to `ps`)
+    code_p:float|None=None, # dropout on the code in the decoder (defaults to `ps`)
     emb_szs:dict=None, # embedding size overrides, `{column: size}`
     bound_pad:float=0., # widen the continuous head's range by this fraction of each column's range
     class_balance:float=0., # weight each class's cross-entropy by `(count + 1)**-class_balance` (0: unweighted, as the article)
-    opt_func=ranger, # optimizer
-    wd:float=0.01, # weight decay
+    opt_func:Callable=ranger, # optimizer
+    wd:float|None=0.01, # weight decay
     mixed_precision:bool=True, # bf16/fp16 autocast where the device supports it
     decoder:str='mirror', # 'mirror' (the encoder reversed, as the article) or 'linear' (one linear layer)
     bin_targets:int=0, # also predict each continuous column's bin among this many (`cont_bin_edges`) in training (`BinLoss`); 0: off

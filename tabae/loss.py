@@ -46,6 +46,7 @@ class RecreatedLoss(Module):
         return res
 
     def forward(self, preds, cat_targs:Tensor, cont_targs:Tensor) -> Tensor:
+        "The loss of a batch: `row_losses` reduced by `reduction`."
         res = self.row_losses(preds, cat_targs, cont_targs)
         return res.mean() if self.reduction == 'mean' else res.sum() if self.reduction == 'sum' else res
 

@@ -27,6 +27,7 @@ class ReconR2(Metric):
         self.sse = self.sse + (w * (pred - targ) ** 2).sum(0)
     @property
     def value(self):
+        "The mean R2 over the columns scored."
         if not torch.is_tensor(self.sst) or not self.sst.numel(): return None
         ok = (self.n > 0) & (self.sst > 1e-12 * self.n)
         return (1 - self.sse / self.sst)[ok].mean().item() if ok.any() else None
@@ -46,6 +47,7 @@ class CatAccuracy(Metric):
         self.correct = self.correct + (cats == targ).float().sum(0)
     @property
     def value(self):
+        "The mean accuracy over the columns scored."
         if not self.n or not torch.is_tensor(self.correct) or not self.correct.numel(): return None
         acc = self.correct / self.n
         return (acc if self.cols is None else acc[self.cols]).mean().item()

@@ -75,9 +75,9 @@ class TabularAE(TabularModel):
         ps:float=0.1, # dropout in the decoder's hidden layers (the article's `ps`)
         embed_p:float=0.01, # dropout on the embeddings
         swap_p:float|list=0.1, # swap noise rate: one for all, or one per input column in the model's order (cats incl. `<col>_na`, then conts)
-        act_cls=FastMish, # activation class (`nn.Mish` with a fast bf16 CPU path)
-        head_p:float=None, # dropout before the two heads, defaults to `ps` as in the article
-        code_p:float=None, # dropout on the code as the decoder reads it, defaults to `ps` as in the article
+        act_cls:type=FastMish, # activation class (`nn.Mish` with a fast bf16 CPU path)
+        head_p:float|None=None, # dropout before the two heads, defaults to `ps` as in the article
+        code_p:float|None=None, # dropout on the code as the decoder reads it, defaults to `ps` as in the article
         enc_ps:float=0., # dropout in the encoder's hidden layers (none in the article)
         decoder:str='mirror', # 'mirror': the encoder's layers reversed (the article); 'linear': one linear layer, so every logit is linear in the code
         bin_edges:Tensor=None, # `(n_cont, n_bins - 1)` bin edges per continuous column (normalized units, `inf`-padded): adds `bin_head`, see `BinLoss`

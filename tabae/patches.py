@@ -31,12 +31,12 @@ def evaluate(self:Learner, df:pd.DataFrame, **kwargs) -> AEReport:
 
 @patch
 @delegates(_codes_dls)
-def codes_dls(self:Learner, df:pd.DataFrame, y_names, **kwargs) -> TabularDataLoaders:
+def codes_dls(self:Learner, df:pd.DataFrame, y_names:str|list, **kwargs) -> TabularDataLoaders:
     "`TabularDataLoaders` on the codes of `df` for `tabular_learner` (see `tabae.codes_dls`)."
     return _codes_dls(self, df, y_names, **kwargs)
 
 @patch
 @delegates(_codes_frame)
-def codes_frame(self:Learner, df:pd.DataFrame, y_names=None, **kwargs) -> pd.DataFrame:
+def codes_frame(self:Learner, df:pd.DataFrame, y_names:str|list|None=None, **kwargs) -> pd.DataFrame:
     "The codes of `df` beside its `y_names` as features, e.g. of new rows for a classifier trained on `codes_dls` (see `tabae.codes_frame`)."
     return _codes_frame(self, df, y_names, **kwargs)

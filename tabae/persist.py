@@ -17,6 +17,7 @@ from .validate import NA
 __all__ = ['WEIGHTS_FILE', 'CONFIG_FILE', 'save_encoder', 'load_encoder']
 
 WEIGHTS_FILE, CONFIG_FILE, FORMAT, VERSION = 'model.safetensors', 'tabae.json', 'tabae-encoder', 4
+"The files of a `save_encoder` directory (weights, and the JSON of everything else), and the format and version that JSON names."
 READS = (1, 2, 3, 4)  # version 2 added bin inputs and bin weights, version 3 the code's activation, version 4 input clipping and the input skip; older files load as before
 ACTIVATIONS = {'Mish': FastMish, **{c.__name__: c for c in (nn.ReLU, nn.GELU, nn.SiLU, nn.LeakyReLU, nn.ELU, nn.SELU, nn.Tanh, nn.Sigmoid)}}
 "Activations that `tabae.json` can name; 'Mish' (`nn.Mish` or `FastMish`, the same function) loads as `FastMish`."
@@ -149,7 +150,7 @@ def _template(cfg:dict) -> DataLoaders:
     to = TabularPandasIdentity(row, [_new_proc(s) for s in cfg['procs']], cats, conts, splits=([0], [0]), do_setup=False, reduce_memory=False)
     return to.dataloaders(device='cpu').new_empty()
 
-def load_encoder(path:str|Path, device:str|torch.device|None=None, mixed_precision:bool=True, opt_func=ranger) -> AELearner:
+def load_encoder(path:str|Path, device:str|torch.device|None=None, mixed_precision:bool=True, opt_func:Callable=ranger) -> AELearner:
     "An `AELearner` that `encode`, `reconstruct` and `evaluate` accept (and that fine-tunes as `ae_learner` does: the saved loss and weight decay, `opt_func`, mixed precision unless told not to), from a `save_encoder` directory, on `device` (default: the GPU if any); no pickle is read."
     path = Path(path)
     for f in (CONFIG_FILE, WEIGHTS_FILE):

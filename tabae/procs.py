@@ -10,6 +10,7 @@ class RankGauss(TabularProc):
     order = 50
     def __init__(self, n_quantiles:int=1000): store_attr()
     def setups(self, to:Tabular):
+        "Keep at most `n_quantiles` quantiles of each continuous column's training values."
         train = getattr(to, 'train', to)
         self.quantiles = {}
         for c in to.cont_names:
@@ -20,9 +21,11 @@ class RankGauss(TabularProc):
         n = len(self.quantiles[c])
         return ndtri((np.arange(n) + 0.5) / n)
     def encodes(self, to:Tabular):
+        "Map each continuous column through its quantiles to a standard normal."
         for c, q in self.quantiles.items():
             x, r = to[c].to_numpy(np.float64), self._refs(c)
             # averaging the ascending and descending interpolations maps tied quantiles to their middle
             to[c] = 0.5 * (np.interp(x, q, r) - np.interp(-x, -q[::-1], -r[::-1]))
     def decodes(self, to:Tabular):
+        "Map standard normal values back to original units."
         for c, q in self.quantiles.items(): to[c] = np.interp(to[c].to_numpy(np.float64), self._refs(c), q)

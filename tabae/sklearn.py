@@ -4,6 +4,7 @@ import io
 from fastai.tabular.all import *
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from .downstream import _code_cols
 from .encode import decode_outputs, encode
 from .fit import fit_autoencoder
 from .model import _f32
@@ -58,7 +59,7 @@ class TabularAEEncoder(TransformerMixin, BaseEstimator):
         "The names of the fitted input columns: `feature_names_in_`, else `x0, x1, ...`."
         return list(getattr(self, 'feature_names_in_', [f'x{i}' for i in range(self.n_features_in_)]))
 
-    def fit(self, X, y=None) -> TabularAEEncoder:
+    def fit(self, X:pd.DataFrame|np.ndarray, y=None) -> TabularAEEncoder:
         "Fit the autoencoder on the rows of `X` (a DataFrame, or an array whose columns become `x0, x1, ...`; `cat_names` may name them by either); `y` is ignored."
         frame = self._frame(X, reset=True)
         alias = dict(zip(X.columns, frame.columns)) if isinstance(X, pd.DataFrame) else {}  # e.g. the 0, 1, ... of `read_csv(header=None)`: x0, x1, ...
@@ -71,12 +72,12 @@ class TabularAEEncoder(TransformerMixin, BaseEstimator):
         self.learn_ = learn
         return self
 
-    def transform(self, X) -> np.ndarray:
+    def transform(self, X:pd.DataFrame|np.ndarray) -> np.ndarray:
         "The codes of the rows of `X`, shape `(n_rows, code_size)`, float32."
         check_is_fitted(self)
         return encode(self.learn_, self._frame(X, reset=False), progress=False).to_numpy()
 
-    def inverse_transform(self, X) -> pd.DataFrame:
+    def inverse_transform(self, X:np.ndarray|pd.DataFrame) -> pd.DataFrame:
         "The rows that the decoder rebuilds from the codes `X`: a DataFrame of the cat and cont columns in the order `fit` saw them, in labels and original units."
         check_is_fitted(self)
         codes = check_array(X, dtype=np.float32)
@@ -109,4 +110,4 @@ class TabularAEEncoder(TransformerMixin, BaseEstimator):
             if list(input_features) != list(getattr(self, 'feature_names_in_', input_features)): raise ValueError("input_features is not equal to feature_names_in_")
             if len(input_features) != self.n_features_in_:
                 raise ValueError(f"input_features should have length equal to number of features ({self.n_features_in_}), got {len(input_features)}")
-        return np.asarray([f'ae_{i}' for i in range(self.learn_.model.code_size)], dtype=object)
+        return np.asarray(_code_cols(self.learn_), dtype=object)
