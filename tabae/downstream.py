@@ -41,6 +41,7 @@ class _FillMissing(FillMissing):
     def encodes(self, to):
         if late := {n: v for n, v in self.late.items() if n not in self.na_dict and to[n].isna().any()}: to[list(late)] = to[list(late)].fillna(late)
         super().encodes(to)
+_FillMissing.__name__ = 'FillMissing'  # the name fastai's `Pipeline` files it under: `to.procs.fill_missing`, as fastai's (pickles use `__qualname__`)
 
 @delegates(Tabular.dataloaders, but=['bs'])
 def codes_dls(learn:Learner, df:pd.DataFrame, y_names:str|list, keep_raw:bool=False, valid_df:pd.DataFrame|None=None, procs:list|None=None, y_block:TransformBlock|None=None,

@@ -1,4 +1,4 @@
-import warnings
+import pickle, warnings
 import numpy as np, pandas as pd, pytest, torch
 from fastai.tabular.all import Categorify, CategoryBlock, FillMissing, Normalize, RegressionBlock, accuracy, set_seed, tabular_learner
 from tabae import TabaeInputError, UnseenCategoryWarning, adult_columns, codes_dls, codes_frame, encode, fit_autoencoder
@@ -200,6 +200,8 @@ def test_raw_columns_with_infinities_or_late_gaps_train_and_predict():
     assert np.isnan(learn.codes_frame(inf, keep_raw=True).loc[[3, 50], 'F']).all()
     dls = learn.codes_dls(inf, 'y', keep_raw=True, valid_idx=list(range(240, 300)), bs=32)
     assert np.isfinite(dls.train_ds.procs.normalize.means['F']) and np.isfinite(dls.train_ds.items['F']).all() and 'F_na' in dls.train_ds.cat_names
+    fm = dls.train_ds.procs.fill_missing  # under fastai's name, and it pickles as itself
+    assert type(pickle.loads(pickle.dumps(fm))) is type(fm) and fm.na_dict.keys() == {'F'}
     new = df.iloc[:20].copy(); new.loc[new.index[:3], 'F'] = [np.inf, -np.inf, np.nan]; new.loc[new.index[3], 'G'] = np.nan  # G: no training gaps
     clf = tabular_learner(dls, layers=[8])
     with clf.no_bar(): probs = clf.get_preds(dl=clf.dls.test_dl(learn.codes_frame(new, keep_raw=True)))[0]
