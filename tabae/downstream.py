@@ -75,6 +75,10 @@ def codes_dls(learn:Learner, df:pd.DataFrame, y_names:str|list, keep_raw:bool=Fa
             if unseen := ys.iloc[splits[1]][lambda v: ~v.isin(set(ys.iloc[splits[0]]))].value_counts()[lambda n: n > 0].to_dict():  # a pandas category lists empty classes too
                 raise TabaeInputError(f"Target {y!r} has class(es) in the validation rows that no training row has, so a classifier cannot learn them "
                                       f"(rows per class: {unseen}): drop those rows or split differently")
+    if 'c' in cats and _in_procs(procs, Categorify):  # fastai's procs answer `dls.c` with the classes of a categorical column named 'c'
+        n_out = next((len(p.vocab) for p in to.procs if isinstance(p, Categorize)), len(y_names))
+        warnings.warn(f"The raw categorical column 'c' hides fastai's `dls.c` (the number of outputs, here {n_out}), so `tabular_learner(dls)` fails with a TypeError: "
+                      f"pass `tabular_learner(dls, n_out={n_out})`", stacklevel=_caller_level())
     dls = to.dataloaders(bs=bs, **kwargs)
     if not len(dls.train):  # fastai drops a training batch that is not full (unless `drop_last=False`)
         raise TabaeInputError(f"The training split has {(n := len(splits[0]))} row(s), fewer than `bs`={bs}, and fastai drops a training batch that is not full, so there would be no batch: "

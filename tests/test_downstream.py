@@ -210,3 +210,16 @@ def test_raw_columns_with_infinities_or_late_gaps_train_and_predict():
     dls = learn.codes_dls(df.iloc[:240], 'y', keep_raw=True, valid_df=valid, bs=32)
     v = dls.valid_ds.new(dls.valid_ds.items.copy()).decode().items
     assert 'G_na' not in dls.train_ds.cat_names and np.allclose(v['G'].iloc[:5], df['G'].iloc[:240].median(), atol=1e-4)  # FillMissing's median of the training rows, no flag
+
+def test_a_raw_column_named_c_is_named_with_the_way_round():
+    "fastai's procs answer `dls.c` with the classes of a categorical column named 'c', and `tabular_learner(dls)` failed with a TypeError about `empty()`: a warning gives the `n_out` that works."
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({'c': rng.choice(['a', 'b'], 200), 'F': rng.normal(size=200), 'y': rng.choice(['p', 'q', 'r'], 200)})
+    learn = fit_autoencoder(df, ['c'], ['F'], epochs=1, layers=[16], code_size=4, progress=False)
+    with pytest.warns(UserWarning, match=r"'c' hides fastai's `dls.c` \(the number of outputs, here 3\).*n_out=3"): dls = learn.codes_dls(df, 'y', keep_raw=True, bs=32)
+    clf = tabular_learner(dls, n_out=3, layers=[8])
+    with clf.no_bar(), clf.no_logging(): clf.fit(1)
+    assert clf.get_preds(dl=clf.dls.valid)[0].shape[1] == 3
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', UserWarning)
+        learn.codes_dls(df, 'y', bs=32)  # no raw columns: no warning
