@@ -133,7 +133,6 @@ def _late_gaps(df:pd.DataFrame, cont_names:list, train:list|None) -> pd.DataFram
 
 _DL_ARGS = {'val_bs', 'shuffle', 'shuffle_train', 'val_shuffle', 'drop_last', 'num_workers', 'verbose'}  # what `ae_data` passes on to fastai's loaders (`TabDataLoaderIdentity` makes its own batches)
 
-@delegates(Tabular.dataloaders, but=['bs', 'device', 'dl_type', 'path', 'n', 'dl_kwargs'])
 def _warn_left_out(df:pd.DataFrame, cat_names:list|None, cont_names:list|None):
     "Warn when one of `cat_names`/`cont_names` is `None` (fastai's: no such columns) and `df` has columns of that kind named in neither: easily an oversight."
     if (cat_names is None) == (cont_names is None) or not isinstance(df, pd.DataFrame): return  # both or neither given; bad frames are named by the checks
@@ -143,9 +142,10 @@ def _warn_left_out(df:pd.DataFrame, cat_names:list|None, cont_names:list|None):
     warnings.warn(f"`{arg}` is not given, so the {'numeric' if numeric else 'non-numeric'} column(s) {names} are left out of the autoencoder: "
                   f"pass them in `{arg}` (`infer_columns(df.drop(columns=[target]))` lists the columns by dtype), or `{arg}=[]` to leave them out without this warning", stacklevel=_caller_level())
 
+@delegates(Tabular.dataloaders, but=['bs', 'device', 'dl_type', 'path', 'n', 'dl_kwargs'])
 def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:list=None, valid_pct:float=0.2,
             seed:int|None=0, bs:int|None=1024, device:str|torch.device|None=None, rank_gauss:bool=False, valid_idx:list=None, **kwargs) -> AEDataLoaders:
-    "Autoencoder `DataLoaders` for `df`: Categorify/FillMissing(/RankGauss)/Normalize unless `procs` given, a seeded random `valid_pct` split (or the rows at positions `valid_idx`), `bs` rows per batch (`None`: `auto_bs` of the training split); `kwargs` to fastai's `dataloaders` (`val_bs`, `shuffle`, `drop_last`, ...)."
+    "Autoencoder `DataLoaders` for `df`: Categorify/FillMissing(/RankGauss)/Normalize unless `procs` given, a random `valid_pct` split seeded by `seed` (or the rows at positions `valid_idx`), `bs` rows per batch (`None`: `auto_bs` of the training split); `kwargs` to fastai's `dataloaders` (`val_bs`, `shuffle`, `drop_last`, ...)."
     if unknown := sorted(set(kwargs) - _DL_ARGS):
         raise TypeError(f"Unknown argument(s) {unknown} for `ae_data`/`AEDataLoaders.from_df`: neither theirs nor one of fastai's data loaders' ({', '.join(sorted(_DL_ARGS))})")
     _warn_left_out(df, cat_names, cont_names)

@@ -207,3 +207,4 @@ def test_signatures_show_the_defaults_in_use():
     from fastai.learner import Learner
     for m, arg in (('encode', 'deep_stack'), ('reconstruct', 'bs'), ('evaluate', 'bs'), ('codes_dls', 'valid_df'), ('codes_frame', 'keep_raw')):
         assert arg in inspect.signature(getattr(Learner, m)).parameters, m  # `learn.encode(` showed only `**kwargs`
+    for f in (ae_data, AEDataLoaders.from_df): assert {'val_bs', 'shuffle', 'drop_last'} <= set(inspect.signature(f).parameters), f  # fastai's loader arguments
