@@ -107,13 +107,13 @@ def output_range(learn:Learner) -> pd.DataFrame:
     return to.new(frame).decode().items[list(to.cont_names)].T.set_axis(['min', 'max'], axis=1)
 
 def _actual(to:Tabular, df:pd.DataFrame) -> pd.DataFrame:
-    "`df`'s training columns as `reconstruct` gives them: a category that matches a training class by value (as `encode` matches it; 1.0 for 1) as that class, one that matches none as '<value> (unseen)' (no rebuild equals it), numbers as float64."
+    "`df`'s training columns as `reconstruct` gives them: a category that matches a training class by value (as `encode` matches it; 1.0 and '1' for 1) as that class, one that matches none as '<value> (unseen)' (no rebuild equals it), numbers as float64."
     cats, conts = user_columns(to)
     clean, index, res = clean_encode_frame(df, to), _ClassIndex(to), df[cats + conts].copy()
     for c in cats:
         if c not in index.dtypes: continue
         codes = index.codes(clean[c], c)
-        unseen = df[c].map(lambda v: f'{v} (unseen)', na_action='ignore').to_numpy(dtype=object)  # text '1' is no int class 1, as `encode` sees it
+        unseen = df[c].map(lambda v: f'{v} (unseen)', na_action='ignore').to_numpy(dtype=object)
         classes = np.append(index.dtypes[c].categories.to_numpy(dtype=object), None)  # code -1 (missing, unseen) picks the None, which `unseen` replaces
         res[c] = np.where(codes >= 0, classes[codes], unseen)
     for c in conts: res[c] = _cont_column(df[c], c).to_numpy()

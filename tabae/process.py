@@ -34,6 +34,23 @@ def _int_codes(categories:pd.Index, v:np.ndarray) -> np.ndarray:
     if (big := whole & ~small).any(): res[big] = categories.get_indexer(pd.Index([int(x) for x in v[big]], dtype=object))  # uint64 classes
     return res
 
+_READS = {'integer': int, 'floating': float, 'mixed-integer-float': float, 'boolean': lambda s: {'true': True, 'false': False}[s.lower()]}
+
+def _as_class(s:str, kind:str):
+    "The text `s` as the number or boolean a CSV reader makes of it for classes of pandas' `kind` ('1.0' is integer class 1), or None."
+    try: return _READS[kind](s.strip())
+    except (ValueError, KeyError): pass
+    if kind != 'integer': return None
+    try: v = float(s)
+    except ValueError: return None
+    return int(v) if v.is_integer() else None
+
+def _text_codes(categories:pd.Index, col:pd.Series) -> np.ndarray:
+    "The position of each text value of `col` among numeric or boolean `categories`, each distinct value read once as a CSV reader reads it ('5', '05', '5.0' are class 5, as 5 is class '5'); -1 where missing or none."
+    vals = pd.unique(col.dropna().to_numpy(dtype=object))
+    pos = categories.get_indexer(pd.Index([_as_class(str(v), categories.inferred_type) for v in vals], dtype=object))
+    return col.map(dict(zip(vals, pos))).fillna(-1).to_numpy(np.intp)
+
 class _ClassIndex:
     "Each categorical column's training classes as a pandas `CategoricalDtype` (and an Arrow value set for Arrow strings), built once and reused for every chunk of a frame."
     def __init__(self, to:Tabular):
@@ -51,7 +68,7 @@ class _ClassIndex:
             if (c, arr.type) not in self.value_sets: self.value_sets[c, arr.type] = pa.array(categories.tolist(), type=arr.type)
             return pc.fill_null(pc.index_in(arr, value_set=self.value_sets[c, arr.type]), -1).to_numpy()
         if categories.dtype.kind in 'iu' and isinstance(col.dtype, np.dtype) and col.dtype.kind == 'f': return _int_codes(categories, col.to_numpy())
-        if categories.inferred_type != 'string' and _is_text(col): return categories.map(str).get_indexer(col)  # '5' (a CSV column with one word in it reads as text) is class 5, as 5 is class '5' (`cat_column`)
+        if categories.inferred_type in _READS and _is_text(col): return _text_codes(categories, col)  # a CSV column of numbers with one word in it reads as text
         return categories.get_indexer(col)
 
     def __call__(self, df:pd.DataFrame) -> dict:

@@ -222,20 +222,23 @@ def test_integer_classes_past_2_53_given_as_floats_are_matched_exactly():
     assert (cats[:, 1] == 0).all() and torch.equal(cats[:, 0], process_frame(learn, df.iloc[:6])[0][:, 0])  # '#na#'; the small ones as ints
 
 def test_integer_classes_given_as_text_are_matched():
-    "A CSV column of integer classes with one word in it reads as text: '5' is class 5 (every row was unseen), as 5 is class '5'; the word, '05' and a gap are not."
+    "A CSV column of number classes with one word in it reads as text: '5', '05' and '5.0' are class 5 and '2' is float class 2.0 (every row was unseen), as a CSV reader makes numbers of them; the word and a gap are not."
     from tabae.process import process_frame
     r = np.random.default_rng(0)
-    df = pd.DataFrame({'n': r.integers(0, 12, 400), 'f': r.choice([0.5, 2.0], 400), 'u': r.normal(size=400)})
+    df = pd.DataFrame({'n': r.integers(0, 12, 400), 'f': r.choice([0.5, 2.0], 400), 'b': r.choice([True, False], 400), 'u': r.normal(size=400)})
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        learn = fit_autoencoder(df, ['n', 'f'], ['u'], code_size=4, layers=[8], epochs=1, progress=False)
+        learn = fit_autoencoder(df, ['n', 'f', 'b'], ['u'], code_size=4, layers=[8], epochs=1, progress=False)
     rows = df.iloc[:8].copy()
     for dtype in (object, 'str'):
-        text = rows.astype({'n': str, 'f': str}).astype({'n': dtype, 'f': dtype})
-        text.loc[text.index[:3], 'n'] = ['word', '0' + text['n'].iloc[1], None]
+        text = rows.astype({'n': str, 'f': str, 'b': str}).astype({'n': dtype, 'f': dtype, 'b': dtype})
+        text.loc[text.index[:5], 'n'] = ['word', '0' + text['n'].iloc[1], None, text['n'].iloc[3] + '.0', ' ' + text['n'].iloc[4]]
+        text['f'] = text['f'].str.replace('2.0', '2')
+        text.loc[text.index[0], 'b'] = text['b'].iloc[0].lower()
         with pytest.warns(UnseenCategoryWarning) as ws: cats, _ = process_frame(learn, text)
-        assert [w.message.counts for w in ws] == [{'n': 2}]  # the word and '05'; the gap is missing, not unseen
-        assert (cats[:3, 0] == 0).all() and torch.equal(cats[3:], process_frame(learn, rows)[0][3:])
+        assert [w.message.counts for w in ws] == [{'n': 1}]  # the word; the gap is missing, not unseen
+        want = process_frame(learn, rows)[0]
+        assert (cats[[0, 2], 0] == 0).all() and torch.equal(cats[[1, 3, 4, 5, 6, 7]], want[[1, 3, 4, 5, 6, 7]]) and torch.equal(cats[:, 1:3], want[:, 1:3])
 
 def test_prefix_must_be_text(small_learn, adult_test_df):
     "`encode(prefix=5)` named the columns '50', '51', ...: a prefix that is not a string is refused."
