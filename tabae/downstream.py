@@ -43,6 +43,11 @@ class _FillMissing(FillMissing):
         super().encodes(to)
 _FillMissing.__name__ = 'FillMissing'  # the name fastai's `Pipeline` files it under: `to.procs.fill_missing`, as fastai's (pickles use `__qualname__`)
 
+def _late_fill(p):
+    "`p`, or `_FillMissing` with its settings where `p` is fastai's `FillMissing` (the class or an instance)."
+    if p is FillMissing: return _FillMissing
+    return _FillMissing(p.fill_strategy, p.add_col, p.fill_vals) if type(p) is FillMissing else p
+
 @delegates(Tabular.dataloaders, but=['bs'])
 def codes_dls(learn:Learner, df:pd.DataFrame, y_names:str|list, keep_raw:bool=False, valid_df:pd.DataFrame|None=None, procs:list|None=None, y_block:TransformBlock|None=None,
               valid_pct:float=0.2, valid_idx:list|None=None, seed:int|None=None, bs:int=256, **kwargs) -> TabularDataLoaders:
@@ -60,7 +65,7 @@ def codes_dls(learn:Learner, df:pd.DataFrame, y_names:str|list, keep_raw:bool=Fa
     cats, conts = user_columns(learn.dls.train_ds) if keep_raw else ([], [])
     if valid_idx is None: valid_idx = RandomSplitter(valid_pct, seed=seed)(range(len(frame)))[1]
     splits = _index_splits(valid_idx, len(frame))  # positions, checked as `ae_data` checks them
-    procs, x = [_FillMissing if p is FillMissing else p for p in ifnone(procs, [Categorify, FillMissing, Normalize])], _shrink(frame.reset_index(drop=True))
+    procs, x = [_late_fill(p) for p in ifnone(procs, [Categorify, FillMissing, Normalize])], _shrink(frame.reset_index(drop=True))
     if _in_procs(procs, Categorify): x = _train_classes(x, cats, splits[0])  # the raw columns' classes of training rows only, as the encoder's
     to = TabularPandas(x, procs, cats, code_cols + conts, y_names, y_block=y_block, splits=splits, reduce_memory=False)  # fastai's `from_df`, with floats kept (`_shrink`)
     if any(isinstance(p, RegressionSetup) for p in to.procs) and (text := {y: str(frame[y].dtype) for y in y_names if not pd.api.types.is_numeric_dtype(frame[y])}):

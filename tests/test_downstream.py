@@ -1,6 +1,6 @@
 import pickle, warnings
 import numpy as np, pandas as pd, pytest, torch
-from fastai.tabular.all import Categorify, CategoryBlock, FillMissing, Normalize, RegressionBlock, accuracy, set_seed, tabular_learner
+from fastai.tabular.all import Categorify, CategoryBlock, FillMissing, FillStrategy, Normalize, RegressionBlock, accuracy, set_seed, tabular_learner
 from tabae import TabaeInputError, UnseenCategoryWarning, adult_columns, codes_dls, codes_frame, encode, fit_autoencoder
 
 CATS, CONTS = adult_columns('adult-14')
@@ -210,6 +210,9 @@ def test_raw_columns_with_infinities_or_late_gaps_train_and_predict():
     dls = learn.codes_dls(df.iloc[:240], 'y', keep_raw=True, valid_df=valid, bs=32)
     v = dls.valid_ds.new(dls.valid_ds.items.copy()).decode().items
     assert 'G_na' not in dls.train_ds.cat_names and np.allclose(v['G'].iloc[:5], df['G'].iloc[:240].median(), atol=1e-4)  # FillMissing's median of the training rows, no flag
+    dls = learn.codes_dls(df.iloc[:240], 'y', keep_raw=True, valid_df=valid, bs=32, procs=[Categorify, FillMissing(FillStrategy.mode, add_col=False), Normalize])  # an instance: its settings kept
+    v = dls.valid_ds.new(dls.valid_ds.items.copy()).decode().items
+    assert dls.train_ds.procs.fill_missing.add_col is False and np.allclose(v['G'].iloc[:5], FillStrategy.mode(df['G'].iloc[:240], 0), atol=1e-4)
 
 def test_a_raw_column_named_c_is_named_with_the_way_round():
     "fastai's procs answer `dls.c` with the classes of a categorical column named 'c', and `tabular_learner(dls)` failed with a TypeError about `empty()`: a warning gives the `n_out` that works."
