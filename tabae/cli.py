@@ -16,7 +16,7 @@ def _header(path:str) -> list:
     from .datasets import CSV_OPTIONS
     return pq.ParquetFile(path).schema_arrow.names if str(path).endswith('.parquet') else list(pd.read_csv(path, nrows=0, **CSV_OPTIONS).columns)
 
-def iter_table(path:str, chunk_size:int=65536, columns:list|None=None) -> Iterator[pd.DataFrame]:
+def iter_table(path:str, chunk_size:int=65536, columns:list|None=None) -> Iterator:
     "Yield the rows of a `.parquet` (pyarrow record batches) or `.csv` file (pandas chunks, read as `CSV_OPTIONS` says) as DataFrames of at most `chunk_size` rows."
     import pandas as pd
     from .datasets import CSV_OPTIONS

@@ -38,7 +38,8 @@ class _AutocastState:
 class AutoMixedPrecision(MixedPrecision):
     "fastai's `MixedPrecision` on the data's device: bf16 autocast on CUDA and bf16 CPUs, fp16 with loss scaling on other GPUs; off elsewhere, and where `to_fp16()`/`to_bf16()` added fastai's own or an earlier callback in `cbs` is one (two nest their autocasts wrongly)."
     def __init__(self, dtype:torch.dtype|None=None, **kwargs):
-        if 'amp_mode' in kwargs: raise TabaeInputError(f"`amp_mode`: `AutoMixedPrecision` picks the dtype for the device; force one with `dtype=torch.bfloat16` or `torch.float16`, got amp_mode={kwargs['amp_mode']!r}")
+        if 'amp_mode' in kwargs or dtype not in (None, torch.bfloat16, torch.float16):
+            raise TabaeInputError(f"`AutoMixedPrecision` picks the dtype for the device; force one with `dtype=torch.bfloat16` or `torch.float16`, got {kwargs.get('amp_mode', dtype)!r}")
         super().__init__(**kwargs)
         self.dtype = dtype
     def before_fit(self):

@@ -333,7 +333,8 @@ def test_unknown_arguments_and_bad_epochs_are_named():
     with pytest.raises(TypeError, match=r"\['lrr'\] for `ae_learner`/`fit_autoencoder`.*moms"): fit(frame(), lrr=1e-3)
     with pytest.raises(TypeError, match=r"\['bogus'\]"): TabularAEEncoder(fit_kwargs={'bogus': 1}).fit(frame())
     with pytest.raises(TypeError, match=r"`loss_func`: `ae_learner` builds its `RecreatedLoss`.*set `learn.loss_func`"): fit(frame(), loss_func=torch.nn.MSELoss())  # it said fastai's `Learner` has no `loss_func`
-    with pytest.raises(TabaeInputError, match=r"`amp_mode`: `AutoMixedPrecision` picks the dtype.*dtype=torch.bfloat16"): AutoMixedPrecision(amp_mode='bf16')  # it was ignored
+    for bad in (dict(amp_mode='bf16'), dict(dtype='bf16')):  # ignored; failed at the first batch (fastai's `MixedPrecision('bf16')` takes it first)
+        with pytest.raises(TabaeInputError, match=r"`AutoMixedPrecision` picks the dtype.*dtype=torch.bfloat16.*got 'bf16'"): AutoMixedPrecision(**bad)
     for epochs in (0, -1, 2.5, True):
         with pytest.raises(TabaeInputError, match='`epochs` must be a positive int'): fit(frame(), epochs=epochs)
     assert len(fit(frame(), epochs=np.int64(2)).recorder.values) == 2  # numpy ints too, e.g. from a parameter grid
