@@ -70,8 +70,8 @@ def codes_dls(learn:Learner, df:pd.DataFrame, y_names:str|list, keep_raw:bool=Fa
     to = TabularPandas(x, procs, cats, code_cols + conts, y_names, y_block=y_block, splits=splits, reduce_memory=False)  # fastai's `from_df`, with floats kept (`_shrink`)
     if any(isinstance(p, RegressionSetup) for p in to.procs) and (text := {y: str(frame[y].dtype) for y in y_names if not pd.api.types.is_numeric_dtype(frame[y])}):
         raise TabaeInputError(f"A regression target must hold numbers, got {text}: convert it (e.g. `pd.to_numeric`) or classify it with `y_block=CategoryBlock()`")
-    if y_block is None and any(isinstance(p, RegressionSetup) for p in to.procs) and (binary := [y for y in y_names if pd.api.types.is_integer_dtype(frame[y]) and frame[y].nunique() == 2]):
-        warnings.warn(f"Target(s) {binary} hold two integer values, and fastai regresses integer targets (mean squared error; `accuracy` means nothing on them): "
+    if y_block is None and any(isinstance(p, RegressionSetup) for p in to.procs) and (binary := [y for y in y_names if len(v := frame[y].unique()) == 2 and all(float(o).is_integer() for o in v)]):  # 0/1, also as floats
+        warnings.warn(f"Target(s) {binary} hold two whole numbers, and fastai regresses number targets (mean squared error; `accuracy` means nothing on them): "
                       "pass `y_block=CategoryBlock()` to classify, or `y_block=RegressionBlock()` to regress without this warning", stacklevel=_caller_level())
     if any(isinstance(p, Categorize) and not isinstance(p, (MultiCategorize, EncodedMultiCategorize)) for p in to.procs):  # one label per row
         if len(y_names) > 1: raise TabaeInputError(f"`tabular_learner` takes one categorical target (or several continuous ones), got {y_names}: pass one of them")

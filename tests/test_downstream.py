@@ -59,8 +59,9 @@ def test_codes_dls_takes_the_target_block(small_learn, frames):
     "`y_block` reaches fastai (it was passed to the data loaders and ignored): int classes are classified when asked, regressed by default as fastai does, with a warning when there are two of them (a 0/1 target)."
     train, test = frames
     y = lambda d: d.assign(rich=(d.salary == '>50K').astype(int))
-    with pytest.warns(UserWarning, match=r"\['rich'\] hold two integer values, and fastai regresses.*y_block=CategoryBlock\(\)"):
-        assert codes_dls(small_learn, y(train), 'rich', valid_df=y(test)).c == 1
+    for f in (y, lambda d: y(d).astype({'rich': float})):  # 0.0/1.0 too
+        with pytest.warns(UserWarning, match=r"\['rich'\] hold two whole numbers, and fastai regresses.*y_block=CategoryBlock\(\)"):
+            assert codes_dls(small_learn, f(train), 'rich', valid_df=f(test)).c == 1
     with warnings.catch_warnings():
         warnings.simplefilter('error', UserWarning)  # asked for by name: no warning
         warnings.simplefilter('ignore', UnseenCategoryWarning)
