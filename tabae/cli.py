@@ -221,7 +221,9 @@ def report(
     rep = evaluate(load_encoder(model), read_table(data), bs=bs)
     print(rep)
     if plot:
-        rep.plot().savefig(plot, dpi=120)
+        import matplotlib.pyplot as plt
+        rep.plot()
+        plt.savefig(plot, dpi=120); plt.close()
         print(f"\nSaved the plots to {plot}")
 
 @call_parse

@@ -4,10 +4,14 @@ import warnings
 from fastai.tabular.all import *
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score, r2_score
 from .encode import reconstruct
+from .errors import TabaeInputError
+from .model import _is_p
 from .process import _ClassIndex
-from .validate import NA, _cont_column, check_frame, clean_encode_frame, user_columns
+from .validate import NA, _check_positive_int, _cont_column, check_frame, clean_encode_frame, user_columns
 
 __all__ = ['AEReport', 'evaluate', 'output_range']
+
+_OUT_NOTE = "out_of_range: actual values the model cannot output (outside `output_range`: the training range, padded)\n"
 
 def _labels(s:pd.Series) -> pd.Series: return s.astype(object).where(s.notna(), NA).astype(str)
 
@@ -50,47 +54,62 @@ class AEReport:
         "The summary without the row count and without the means of a kind of column the table does not have."
         return self.summary.drop(['rows'] + (['mean_r2'] if not self.cont_names else []) + (['mean_balanced_accuracy', 'mean_f1_weighted'] if not self.cat_names else []))
 
+    def _title(self) -> str: return f"AEReport on {len(self.actual):,} row{'s' * (len(self.actual) != 1)}"
+
+    def _note(self) -> str: return "" if self.output_range is None or not len(self.continuous) else _OUT_NOTE
+
     def __repr__(self):
         table = lambda d, kind: d.to_string() if len(d) else f"(no {kind} columns)"
-        return (f"AEReport on {len(self.actual):,} rows\n\nsummary\n{self._shown().to_string()}\n\n"
-                f"continuous\n{table(self.continuous, 'continuous')}\n\ncategorical\n{table(self.categorical, 'categorical')}")
+        return (f"{self._title()}\n\nsummary\n{self._shown().to_string()}\n\n"
+                f"continuous\n{table(self.continuous, 'continuous')}\n{self._note()}\ncategorical\n{table(self.categorical, 'categorical')}")
 
     def _repr_html_(self):
         table = lambda d, kind, fmt: d.to_html(float_format=fmt) if len(d) else f"<p>(no {kind} columns)</p>"
-        return (f"<h4>AEReport on {len(self.actual):,} rows</h4>{self._shown().to_frame().T.to_html(float_format='%.4f')}"
-                f"<h5>continuous</h5>{table(self.continuous, 'continuous', '%.4g')}"
+        return (f"<h4>{self._title()}</h4>{self._shown().to_frame().T.to_html(float_format='%.4f')}"
+                f"<h5>continuous</h5>{table(self.continuous, 'continuous', _num)}<p><small>{self._note()}</small></p>"
                 f"<h5>categorical</h5>{table(self.categorical, 'categorical', '%.4f')}")
 
-    def plot(self, max_classes:int=20, ncols:int=3, size:float=3.5) -> plt.Figure:
-        "Predicted vs actual per continuous column and a confusion matrix per categorical column (each cell: the share of that actual class's rows rebuilt as that class; at most `max_classes` classes shown), as a matplotlib `Figure` (Jupyter shows it once, as the cell's value)."
-        import matplotlib, matplotlib.pyplot as plt
+    def plot(self, max_classes:int=20, ncols:int=3, size:float=3.5) -> None:
+        "Draw predicted vs actual per continuous column and a confusion matrix per categorical column (each cell: the share of that actual class's rows rebuilt as that class; the `max_classes` most frequent classes) in a new matplotlib figure, as fastai's plots do: Jupyter shows it once, with or without a `;`, and `plt.savefig` saves it."
+        import matplotlib.pyplot as plt
+        _check_positive_int('max_classes', max_classes); _check_positive_int('ncols', ncols)
+        if not (_is_p(size, high=math.inf) and size > 0): raise TabaeInputError(f"`size` must be a positive number of inches per panel, got {size!r}")
         cols = self.cont_names + self.cat_names
+        ncols = min(ncols, max(len(cols), 1))  # no empty panels beside one or two columns
         nrows = max(1, -(-len(cols) // ncols))
-        fig, axs = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
-        if 'inline' in matplotlib.get_backend(): plt.close(fig)  # else Jupyter shows it at the cell's end and again as the cell's value
+        _, axs = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
         for ax, c in zip(axs.flat, cols):
             if c in self.cont_names: self._plot_cont(ax, c)
             else: self._plot_cat(ax, c, max_classes)
         for ax in list(axs.flat)[len(cols):]: ax.axis('off')
-        fig.tight_layout()
-        return fig
+        plt.tight_layout()
 
     def _plot_cont(self, ax, c):
+        from matplotlib.ticker import EngFormatter, MaxNLocator
         y, p = self.actual[c].astype(np.float64), self.predicted[c].astype(np.float64)
         ax.scatter(y, p, s=2, alpha=0.3)
         lo, hi = np.nanmin(y), np.nanmax(y)
         ax.plot([lo, hi], [lo, hi], 'r--', lw=1)
-        ax.set(title=f"{c}  R2={self.continuous.loc[c, 'r2']:.3f}", xlabel='actual', ylabel='reconstructed')
+        for axis in (ax.xaxis, ax.yaxis): axis.set_major_locator(MaxNLocator(4)); axis.set_major_formatter(EngFormatter(sep=''))  # 200k, not 200000 run into its neighbours
+        ax.set_title(f"{_short(c)}\nR2={self.continuous.loc[c, 'r2']:.3f}", fontsize=9)
+        ax.set(xlabel='actual', ylabel='reconstructed')
 
     def _plot_cat(self, ax, c, max_classes):
         y, p = _labels(self.actual[c]), _labels(self.predicted[c])
-        labels = y.value_counts().index[:max_classes].tolist()
+        counts = y.value_counts()
+        labels = counts.index[:max_classes].tolist()
         cm = confusion_matrix(y, p, labels=labels).astype(np.float64)
-        cm = cm / np.maximum(y.value_counts()[labels].to_numpy()[:, None], 1)  # of all rows of each class: rebuilt as a class not shown too
+        cm = cm / np.maximum(counts[labels].to_numpy()[:, None], 1)  # of all rows of each class: rebuilt as a class not shown too
         ax.imshow(cm, vmin=0, vmax=1, cmap='Blues')
-        ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=6)
-        ax.set_yticks(range(len(labels)), labels, fontsize=6)
-        ax.set(title=f"{c}  bal.acc={self.categorical.loc[c, 'balanced_accuracy']:.3f}", xlabel='reconstructed', ylabel='actual')
+        ax.set_xticks(range(len(labels)), [_short(o, 16) for o in labels], rotation=90, fontsize=6)
+        ax.set_yticks(range(len(labels)), [_short(o, 16) for o in labels], fontsize=6)
+        shown = f", {len(labels)} of {len(counts)} classes" if len(labels) < len(counts) else ""
+        ax.set_title(f"{_short(c)}\nbal.acc={self.categorical.loc[c, 'balanced_accuracy']:.3f}{shown}", fontsize=9)
+        ax.set(xlabel='reconstructed', ylabel='actual')
+
+def _num(v:float) -> str: return f'{v:,.0f}' if abs(v) >= 1e4 else f'{v:.4g}'  # 26,970, not 2.697e+04 beside 2096
+
+def _short(name, n:int=28) -> str: return s if len(s := str(name)) <= n else s[:n - 1] + '…'
 
 def evaluate(learn:Learner, df:pd.DataFrame, bs:int=4096) -> AEReport:
     "Reconstruct `df` and report R2, absolute errors (original units) and how many values the model cannot output (`output_range`) per continuous column, balanced accuracy and weighted F1 per categorical one."

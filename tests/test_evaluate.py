@@ -2,7 +2,6 @@ import matplotlib
 matplotlib.use('Agg')
 import warnings
 import matplotlib.pyplot as plt, numpy as np, pandas as pd, pytest, torch
-from matplotlib.figure import Figure
 from sklearn.metrics import balanced_accuracy_score, f1_score, r2_score
 from fastai.learner import load_learner
 from tabae.evaluate import _actual, _labels
@@ -94,15 +93,32 @@ def test_learner_method_and_repr(small_learn, report_and_rec, held_out):
     assert text.startswith('AEReport on 1,500 rows') and 'mean_r2' in text
     assert all(c in text and c in html for c in CATS + CONTS) and html.count('<table') == 3
 
-def test_plot_returns_a_figure(report_and_rec):
+def test_plot_draws_one_figure(report_and_rec):
+    "`plot` draws in a new pyplot figure and returns nothing, as fastai's plots do (in Jupyter it closed the figure it returned, so `report.plot();` showed nothing and `plt.savefig` saved a blank image)."
     rep, _ = report_and_rec
-    fig = rep.plot(ncols=4)
-    assert isinstance(fig, Figure) and plt.fignum_exists(fig.number)  # outside Jupyter pyplot keeps it, for `plt.show()`
+    n = len(plt.get_fignums())
+    assert rep.plot(ncols=4) is None and len(plt.get_fignums()) == n + 1
+    fig = plt.gcf()
     plt.close(fig)
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
-    assert len(titles) == len(CATS + CONTS) and all(any(t.startswith(c + ' ') for t in titles) for c in CATS + CONTS)
-    age = next(ax for ax in fig.axes if ax.get_title().startswith('age '))
+    assert len(titles) == len(CATS + CONTS) and all(any(t.startswith(c + '\n') for t in titles) for c in CATS + CONTS)
+    age = next(ax for ax in fig.axes if ax.get_title().startswith('age\n'))
     assert len(age.collections[0].get_offsets()) == 1500  # one point per row
+    fnlwgt = next(ax for ax in fig.axes if ax.get_title().startswith('fnlwgt\n'))
+    fig.canvas.draw()
+    assert any(t.get_text().endswith('k') for t in fnlwgt.get_xticklabels())  # 200k: six-digit ticks ran into each other
+
+def test_plot_arguments_and_long_names():
+    "Bad `max_classes`/`ncols`/`size` are named (they failed in scikit-learn, with a ZeroDivisionError or a TypeError); a long column name is shortened, not clipped at the panel's edge; one column draws one panel."
+    from tabae import TabaeInputError
+    long = 'a_categorical_column_with_a_rather_long_descriptive_name'
+    rep = AEReport(pd.DataFrame({long: ['a', 'b'] * 5}), pd.DataFrame({long: ['a'] * 10}), [long], [])
+    for bad in (dict(max_classes=0), dict(ncols=0), dict(max_classes=2.5), dict(size=0), dict(size='3')):
+        with pytest.raises(TabaeInputError, match=f"`{next(iter(bad))}` must be a positive"): rep.plot(**bad)
+    rep.plot()
+    fig = plt.gcf()
+    plt.close(fig)
+    assert len(fig.axes) == 1 and fig.axes[0].get_title().startswith('a_categorical_column_with_a…\nbal.acc=0.500')
 
 def test_training_metrics_match_sklearn(small_learn):
     "`ReconR2` and `CatAccuracy` in the per-epoch table are the R2 and accuracy of the validation predictions."
@@ -126,7 +142,8 @@ def test_a_report_without_one_kind_of_column_says_so():
 def test_confusion_matrix_counts_rebuilds_as_classes_not_shown():
     "Each cell is a share of all the actual class's rows: half of 'a' rebuilt as '#na#' leaves 0.5 on the diagonal (it showed 1.0 under bal.acc=0.750)."
     rep = AEReport(pd.DataFrame({'c': ['a'] * 10 + ['b'] * 10}), pd.DataFrame({'c': ['a'] * 5 + ['#na#'] * 5 + ['b'] * 10}), ['c'], [])
-    fig = rep.plot()
+    rep.plot()
+    fig = plt.gcf()
     plt.close(fig)
     np.testing.assert_allclose(fig.axes[0].images[0].get_array(), [[0.5, 0.], [0., 1.]])
 
@@ -168,13 +185,16 @@ def test_plot_shows_at_most_max_classes():
     "A column of 40 classes is drawn as the 20 most frequent (`max_classes`), not a 40x40 matrix, most frequent first."
     y = pd.Series([f'c{i}' for i in range(40)] * 3 + ['c0'] * 10)
     rep = AEReport(pd.DataFrame({'k': y}), pd.DataFrame({'k': y}), ['k'], [])
-    fig = rep.plot(max_classes=20)
+    rep.plot(max_classes=20)
+    fig = plt.gcf()
     plt.close(fig)
-    ax = next(a for a in fig.axes if a.get_title().startswith('k '))
-    assert ax.images[0].get_array().shape == (20, 20) and ax.get_yticklabels()[0].get_text() == 'c0'
+    ax = next(a for a in fig.axes if a.get_title().startswith('k\n'))
+    assert ax.images[0].get_array().shape == (20, 20) and ax.get_yticklabels()[0].get_text() == 'c0' and ax.get_title().endswith(', 20 of 40 classes')  # said so
     z = pd.Series(['z'] * 5 + ['a'] * 3 + ['m'] * 4)
-    fig = AEReport(pd.DataFrame({'k': z}), pd.DataFrame({'k': z}), ['k'], []).plot()
+    AEReport(pd.DataFrame({'k': z}), pd.DataFrame({'k': z}), ['k'], []).plot()
+    fig = plt.gcf()
     plt.close(fig)
+    assert 'classes' not in fig.axes[0].get_title()
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ['z', 'm', 'a']  # most frequent first, not alphabetical
 
 def test_recon_r2_leaves_out_a_column_constant_in_the_validation_rows():
@@ -208,3 +228,12 @@ def test_a_report_built_by_hand_leaves_infinite_actual_values_out():
     "An `AEReport` given infinite actual numbers scores the finite ones (`evaluate` reads inf as missing before; scikit-learn raised on it)."
     rep = AEReport(pd.DataFrame({'x': [1., 2., 3., np.inf, 5.]}), pd.DataFrame({'x': [1.1, 2.1, 2.9, 4., 5.]}), [], ['x'])
     assert rep.continuous.loc['x', 'max_abs_err'] == pytest.approx(0.1) and np.isfinite(rep.continuous.loc['x', 'r2'])
+
+def test_report_text_says_what_out_of_range_counts_and_reads_its_numbers():
+    "`out_of_range` is explained under the table (it read as rebuilt values out of the data's range); the HTML table writes large errors in full (2.697e+04 beside 2096); one row is 'row'."
+    rng = pd.DataFrame({'min': [0.], 'max': [4e5]}, index=['x'])
+    rep = AEReport(pd.DataFrame({'x': [1e5, 2e5, 3.5e5]}), pd.DataFrame({'x': [1.2e5, 2e5, 2.5e5]}), [], ['x'], rng)
+    assert 'out_of_range: actual values the model cannot output' in repr(rep) and 'out_of_range: actual values' in rep._repr_html_()
+    assert '<td>100,000</td>' in rep._repr_html_() and 'e+0' not in rep._repr_html_()
+    one = AEReport(pd.DataFrame({'x': [1.]}), pd.DataFrame({'x': [1.]}), [], ['x'])
+    assert repr(one).startswith('AEReport on 1 row\n') and 'out_of_range: actual' not in repr(one)  # no range given: nothing to explain

@@ -29,3 +29,13 @@ def test_article_notebook_runs(monkeypatch):
     plots = [c for c in nb.cells if c.cell_type == 'code' and c.source.strip() == 'report.plot()']
     assert len(plots) == 1 and sum('image/png' in o.get('data', {}) for o in plots[0].outputs) == 1  # shown once, not twice
     assert 'accuracy on adult_test' in text and 'raw columns' in text
+
+def test_report_plot_shows_once_in_jupyter(monkeypatch):
+    "`report.plot();` and `fig = report.plot()` showed nothing under Jupyter's inline backend (the figure was closed, to be shown as the cell's value only); each form now shows it once."
+    monkeypatch.delenv('MPLBACKEND', raising=False)
+    setup = ("import pandas as pd\nfrom tabae import AEReport\n"
+             "r = AEReport(pd.DataFrame({'x': [1., 2., 3.], 'k': list('aab')}), pd.DataFrame({'x': [1., 2., 2.5], 'k': list('abb')}), ['k'], ['x'])")
+    forms = ['r.plot()', 'r.plot();', 'fig = r.plot()']
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in [setup] + forms])
+    nbclient.NotebookClient(nb, timeout=120, kernel_name='python3').execute()
+    assert [sum('image/png' in o.get('data', {}) for o in c.outputs) for c in nb.cells[1:]] == [1, 1, 1]
