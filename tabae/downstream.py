@@ -29,7 +29,7 @@ def codes_frame(learn:Learner, df:pd.DataFrame, y_names:str|list|None=None, keep
         for c in cats:
             if (col := cat_column(s := raw[c])) is not s: raw[c] = col.to_numpy()
         for c in conts:
-            if not (isinstance(raw[c].dtype, np.dtype) and raw[c].dtype.kind in 'iu'): raw[c] = _cont_column(raw[c], c).to_numpy()  # floats too: +/-inf as missing, as the encoder reads them
+            if not (isinstance(raw[c].dtype, np.dtype) and raw[c].dtype.kind in 'iu'): raw[c] = _cont_column(raw[c], c, trained=True).to_numpy()  # floats too: +/-inf as missing, as the encoder reads them
         parts.insert(1, raw)
     return pd.concat(parts, axis=1)
 

@@ -135,5 +135,5 @@ def _actual(to:Tabular, df:pd.DataFrame) -> pd.DataFrame:
         unseen = df[c].map(lambda v: f'{v} (unseen)', na_action='ignore').to_numpy(dtype=object)
         classes = np.append(index.dtypes[c].categories.to_numpy(dtype=object), None)  # code -1 (missing, unseen) picks the None, which `unseen` replaces
         res[c] = np.where(codes >= 0, classes[codes], unseen)
-    for c in conts: res[c] = _cont_column(df[c], c).to_numpy()
+    for c in conts: res[c] = _cont_column(df[c], c, trained=True).to_numpy()
     return res

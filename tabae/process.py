@@ -20,7 +20,7 @@ def _clean_conts(df:pd.DataFrame, to:Tabular) -> pd.DataFrame:
     "Continuous columns as float, +/-inf as NaN, and NaN filled with `_centre` (what the procs map to 0) where training had none."
     fm = _proc(to, FillMissing)
     na_dict = getattr(fm, 'na_dict', {}) if fm is not None else {}
-    for c, col in _cont_columns(df, to.cont_names).items(): df[c] = col.to_numpy()  # the training-time checks and conversion
+    for c, col in _cont_columns(df, to.cont_names, trained=True).items(): df[c] = col.to_numpy()  # the training-time checks and conversion
     gaps = [c for c in to.cont_names if c not in na_dict and df[c].isna().any()]
     if gaps: df[gaps] = df[gaps].fillna(_centre(to))
     return df

@@ -25,7 +25,7 @@ def user_columns(to:Tabular) -> tuple[list, list]:
 
 def _to_pandas(o) -> str:
     "How to make a DataFrame of `o`, as a hint to end an error message with ('' when there is none)."
-    if isinstance(o, pd.Series): return ": for one row, `learn.predict(row)` or `row.to_frame().T`"
+    if isinstance(o, pd.Series): return ": a Series is one row or one column, `row.to_frame().T` (or `learn.predict(row)`) for a row, `col.to_frame()` for a column"
     if hasattr(o, 'to_pandas'): return ": convert it with `.to_pandas()`"  # pyarrow and polars tables
     if isinstance(o, dict): return ": make one with `pd.DataFrame(d)`"
     if isinstance(o, np.ndarray): return ": make one with column names, `pd.DataFrame(a, columns=[...])`"
@@ -131,26 +131,28 @@ def _holds_dates(col:pd.Series, kinds:set=_DATE_KINDS) -> bool:
     if kind == 'm': return 'timedelta' in kinds
     return vals.dtype == object and infer_dtype(vals, skipna=True) in kinds
 
-def _cont_column(col:pd.Series, name) -> pd.Series:
-    "`col` as float64 with +/-inf as NaN, or a `TabaeInputError` saying why it cannot be continuous."
+def _cont_column(col:pd.Series, name, trained:bool=False) -> pd.Series:
+    "`col` as float64 with +/-inf as NaN, or a `TabaeInputError` saying why it cannot be continuous (and, `trained`: that the model took numbers in it, not how to declare it categorical)."
     kind = infer_dtype(col, skipna=True) if col.dtype == object else None
     if kind == 'empty': return pd.Series(np.full(len(col), np.nan))  # only None/pd.NA (e.g. one row's missing number): missing numbers
-    if col.dtype.kind == 'b' or kind == 'boolean': raise TabaeInputError(f"Continuous column {name!r} holds booleans: pass it in `cat_names`")
+    other = ", and the model was trained on numbers in it: convert them as its training values were" if trained else ""
+    if col.dtype.kind == 'b' or kind == 'boolean':
+        raise TabaeInputError(f"Continuous column {name!r} holds booleans" + (other + ", e.g. `.astype(float)`" if trained else ": pass it in `cat_names`"))
     if kind in ('integer', 'floating', 'mixed-integer-float', 'decimal'):  # Python numbers in an object column (a JSON or database round trip)
         col = pd.to_numeric(col)
         if col.dtype == object: col = col.astype(np.float64)  # ints past int64's range
     if _holds_dates(col, _TIME_KINDS):
-        raise TabaeInputError(f"Continuous column {name!r} holds dates or times (dtype {col.dtype}): convert it to numbers (e.g. days since a date) or pass it in `cat_names`")
+        raise TabaeInputError(f"Continuous column {name!r} holds dates or times (dtype {col.dtype})" + (other if trained else ": convert it to numbers (e.g. days since a date) or pass it in `cat_names`"))
     if not pd.api.types.is_numeric_dtype(col) or col.dtype.kind == 'c':
         raise TabaeInputError(f"Continuous column {name!r} must be numeric, got dtype {col.dtype} with {_not_numbers(col.dropna())}: "
-                              "convert it with `pd.to_numeric` or pass it in `cat_names`")
+                              "convert it with `pd.to_numeric`" + ("" if trained else " or pass it in `cat_names`"))
     return pd.Series(col.to_numpy(dtype=np.float64, na_value=np.nan)).replace([np.inf, -np.inf], np.nan)
 
-def _cont_columns(df:pd.DataFrame, names:list) -> dict:
-    "`{name: _cont_column(df[name], name)}` for each of `names`, or one `TabaeInputError` saying why each column that cannot be continuous cannot (not the first alone)."
+def _cont_columns(df:pd.DataFrame, names:list, trained:bool=False) -> dict:
+    "`{name: _cont_column(df[name], name, trained)}` for each of `names`, or one `TabaeInputError` saying why each column that cannot be continuous cannot (not the first alone)."
     res, why = {}, []
     for c in names:
-        try: res[c] = _cont_column(df[c], c)
+        try: res[c] = _cont_column(df[c], c, trained)
         except TabaeInputError as e: why.append(str(e))
     if len(why) > 1: raise TabaeInputError(f"{len(why)} columns cannot be continuous:\n" + '\n'.join(why))
     if why: raise TabaeInputError(why[0])

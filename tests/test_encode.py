@@ -156,11 +156,12 @@ def test_empty_frame(small_learn, rows):
 
 @pytest.mark.parametrize('values,msg', [([True, False], 'holds booleans'), ([1 + 2j, 3j], 'must be numeric'), (['a', 'b'], 'must be numeric')])
 def test_encode_checks_continuous_columns_as_training_does(small_learn, rows, values, msg):
-    "A continuous column that training would refuse (booleans, complex numbers, text) is refused at encode time with the same message."
+    "A continuous column that training would refuse (booleans, complex numbers, text) is refused at encode time with the same message, without training's 'pass it in `cat_names`' (too late for that)."
     from tabae import TabaeInputError
     bad = rows.iloc[:2].copy()
     bad['age'] = values
-    with pytest.raises(TabaeInputError, match=f"'age' {msg}"): encode(small_learn, bad)
+    with pytest.raises(TabaeInputError, match=f"'age' {msg}") as e: encode(small_learn, bad)
+    assert 'cat_names' not in str(e.value) and ('convert them' in str(e.value) or 'to_numeric' in str(e.value))
 
 def test_an_eval_mode_model_stays_in_eval_mode(small_learn, rows):
     "`encode`, `reconstruct`, `evaluate` and `predict` put the model back in the mode they found it in: eval stays eval, and BatchNorm's statistics do not move."

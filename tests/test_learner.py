@@ -304,7 +304,7 @@ def test_predict_rebuilds_and_encodes_one_row(small_learn, adult_test_df):
     np.testing.assert_array_equal(code.numpy(), encode(small_learn, df).to_numpy()[0])
     with pytest.raises(TabaeInputError, match=r'`predict` takes one row as a pandas Series.*DataFrame: for many rows'): small_learn.predict(df)
     with pytest.raises(TabaeInputError, match=r'got dict: wrap it, e.g. `pd.Series\(row\)`'): small_learn.predict(adult_test_df.iloc[7].to_dict())
-    with pytest.raises(TabaeInputError, match=r'got Series: for one row, `learn.predict\(row\)`'): encode(small_learn, adult_test_df.iloc[7])
+    with pytest.raises(TabaeInputError, match=r'got Series: a Series is one row or one column, `row.to_frame\(\).T`.*for a row, `col.to_frame\(\)` for a column'): encode(small_learn, adult_test_df.iloc[7])
     code += 1  # its own memory, not a read-only view of pandas' array
     nullable = adult_test_df.iloc[[7]].convert_dtypes().assign(age=pd.NA, race='never seen', extra=1)  # a missing number as pd.NA
     with pytest.warns(UnseenCategoryWarning) as caught: rebuilt, _ = small_learn.predict(nullable.iloc[0])
