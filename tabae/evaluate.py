@@ -11,7 +11,7 @@ from .validate import NA, _check_positive_int, _cont_column, check_frame, clean_
 
 __all__ = ['AEReport', 'evaluate', 'output_range']
 
-_OUT_NOTE = "out_of_range: actual values the model cannot output (outside `output_range`: the training range, padded)\n"
+_OUT_NOTE = "out_of_range: actual values the model cannot output (outside `output_range`: the training range)\n"
 
 def _labels(s:pd.Series) -> pd.Series: return s.astype(object).where(s.notna(), NA).astype(str)
 
@@ -119,9 +119,9 @@ def evaluate(learn:Learner, df:pd.DataFrame, bs:int=4096) -> AEReport:
     return AEReport(_actual(learn.dls.train_ds, df), pred, cats, conts, output_range(learn))
 
 def output_range(learn:Learner) -> pd.DataFrame:
-    "Each continuous column's smallest and largest value the model can output, in original units (`min`, `max`): the head's bounds decoded through the procs (with `Normalize`, the training range widened by `bound_pad`)."
+    "Each continuous column's smallest and largest value the model outputs in eval mode, in original units (`min`, `max`): the training range (the head's bounds, for models saved before they were narrowed to it), decoded through the procs."
     to = learn.dls.train_ds
-    bounds = dict(zip(to.cont_names, torch.stack(get_model(learn.model).cont_range, 1).float().cpu().numpy()))
+    bounds = dict(zip(to.cont_names, torch.stack(get_model(learn.model).cont_head[-1].data_range(), 1).float().cpu().numpy()))
     frame = pd.DataFrame({c: bounds.get(c, [0, 0]) for c in to.x_names})  # categories: any code
     return to.new(frame).decode().items[list(to.cont_names)].T.set_axis(['min', 'max'], axis=1)
 

@@ -16,11 +16,24 @@ def _f32(o) -> Tensor:
     return o.detach().float().clone() if isinstance(o, Tensor) else torch.tensor(np.array(o, dtype=np.float32))
 
 class BufferedSigmoidRange(SigmoidRange):
-    "`SigmoidRange` with per-column `low`/`high` held as buffers, so they follow `.to(device)` and the state dict."
-    def __init__(self, low, high):
+    "`SigmoidRange` with per-column `low`/`high` held as buffers, so they follow `.to(device)` and the state dict; in eval mode its outputs are clamped to the training range, which `low`/`high` widen by `pad` of it at each end (when `pad` is known)."
+    pad = None  # models pickled before `pad` existed: not known, nothing clamped
+    def __init__(self, low, high, pad:float|None=None):
         nn.Module.__init__(self)
         self.register_buffer('low', _f32(low).flatten())
         self.register_buffer('high', _f32(high).flatten())
+        self.pad = None if pad is None else float(pad)
+
+    def data_range(self) -> tuple[Tensor, Tensor]:
+        "The training range per column (normalized units): `low`..`high` narrowed by `pad` of it at each end (`low`..`high` when `pad` is not known)."
+        if not self.pad: return self.low, self.high
+        width = (self.high - self.low) / (1 + 2 * self.pad)
+        return self.low + self.pad * width, self.high - self.pad * width
+
+    def forward(self, x:Tensor) -> Tensor:
+        "`SigmoidRange`, clamped to `data_range` in eval mode: the padding lets training reach its extremes, and a rebuild past them (a negative capital gain) is one no training row had."
+        y = super().forward(x)
+        return y if self.training or not self.pad else torch.clamp(y, *self.data_range())
 
 def bucketize_cols(conts:Tensor, edges:Tensor) -> Tensor:
     "The bin of each value of `conts` `(n, n_cols)` among its column's `edges` `(n_cols, n_edges)` (`inf`-padded), as `long` (NaN: the last bin; tabae's procs leave none)."
@@ -71,6 +84,7 @@ class TabularAE(TabularModel):
         code_size:int=128, # size of the code (the bottleneck)
         cat_dict:dict|list=None, # classes per categorical column: a `{name: n_classes}` dict or a list
         low=None, high=None, # per-column bounds of the continuous head's `SigmoidRange` (normalized units)
+        bound_pad:float|None=None, # how far `low`/`high` widen the training range, as a fraction of it: outputs are clamped to that range in eval mode (None: not clamped)
         layers:list=(1024, 512, 256), # encoder sizes; the mirrored decoder reverses them, the linear one maps the code to the first
         ps:float=0.1, # dropout in the decoder's hidden layers (the article's `ps`)
         embed_p:float=0.01, # dropout on the embeddings
@@ -115,7 +129,7 @@ class TabularAE(TabularModel):
         head_p = ifnone(head_p, (list(ps) if is_listy(ps) else [ps])[0])
         low = ifnone(low, torch.full((n_cont,), -3.)); high = ifnone(high, torch.full((n_cont,), 3.))
         self.cat_head = _head(layers[0], sum(self.n_classes), head_p)
-        self.cont_head = nn.Sequential(_head(layers[0], n_cont, head_p), BufferedSigmoidRange(low, high))
+        self.cont_head = nn.Sequential(_head(layers[0], n_cont, head_p), BufferedSigmoidRange(low, high, bound_pad))
 
     def forward(self, x_cat:Tensor, x_cont:Tensor=None, encode:bool=False):
         "The code when `encode`, else `(cat_logits, conts)`; inputs clipped with `clip_inputs` (always), swap noise in training only."

@@ -202,6 +202,7 @@ def test_tampered_weights_do_not_run(saved, tmp_path):
     (lambda c: c['cont_names'].__setitem__(1, c['cont_names'][0]), 'column names repeat'),
     (lambda c: c.__setitem__('wd', 'high'), "weight decay 'high' is not a number"),
     (lambda c: c.__setitem__('wd', True), "weight decay True is not a number"),  # a bool would load as 1.0
+    (lambda c: c['model'].__setitem__('bound_pad', -0.1), "bound_pad -0.1 is not a number >= 0"),
     (lambda c: c['cont_names'].pop(), r'its columns \(4 categorical with \[\d+, \d+, \d+, \d+\] classes, 1 continuous\) do not match its weights'),  # encoded wrongly, not refused, before
 ])
 def test_tampered_config_is_refused(saved, tmp_path, tamper, msg):
@@ -304,3 +305,15 @@ def test_load_encoder_goes_to_the_device_asked_for(saved, monkeypatch):
     "`device='cpu'` wins over the default device (a GPU where there is one)."
     monkeypatch.setattr('tabae.persist.default_device', lambda *a: torch.device('meta'))
     assert next(load_encoder(saved, device='cpu').model.parameters()).device.type == 'cpu'
+
+def test_the_training_range_clamp_round_trips(learn, saved, tmp_path):
+    "`bound_pad`, which narrows the head's bounds back to the training range for rebuilds, is saved; a file written before it loads with rebuilds unclamped, as they were."
+    loaded = load_encoder(saved, device='cpu')
+    assert loaded.model.cont_head[-1].pad == learn.model.cont_head[-1].pad == RECIPE['bound_pad']
+    old = copy_encoder(saved, tmp_path / 'old')
+    cfg = json.loads((old / 'tabae.json').read_text(encoding='utf-8'))
+    cfg['model'].pop('bound_pad')
+    (old / 'tabae.json').write_text(json.dumps(cfg), encoding='utf-8')
+    head = load_encoder(old, device='cpu').model.cont_head[-1].eval()
+    x = torch.tensor([[-30.] * len(CONTS)])
+    assert head.pad is None and torch.allclose(head(x), head.low[None])

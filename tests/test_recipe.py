@@ -140,8 +140,10 @@ def test_default_and_article_decoders(adult_df):
     learn = fit_autoencoder(adult_df.iloc[:500], ['race'], ['age'], **kw)
     m = learn.model
     assert m.decoder_kind == 'linear' and len(m.decoder) == 1 and m.n_bins == 16 and m.bin_inputs and len(m.embeds) == 2
-    age = adult_df.age.iloc[:500].iloc[sorted(learn.dls.train_ds.items.index)]  # the head's range: the training range padded by a tenth each side
-    np.testing.assert_allclose(output_range(learn).loc['age'].to_numpy(), [age.min() - 0.1 * np.ptp(age), age.max() + 0.1 * np.ptp(age)], rtol=1e-4)
+    age = adult_df.age.iloc[:500].iloc[sorted(learn.dls.train_ds.items.index)]  # the head's range: the training range padded by a tenth each side; rebuilds: the training range
+    lo, hi = (t.item() for t in m.cont_range)
+    assert m.cont_head[-1].pad == 0.1 and (hi - lo) / np.ptp(learn.dls.train.conts[:, 0].numpy()) == pytest.approx(1.2, rel=1e-4)
+    np.testing.assert_allclose(output_range(learn).loc['age'].to_numpy(), [age.min(), age.max()], rtol=1e-4)
     m = fit_autoencoder(adult_df.iloc[:500], ['race'], ['age'], **{**ARTICLE_RECIPE, **kw}).model
     assert m.decoder_kind == 'mirror' and len(m.decoder) == 2 and m.n_bins == 0 and not hasattr(m, 'bin_head') and not m.bin_inputs and len(m.embeds) == 1
     drops = [d.p for d in m.modules() if isinstance(d, torch.nn.Dropout)]
