@@ -85,12 +85,12 @@ class AEReport:
         plt.tight_layout()
 
     def _plot_cont(self, ax, c):
-        from matplotlib.ticker import EngFormatter, MaxNLocator
+        from matplotlib.ticker import FuncFormatter, MaxNLocator
         y, p = self.actual[c].astype(np.float64), self.predicted[c].astype(np.float64)
         ax.scatter(y, p, s=2, alpha=0.3)
         lo, hi = np.nanmin(y), np.nanmax(y)
         ax.plot([lo, hi], [lo, hi], 'r--', lw=1)
-        for axis in (ax.xaxis, ax.yaxis): axis.set_major_locator(MaxNLocator(4)); axis.set_major_formatter(EngFormatter(sep=''))  # 200k, not 200000 run into its neighbours
+        for axis in (ax.xaxis, ax.yaxis): axis.set_major_locator(MaxNLocator(4)); axis.set_major_formatter(FuncFormatter(_tick))  # 200k, not 200000 run into its neighbours
         ax.set_title(f"{_short(c)}\nR2={self.continuous.loc[c, 'r2']:.3f}", fontsize=9)
         ax.set(xlabel='actual', ylabel='reconstructed')
 
@@ -107,7 +107,11 @@ class AEReport:
         ax.set_title(f"{_short(c)}\nbal.acc={self.categorical.loc[c, 'balanced_accuracy']:.3f}{shown}", fontsize=9)
         ax.set(xlabel='reconstructed', ylabel='actual')
 
-def _num(v:float) -> str: return f'{v:,.0f}' if abs(v) >= 1e4 else f'{v:.4g}'  # 26,970, not 2.697e+04 beside 2096
+def _num(v:float) -> str: return f'{v:,.0f}' if abs(v) >= 1e3 else f'{v:.4g}'  # 26,970 beside 2,096, not 2.697e+04 beside 2096
+
+def _tick(v:float, pos=None) -> str:
+    "A tick label: thousands and millions as 200k and 1.5M, smaller numbers as they are (0.3, not 300m)."
+    return f'{v / 1e6:g}M' if abs(v) >= 1e6 else f'{v / 1e3:g}k' if abs(v) >= 1e4 else f'{v:g}'
 
 def _short(name, n:int=28) -> str: return s if len(s := str(name)) <= n else s[:n - 1] + '…'
 

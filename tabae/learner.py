@@ -172,10 +172,10 @@ def ae_learner(dls:DataLoaders,
     edges = cont_bin_edges(dls, bin_targets) if bin_targets and to.cont_names else None
     cat_dict = _cat_dict(to)
     low, high = cont_bounds(dls, bound_pad)
-    model = TabularAE(get_emb_sz(to, ifnone(emb_szs, {})), len(to.cont_names), code_size, cat_dict, low, high, bound_pad,
+    model = TabularAE(get_emb_sz(to, ifnone(emb_szs, {})), len(to.cont_names), code_size, cat_dict, low, high,
                       layers=layers, ps=ps, embed_p=embed_p, swap_p=swap_p, act_cls=act_cls, head_p=head_p, code_p=code_p, enc_ps=enc_ps,
                       decoder=decoder, bin_edges=edges, bin_inputs=bin_inputs and edges is not None, code_act=code_act,
-                      clip_inputs=clip_inputs, input_skip=input_skip)
+                      clip_inputs=clip_inputs, input_skip=input_skip, bound_pad=bound_pad)
     bin_loss = [BinLoss(bin_weights(dls, edges, class_balance) if class_balance else None)] if edges is not None else []
     loss = RecreatedLoss(cat_dict, class_weights=class_weights(dls, class_balance) if class_balance else None)
     return _assemble(dls, model, loss, bin_loss, dls.device, mixed_precision, opt_func=opt_func, **kwargs)

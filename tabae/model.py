@@ -84,7 +84,6 @@ class TabularAE(TabularModel):
         code_size:int=128, # size of the code (the bottleneck)
         cat_dict:dict|list=None, # classes per categorical column: a `{name: n_classes}` dict or a list
         low=None, high=None, # per-column bounds of the continuous head's `SigmoidRange` (normalized units)
-        bound_pad:float|None=None, # how far `low`/`high` widen the training range, as a fraction of it: outputs are clamped to that range in eval mode (None: not clamped)
         layers:list=(1024, 512, 256), # encoder sizes; the mirrored decoder reverses them, the linear one maps the code to the first
         ps:float=0.1, # dropout in the decoder's hidden layers (the article's `ps`)
         embed_p:float=0.01, # dropout on the embeddings
@@ -99,8 +98,10 @@ class TabularAE(TabularModel):
         code_act:str|None=None, # None: a linear code (the article); 'relu': a rectified, sparse code, which tree models split more easily
         clip_inputs:bool=False, # clip continuous inputs to the continuous head's range (`low`..`high`), so a value far outside the training range cannot swamp the code
         input_skip:bool=False, # add a linear map of the encoder's input to the code, beside the MLP, so every input reaches the code by a straight path
+        bound_pad:float|None=None, # how far `low`/`high` widen the training range, as a fraction of it: outputs are clamped to that range in eval mode (None: not clamped)
     ):
         layers, ps, enc_ps = _as_list(layers), _as_list(ps), _as_list(enc_ps)
+        if bound_pad is not None and not _is_p(bound_pad, high=math.inf): raise TabaeInputError(f"`bound_pad` must be None or a number >= 0, got {bound_pad!r}")
         _check_arch(code_size, layers, decoder, code_act)
         code_size, layers = int(code_size), [int(l) for l in layers]  # plain ints and floats, so `save_encoder`'s JSON takes numpy's too
         cat_dict = ifnone(cat_dict, [n for n, _ in emb_szs])
@@ -154,11 +155,11 @@ class TabularAE(TabularModel):
 
     @property
     def cont_range(self) -> tuple[Tensor, Tensor]:
-        "The `(low, high)` per continuous column (normalized units) between which the continuous head outputs: its `SigmoidRange`'s bounds."
+        "The `(low, high)` per continuous column (normalized units) of the continuous head's `SigmoidRange`: the training range widened by `bound_pad` (in eval mode the outputs are clamped to the training range, `data_range`)."
         return self.cont_head[-1].low, self.cont_head[-1].high
 
     def clip(self, conts:Tensor) -> Tensor:
-        "`conts` (normalized units) clipped to the range the continuous head can output, per column."
+        "`conts` (normalized units) clipped to the continuous head's range (`cont_range`), per column."
         return torch.clamp(conts, *self.cont_range)
 
     def bins(self, conts:Tensor) -> Tensor:

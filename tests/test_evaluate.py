@@ -117,6 +117,13 @@ def test_plot_arguments_and_long_names():
     fig = plt.gcf()
     plt.close(fig)
     assert len(fig.axes) == 1 and fig.axes[0].get_title().startswith('a_categorical_column_with_a…\nbal.acc=0.500')
+    y = pd.Series(np.linspace(0, 1, 50))
+    AEReport(pd.DataFrame({'share': y}), pd.DataFrame({'share': y * 0.9}), [], ['share']).plot()
+    fig = plt.gcf()
+    fig.canvas.draw()
+    plt.close(fig)
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert '0.3' in ticks and not any(t.endswith('m') for t in ticks)  # shares as they are, not 300m
 
 def test_training_metrics_match_sklearn(small_learn):
     "`ReconR2` and `CatAccuracy` in the per-epoch table are the R2 and accuracy of the validation predictions."
@@ -253,3 +260,26 @@ def test_rebuilt_numbers_stay_in_the_training_range(small_learn, adult_df, held_
     assert torch.allclose(head(x), torch.stack(head.data_range()[::-1])) and (head.data_range()[0] > head.low).all()
     head.pad = None  # a model pickled before `pad`: not clamped
     assert torch.allclose(head(x), torch.stack([head.high, head.low]))
+
+def test_every_rebuild_path_is_clamped(adult_df):
+    "A head driven past its bounds rebuilds each number as its training extreme through `reconstruct`, `predict` and the scikit-learn transformer's `inverse_transform`, and past it (the padded bound) when the pad is not known, as before."
+    df = adult_df.iloc[:600]
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        learn = fit_autoencoder(df, CATS, CONTS, code_size=4, layers=[16], epochs=1, progress=False)
+    lin = learn.model.cont_head[0][0] if isinstance(learn.model.cont_head[0], torch.nn.Sequential) else learn.model.cont_head[0]
+    with torch.no_grad(): lin.weight.zero_(); lin.bias.fill_(-1e4)
+    lo = _train_range(learn, df)['min']
+    tol = 1e-4 * (df[CONTS].max() - lo)
+    for rows in (learn.reconstruct(df.iloc[:5])[CONTS], learn.predict(df.iloc[0])[0][CONTS].to_frame().T.astype(float)):
+        assert ((rows - lo).abs() <= tol).all().all()
+    from tabae.sklearn import TabularAEEncoder
+    enc = TabularAEEncoder(CATS, CONTS, code_size=4, layers=(16,), epochs=1).fit(df[CATS + CONTS])
+    lin = enc.learn_.model.cont_head[0][0] if isinstance(enc.learn_.model.cont_head[0], torch.nn.Sequential) else enc.learn_.model.cont_head[0]
+    with torch.no_grad(): lin.weight.zero_(); lin.bias.fill_(-1e4)
+    back = enc.inverse_transform(enc.transform(df[CATS + CONTS].iloc[:5]))[CONTS].astype(float)
+    assert ((back - output_range(enc.learn_)['min']).abs() <= tol).all().all()  # the training minimum, as `output_range` gives it (tested above)
+    learn.model.cont_head[-1].pad = None
+    assert (learn.reconstruct(df.iloc[:5])[CONTS] < lo - tol).all().all()  # unclamped: the padded bound
+    from tabae import TabaeInputError, TabularAE
+    with pytest.raises(TabaeInputError, match=r"`bound_pad` must be None or a number >= 0, got -0.1"): TabularAE([(3, 2)], 1, 4, bound_pad=-0.1)
