@@ -81,12 +81,11 @@ def _new_model(a:dict, state:dict) -> TabularAE:
     if a['act'] not in ACTIVATIONS: raise ValueError(f"unknown activation {a['act']!r}")
     flags = {k: a.get(k, False) for k in ('bin_inputs', 'clip_inputs', 'input_skip')}  # absent from older files: off
     if bad := [k for k, v in flags.items() if not isinstance(v, bool)]: raise ValueError(f"{bad} must be true or false")
-    if (pad := a.get('bound_pad')) is not None and not (isinstance(pad, (int, float)) and not isinstance(pad, bool) and 0 <= pad < math.inf): raise ValueError(f"bound_pad {pad!r} is not a number >= 0")  # absent from older files: nothing clamped
     with torch.device('meta'):
         m = TabularAE([tuple(o) for o in a['emb_szs']], a['n_cont'], a['code_size'], a['cat_dict'], torch.zeros(a['n_cont']), torch.zeros(a['n_cont']),
                       layers=a['layers'], ps=a['ps'], enc_ps=a['enc_ps'], embed_p=a['embed_p'], swap_p=a['swap_p'], act_cls=ACTIVATIONS[a['act']],
                       head_p=a['head_p'], code_p=a['code_p'], decoder=a.get('decoder', 'mirror'),
-                      bin_edges=torch.zeros(a['n_cont'], a['n_bins'] - 1) if a.get('n_bins') else None, code_act=a.get('code_act'), bound_pad=pad, **flags)
+                      bin_edges=torch.zeros(a['n_cont'], a['n_bins'] - 1) if a.get('n_bins') else None, code_act=a.get('code_act'), bound_pad=a.get('bound_pad'), **flags)  # `bound_pad` absent from older files: nothing clamped
     m.load_state_dict(state, strict=True, assign=True)
     return m
 

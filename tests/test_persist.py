@@ -202,7 +202,7 @@ def test_tampered_weights_do_not_run(saved, tmp_path):
     (lambda c: c['cont_names'].__setitem__(1, c['cont_names'][0]), 'column names repeat'),
     (lambda c: c.__setitem__('wd', 'high'), "weight decay 'high' is not a number"),
     (lambda c: c.__setitem__('wd', True), "weight decay True is not a number"),  # a bool would load as 1.0
-    (lambda c: c['model'].__setitem__('bound_pad', -0.1), "bound_pad -0.1 is not a number >= 0"),
+    (lambda c: c['model'].__setitem__('bound_pad', -0.1), "`bound_pad` must be None or a number >= 0, got -0.1"),
     (lambda c: c['cont_names'].pop(), r'its columns \(4 categorical with \[\d+, \d+, \d+, \d+\] classes, 1 continuous\) do not match its weights'),  # encoded wrongly, not refused, before
 ])
 def test_tampered_config_is_refused(saved, tmp_path, tamper, msg):
