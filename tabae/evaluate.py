@@ -5,7 +5,7 @@ from fastai.tabular.all import *
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score, r2_score
 from .encode import reconstruct
 from .errors import TabaeInputError
-from .model import _is_p
+from .model import _is_positive
 from .process import _ClassIndex
 from .validate import NA, _check_positive_int, _cont_column, check_frame, clean_encode_frame, user_columns
 
@@ -73,7 +73,7 @@ class AEReport:
         "Draw predicted vs actual per continuous column and a confusion matrix per categorical column (each cell: the share of that actual class's rows rebuilt as that class; the `max_classes` most frequent classes) in a new matplotlib figure, as fastai's plots do: Jupyter shows it once, with or without a `;`, and `plt.savefig` saves it."
         import matplotlib.pyplot as plt
         _check_positive_int('max_classes', max_classes); _check_positive_int('ncols', ncols)
-        if not (_is_p(size, high=math.inf) and size > 0): raise TabaeInputError(f"`size` must be a positive number of inches per panel, got {size!r}")
+        if not _is_positive(size): raise TabaeInputError(f"`size` must be a positive number of inches per panel, got {size!r}")
         cols = self.cont_names + self.cat_names
         ncols = min(ncols, max(len(cols), 1))  # no empty panels beside one or two columns
         nrows = max(1, -(-len(cols) // ncols))

@@ -6,7 +6,7 @@ from fastai.tabular.all import *
 from .data import ae_data, auto_bs  # auto_bs: also importable from here, where it lived before
 from .errors import FitInterrupted, TabaeInputError
 from .learner import AELearner, ae_learner
-from .model import _is_int, _is_p
+from .model import _is_int, _is_positive
 from .noise import SwapNoiseSchedule
 from .validate import _check_fraction, _check_positive_int
 
@@ -70,11 +70,10 @@ def _seeded(seed:int|None):
 
 def _check_lr(lr):
     "`lr` with plain floats for numpy's (which fastai's optimizer cannot take): a positive number, or a slice or list of them; else a `TabaeInputError`."
-    ok = lambda v: _is_p(v, high=math.inf) and v > 0
-    if ok(lr): return float(lr)
-    if isinstance(lr, slice) and all(v is None or ok(v) for v in (lr.start, lr.stop)) and lr.stop is not None:
+    if _is_positive(lr): return float(lr)
+    if isinstance(lr, slice) and all(v is None or _is_positive(v) for v in (lr.start, lr.stop)) and lr.stop is not None:
         return slice(*(None if v is None else float(v) for v in (lr.start, lr.stop)))
-    if is_listy(lr) and lr and all(map(ok, lr)): return [float(v) for v in lr]
+    if is_listy(lr) and lr and all(map(_is_positive, lr)): return [float(v) for v in lr]
     raise TabaeInputError(f"`lr` must be a positive number (or a slice or list of them, as fastai's `fit` takes), got {lr!r}")
 
 def _recipe_defaults(f):

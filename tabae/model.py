@@ -54,6 +54,10 @@ def _is_p(o, high:float=1., closed:bool=False) -> bool:
     "`o` is a number (numpy's too, not a bool) in [0, `high`), or [0, `high`] if `closed`."
     return isinstance(o, numbers.Real) and not isinstance(o, bool) and 0 <= o and (o <= high if closed else o < high)
 
+def _is_positive(o) -> bool:
+    "`o` is a finite number > 0 (numpy's too, not a bool)."
+    return _is_p(o, high=math.inf) and o > 0
+
 def _check_p(name, p):
     if not all(_is_p(v) for v in L(p)): raise TabaeInputError(f"`{name}` must be a probability in [0, 1), got {p!r}")
 
