@@ -5,7 +5,7 @@ from fastai.tabular.all import *
 from .datasets import read_table
 from .errors import TabaeInputError, _caller_level, _warn_unseen
 from .model import _is_int, _is_p
-from .process import _check_float32, _process_tabular, tab_tensors
+from .process import _check_float32, _process_tabular, _unround_conts, tab_tensors
 from .procs import RankGauss
 from .validate import _check_positive_int, _in_procs, _is_cont, _listify, _no_categorify, _proc, check_columns, clean_train_frame, infer_columns, user_columns, _warn_extreme
 
@@ -24,13 +24,6 @@ class ReadTabBatchIdentity(ItemTransform):
         df = pd.DataFrame(np.concatenate([cats.astype(np.float64), conts], axis=1), columns=list(self.to.x_names))
         df[list(self.to.cat_names)] = df[list(self.to.cat_names)].astype(np.int64)
         return self.to.new(df)
-
-def _unround(x:pd.Series, mean:float) -> pd.Series:
-    "`x` decoded from float32 normalized values, with the float32 noise rounded off (each value to the power of ten above `|x - mean|` times float32's epsilon): 86399.002 -> 86399, -0.000049 -> 0."
-    v = x.to_numpy(np.float64)
-    e = np.ceil(np.log10(np.maximum.reduce([np.abs(v - mean) * 2 ** -23, np.abs(v) * 2 ** -52, np.full(len(v), 1e-300)])))  # round to 10**e, within float64's reach
-    p = 10. ** np.abs(e)
-    return pd.Series(np.where(e < 0, np.round(v * p) / p, np.round(v / p) * p) + 0., index=x.index)  # powers of ten >= 1 are exact: no 38.000000000000004; + 0.: no -0.0
 
 @delegates()
 class TabDataLoaderIdentity(TabDataLoader):
@@ -76,13 +69,11 @@ class TabDataLoaderIdentity(TabDataLoader):
         self.after_iter()
 
     def _rows(self, b:tuple, max_n:int, rebuilt:bool=False) -> pd.DataFrame:
-        "The first `max_n` rows of `b`'s `(cats, conts)`: the user's columns in labels and original units; inputs with missing numbers as NaN and float32's noise rounded off, `rebuilt` ones as decoded."
+        "The first `max_n` rows of `b`'s `(cats, conts)`: the user's columns in labels and original units, float32's noise rounded off, inputs' missing numbers as NaN."
         cats, conts = user_columns(self.dataset)
-        x = self.decode(tuple(b[:2])).decode().items
-        norm = _proc(self.dataset, Normalize) if _proc(self.dataset, RankGauss) is None else None
+        x = _unround_conts(self.decode(tuple(b[:2])).decode().items, self.dataset)
         for c in conts if not rebuilt else []:
             if f'{c}_na' in x: x[c] = x[c].mask(x[f'{c}_na'].astype(bool))
-            if norm is not None: x[c] = _unround(x[c], float(norm.means[c]))
         return x[cats + conts].iloc[:max_n].reset_index(drop=True)
 
     def decode_batch(self, b:tuple, max_n:int=9) -> pd.DataFrame:

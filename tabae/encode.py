@@ -8,7 +8,7 @@ from .inference import FoldedEncoder
 from .loss import RecreatedLoss
 from .model import _finite_weights
 from .precision import amp_dtype
-from .process import _ClassIndex, _process, process_frame
+from .process import _ClassIndex, _process, _unround_conts, process_frame
 from .validate import _check_positive_int, check_columns, user_columns
 
 __all__ = ['model_outputs', 'encode', 'decode_outputs', 'reconstruct']
@@ -74,12 +74,12 @@ def decode_outputs(learn:Learner, out:tuple) -> pd.DataFrame:
     return _rows(learn, *_decodes(learn)(out))
 
 def _rows(learn:Learner, pc:Tensor, pf:Tensor) -> pd.DataFrame:
-    "The rows of class indices `pc` and processed numbers `pf`, in labels and original units."
+    "The rows of class indices `pc` and processed numbers `pf`, in labels and original units (float32's noise rounded off: a rebuild clamped to the training minimum is that minimum)."
     tmpl = learn.dls.train_ds
     frame = pd.concat([pd.DataFrame(pf.float().cpu().numpy().astype(np.float64), columns=list(tmpl.cont_names)),
                        pd.DataFrame(pc.cpu().numpy(), columns=list(tmpl.cat_names))], axis=1)
     cats, conts = user_columns(tmpl)
-    return tmpl.new(frame[list(tmpl.x_names)]).decode().items[cats + conts]
+    return _unround_conts(tmpl.new(frame[list(tmpl.x_names)]).decode().items, tmpl)[cats + conts]
 
 def reconstruct(learn:Learner, df:pd.DataFrame, bs:int=4096, progress:bool=None) -> pd.DataFrame:
     "The autoencoder's rebuild of `df`'s cat and cont columns: labels and original units, same index."

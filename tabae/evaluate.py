@@ -6,7 +6,7 @@ from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score,
 from .encode import reconstruct
 from .errors import TabaeInputError
 from .model import _is_positive
-from .process import _ClassIndex
+from .process import _ClassIndex, _unround_conts
 from .validate import NA, _check_positive_int, _cont_column, check_frame, clean_encode_frame, user_columns
 
 __all__ = ['AEReport', 'evaluate', 'output_range']
@@ -127,7 +127,7 @@ def output_range(learn:Learner) -> pd.DataFrame:
     to = learn.dls.train_ds
     bounds = dict(zip(to.cont_names, torch.stack(get_model(learn.model).cont_head[-1].data_range(), 1).float().cpu().numpy()))
     frame = pd.DataFrame({c: bounds.get(c, [0, 0]) for c in to.x_names})  # categories: any code
-    return to.new(frame).decode().items[list(to.cont_names)].T.set_axis(['min', 'max'], axis=1)
+    return _unround_conts(to.new(frame).decode().items, to)[list(to.cont_names)].T.set_axis(['min', 'max'], axis=1)
 
 def _actual(to:Tabular, df:pd.DataFrame) -> pd.DataFrame:
     "`df`'s training columns as `reconstruct` gives them: a category that matches a training class by value (as `encode` matches it; 1.0 and '1' for 1) as that class, one that matches none as '<value> (unseen)' (no rebuild equals it), numbers as float64."

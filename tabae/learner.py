@@ -171,7 +171,7 @@ def ae_learner(dls:DataLoaders,
     check_train_data(dls); check_hparams(code_size, layers, ps, swap_p, n_in=len(to.cat_names) + len(to.cont_names), decoder=decoder, bin_targets=bin_targets, bin_inputs=bin_inputs, code_act=code_act)
     edges = cont_bin_edges(dls, bin_targets) if bin_targets and to.cont_names else None
     cat_dict = _cat_dict(to)
-    low, high = cont_bounds(dls, bound_pad)
+    low, high = cont_bounds(dls)  # the training range, which the head widens by `bound_pad`
     model = TabularAE(get_emb_sz(to, ifnone(emb_szs, {})), len(to.cont_names), code_size, cat_dict, low, high,
                       layers=layers, ps=ps, embed_p=embed_p, swap_p=swap_p, act_cls=act_cls, head_p=head_p, code_p=code_p, enc_ps=enc_ps,
                       decoder=decoder, bin_edges=edges, bin_inputs=bin_inputs and edges is not None, code_act=code_act,

@@ -16,19 +16,37 @@ def _f32(o) -> Tensor:
     return o.detach().float().clone() if isinstance(o, Tensor) else torch.tensor(np.array(o, dtype=np.float32))
 
 class BufferedSigmoidRange(SigmoidRange):
-    "`SigmoidRange` with per-column `low`/`high` held as buffers, so they follow `.to(device)` and the state dict; in eval mode its outputs are clamped to the training range, which `low`/`high` widen by `pad` of it at each end (when `pad` is known)."
+    "`SigmoidRange` with per-column bounds held as buffers, so they follow `.to(device)` and the state dict; with `pad` (not None), `low`/`high` are the training range, the bounds widen it by `pad` of it at each end, and in eval mode the outputs are clamped to it."
     pad = None  # models pickled before `pad` existed: not known, nothing clamped
     def __init__(self, low, high, pad:float|None=None):
         nn.Module.__init__(self)
-        self.register_buffer('low', _f32(low).flatten())
-        self.register_buffer('high', _f32(high).flatten())
+        low, high = _f32(low).flatten(), _f32(high).flatten()
         self.pad = None if pad is None else float(pad)
+        if self.pad:  # kept exactly, so a clamped rebuild decodes to the training extreme itself (with no pad the bounds are the range)
+            self.register_buffer('data_low', low)
+            self.register_buffer('data_high', high)
+            low, high = low - self.pad * (high - low), high + self.pad * (high - low)
+        self.register_buffer('low', low)
+        self.register_buffer('high', high)
+
+    def _legacy_range(self, low:Tensor, high:Tensor) -> tuple[Tensor, Tensor]:
+        "The training range as models saved before it was kept had it: the bounds `low`/`high` narrowed by `pad` (to float32 rounding)."
+        width = (high - low) / (1 + 2 * self.pad)
+        return low + self.pad * width, high - self.pad * width
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        if self.pad and prefix + 'data_low' not in state_dict and prefix + 'low' in state_dict:  # saved before the range was kept
+            state_dict[prefix + 'data_low'], state_dict[prefix + 'data_high'] = self._legacy_range(state_dict[prefix + 'low'], state_dict[prefix + 'high'])
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if self.pad and 'data_low' not in self._buffers:  # pickled before the range was kept
+            for n, t in zip(('data_low', 'data_high'), self._legacy_range(self.low, self.high)): self.register_buffer(n, t)
 
     def data_range(self) -> tuple[Tensor, Tensor]:
-        "The training range per column (normalized units): `low`..`high` narrowed by `pad` of it at each end (`low`..`high` when `pad` is not known)."
-        if not self.pad: return self.low, self.high
-        width = (self.high - self.low) / (1 + 2 * self.pad)
-        return self.low + self.pad * width, self.high - self.pad * width
+        "The training range per column (normalized units), to which eval-mode outputs are clamped: `low`..`high` when `pad` is 0 or not known."
+        return (self.data_low, self.data_high) if self.pad else (self.low, self.high)
 
     def forward(self, x:Tensor) -> Tensor:
         "`SigmoidRange`, clamped to `data_range` in eval mode: the padding lets training reach its extremes, and a rebuild past them (a negative capital gain) is one no training row had."
@@ -87,7 +105,7 @@ class TabularAE(TabularModel):
         n_cont:int, # number of continuous columns
         code_size:int=128, # size of the code (the bottleneck)
         cat_dict:dict|list=None, # classes per categorical column: a `{name: n_classes}` dict or a list
-        low=None, high=None, # per-column bounds of the continuous head's `SigmoidRange` (normalized units)
+        low=None, high=None, # per column (normalized units): the continuous head's `SigmoidRange` bounds, or with `bound_pad` the training range they widen
         layers:list=(1024, 512, 256), # encoder sizes; the mirrored decoder reverses them, the linear one maps the code to the first
         ps:float=0.1, # dropout in the decoder's hidden layers (the article's `ps`)
         embed_p:float=0.01, # dropout on the embeddings
@@ -102,7 +120,7 @@ class TabularAE(TabularModel):
         code_act:str|None=None, # None: a linear code (the article); 'relu': a rectified, sparse code, which tree models split more easily
         clip_inputs:bool=False, # clip continuous inputs to the continuous head's range (`low`..`high`), so a value far outside the training range cannot swamp the code
         input_skip:bool=False, # add a linear map of the encoder's input to the code, beside the MLP, so every input reaches the code by a straight path
-        bound_pad:float|None=None, # how far `low`/`high` widen the training range, as a fraction of it: outputs are clamped to that range in eval mode (None: not clamped)
+        bound_pad:float|None=None, # widen the training range `low`/`high` by this fraction of it for the head's bounds, and clamp outputs to it in eval mode (None: `low`/`high` are the bounds, nothing clamped)
     ):
         layers, ps, enc_ps = _as_list(layers), _as_list(ps), _as_list(enc_ps)
         if bound_pad is not None and not _is_p(bound_pad, high=math.inf): raise TabaeInputError(f"`bound_pad` must be None or a number >= 0, got {bound_pad!r}")

@@ -16,15 +16,15 @@ from .validate import NA
 
 __all__ = ['WEIGHTS_FILE', 'CONFIG_FILE', 'save_encoder', 'load_encoder']
 
-WEIGHTS_FILE, CONFIG_FILE, FORMAT, VERSION = 'model.safetensors', 'tabae.json', 'tabae-encoder', 4
+WEIGHTS_FILE, CONFIG_FILE, FORMAT, VERSION = 'model.safetensors', 'tabae.json', 'tabae-encoder', 5
 "The files of a `save_encoder` directory (weights, and the JSON of everything else), and the format and version that JSON names."
-READS = (1, 2, 3, 4)  # version 2 added bin inputs and bin weights, version 3 the code's activation, version 4 input clipping and the input skip; older files load as before
+READS = (1, 2, 3, 4, 5)  # version 2 added bin inputs and bin weights, version 3 the code's activation, version 4 input clipping and the input skip, version 5 the exact training range of a clamped head; older files load as before
 ACTIVATIONS = {'Mish': FastMish, **{c.__name__: c for c in (nn.ReLU, nn.GELU, nn.SiLU, nn.LeakyReLU, nn.ELU, nn.SELU, nn.Tanh, nn.Sigmoid)}}
 "Activations that `tabae.json` can name; 'Mish' (`nn.Mish` or `FastMish`, the same function) loads as `FastMish`."
 
 def _version(m:TabularAE) -> int:
-    "The oldest format version that describes `m`: an older tabae would drop input clipping or fail on the input skip's weights (4), or drop the code's activation (3), so only such models get those."
-    return VERSION if m.clip_inputs or m.input_skip else 3 if m.code_act is not None else 2
+    "The oldest format version that describes `m`: an older tabae would fail on the training range a padded head keeps (5) or the input skip's weights (4), or drop input clipping (4) or the code's activation (3), so only such models get those."
+    return VERSION if m.cont_head[-1].pad else 4 if m.clip_inputs or m.input_skip else 3 if m.code_act is not None else 2
 
 def _act_name(o:nn.Module) -> str:
     "The name `tabae.json` gives module `o`: 'Mish' for both Mish classes, else its class name."

@@ -2,6 +2,7 @@
 from __future__ import annotations
 from fastai.tabular.all import *
 from .errors import TabaeInputError, _warn_unseen
+from .procs import RankGauss
 from .validate import _cont_columns, _is_text, _proc, clean_encode_frame, user_columns
 
 __all__ = ['tab_tensors', 'process_frame']
@@ -10,6 +11,19 @@ def tab_tensors(to:Tabular) -> tuple[Tensor, Tensor]:
     "The processed `cats` (int64) and `conts` (float32) of `to` as CPU tensors, built in one go."
     def arr(names, dtype): return torch.from_numpy(to.items[list(names)].to_numpy(dtype).reshape(len(to.items), len(names)).copy())
     return arr(to.cat_names, np.int64), arr(to.cont_names, np.float32)
+
+def _unround(x:pd.Series, mean:float) -> pd.Series:
+    "`x` decoded from float32 normalized values, with the float32 noise rounded off (each value to the power of ten above `|x - mean|` times float32's epsilon): 86399.002 -> 86399, -0.000049 -> 0."
+    v = x.to_numpy(np.float64)
+    e = np.ceil(np.log10(np.maximum.reduce([np.abs(v - mean) * 2 ** -23, np.abs(v) * 2 ** -52, np.full(len(v), 1e-300)])))  # round to 10**e, within float64's reach
+    p = 10. ** np.abs(e)
+    return pd.Series(np.where(e < 0, np.round(v * p) / p, np.round(v / p) * p) + 0., index=x.index)  # powers of ten >= 1 are exact: no 38.000000000000004; + 0.: no -0.0
+
+def _unround_conts(df:pd.DataFrame, to:Tabular) -> pd.DataFrame:
+    "`df`, decoded through `to`'s procs, with `_unround` applied to each continuous column (under `Normalize`; `RankGauss` decodes by interpolation, left as it is)."
+    norm = _proc(to, Normalize) if _proc(to, RankGauss) is None else None
+    for c in to.cont_names if norm is not None else []: df[c] = _unround(df[c], float(norm.means[c]))
+    return df
 
 def _centre(to:Tabular) -> dict:
     "Per continuous column, the value in original units that the procs map to 0: the training mean after `Normalize` (also behind `RankGauss`)."

@@ -29,6 +29,24 @@ def test_bounds_are_buffers():
     assert isinstance(m.cont_head[1], BufferedSigmoidRange)
     assert {'cont_head.1.low', 'cont_head.1.high'} <= set(m.state_dict())
 
+def test_padded_head_keeps_the_training_range_exactly():
+    "With `pad`, `low`/`high` are the training range: the bounds widen it, eval outputs are clamped to it bit for bit; saved before it was kept (a state dict or a pickle without it), it is narrowed back from the bounds; no pad, no extra buffers."
+    lo, hi = torch.tensor([-0.1461, -3.]), torch.tensor([13.3942, 1.])
+    head = BufferedSigmoidRange(lo, hi, 0.1)
+    assert torch.equal(head.low, lo - 0.1 * (hi - lo)) and torch.equal(head.high, hi + 0.1 * (hi - lo))
+    x = torch.tensor([[-50., -50.], [50., 50.]])
+    assert torch.allclose(head.train()(x), torch.stack([head.low, head.high]))  # training: the widened bounds (sigmoid rounding)
+    assert torch.equal(head.eval()(x), torch.stack([lo, hi])) and all(torch.equal(a, b) for a, b in zip(head.data_range(), (lo, hi)))
+    old_state = {k: v for k, v in head.state_dict().items() if not k.startswith('data_')}
+    old = BufferedSigmoidRange(torch.zeros(2), torch.zeros(2), 0.1)
+    old.load_state_dict(old_state)
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(old.data_range(), (lo, hi)))
+    del head._buffers['data_low'], head._buffers['data_high']
+    unpickled = pickle.loads(pickle.dumps(head))
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(unpickled.data_range(), (lo, hi)))
+    bare = BufferedSigmoidRange(lo, hi, 0.)
+    assert set(bare.state_dict()) == {'low', 'high'} and all(torch.equal(a, b) for a, b in zip(bare.data_range(), (lo, hi)))
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
 @pytest.mark.cuda
 def test_bounds_follow_cuda():

@@ -114,11 +114,11 @@ def test_linear_decoder_and_bin_head_round_trip(tmp_path):
 
 def test_relu_code_round_trips_as_version_3(learn, saved, tmp_path):
     "A rectified code is saved by name in format version 3 (a tabae that reads only version 2 refuses it rather than drop the activation); a linear code stays version 2."
-    relu = fit(frame(), code_act='relu', clip_inputs=False, input_skip=False)
+    relu = fit(frame(), code_act='relu', clip_inputs=False, input_skip=False, bound_pad=0.)
     path = save_encoder(relu, tmp_path / 'm')
     cfg = json.loads((path / 'tabae.json').read_text(encoding='utf-8'))
     assert cfg['version'] == 3 and cfg['model']['code_act'] == 'relu'
-    assert json.loads((save_encoder(fit(frame(), clip_inputs=False, input_skip=False), tmp_path / 'lin') / 'tabae.json').read_text(encoding='utf-8'))['version'] == 2
+    assert json.loads((save_encoder(fit(frame(), clip_inputs=False, input_skip=False, bound_pad=0.), tmp_path / 'lin') / 'tabae.json').read_text(encoding='utf-8'))['version'] == 2
     df = frame(90, seed=1)
     codes = encode(load_encoder(path), df)
     assert np.array_equal(codes.values, encode(relu, df).values) and (codes.values >= 0).all() and (codes.values == 0).any()
@@ -127,14 +127,15 @@ def test_relu_code_round_trips_as_version_3(learn, saved, tmp_path):
     with pytest.raises(TabaeInputError, match='code_act'): load_encoder(path)
 
 def test_clipping_and_skip_round_trip_as_version_4(learn, saved, tmp_path):
-    "The default model clips its inputs and has the input skip: saved as format version 4 (an older tabae refuses it rather than drop either); loaded, it clips as the original; a version 3 file without the keys loads unclipped, without a skip."
+    "The default model clips its inputs and has the input skip; without a padded head (version 5, below) it is saved as format version 4 (an older tabae refuses it rather than drop either); loaded, it clips as the original; a version 3 file without the keys loads unclipped, without a skip."
     cfg = json.loads((saved / 'tabae.json').read_text(encoding='utf-8'))
-    assert cfg['version'] == 4 and cfg['model']['clip_inputs'] is True and cfg['model']['input_skip'] is True
+    assert cfg['model']['clip_inputs'] is True and cfg['model']['input_skip'] is True
+    assert json.loads((save_encoder(fit(frame(), bound_pad=0.), tmp_path / 'v4') / 'tabae.json').read_text(encoding='utf-8'))['version'] == 4
     far, farther = frame(90, seed=1).assign(d=1e6), frame(90, seed=1).assign(d=1e9)
     loaded = load_encoder(saved)
     assert np.array_equal(encode(loaded, far).values, encode(learn, far).values) and np.array_equal(encode(loaded, far).values, encode(loaded, farther).values)
     assert torch.equal(loaded.model.skip.weight, learn.model.skip.weight.cpu())
-    assert json.loads((save_encoder(fit(frame(), clip_inputs=False, input_skip=True), tmp_path / 'skip') / 'tabae.json').read_text(encoding='utf-8'))['version'] == 4
+    assert json.loads((save_encoder(fit(frame(), clip_inputs=False, input_skip=True, bound_pad=0.), tmp_path / 'skip') / 'tabae.json').read_text(encoding='utf-8'))['version'] == 4
     v3 = save_encoder(fit(frame(), input_skip=False), tmp_path / 'v3')
     cfg = json.loads((v3 / 'tabae.json').read_text(encoding='utf-8'))
     for k in ('clip_inputs', 'input_skip'): cfg['model'].pop(k)
@@ -307,13 +308,23 @@ def test_load_encoder_goes_to_the_device_asked_for(saved, monkeypatch):
     assert next(load_encoder(saved, device='cpu').model.parameters()).device.type == 'cpu'
 
 def test_the_training_range_clamp_round_trips(learn, saved, tmp_path):
-    "`bound_pad`, which narrows the head's bounds back to the training range for rebuilds, is saved; a file written before it loads with rebuilds unclamped, as they were."
-    loaded = load_encoder(saved, device='cpu')
-    assert loaded.model.cont_head[-1].pad == learn.model.cont_head[-1].pad == RECIPE['bound_pad']
-    old = copy_encoder(saved, tmp_path / 'old')
-    cfg = json.loads((old / 'tabae.json').read_text(encoding='utf-8'))
-    cfg['model'].pop('bound_pad')
-    (old / 'tabae.json').write_text(json.dumps(cfg), encoding='utf-8')
-    head = load_encoder(old, device='cpu').model.cont_head[-1].eval()
+    "`bound_pad` and the exact training range the head clamps rebuilds to are saved (format version 5, which an older tabae refuses rather than fail on the range's weights); a version 4 file, without the range, loads with it narrowed from the bounds, as it was; a file written before `bound_pad` loads unclamped."
+    from safetensors.torch import load_file, save_file
+    loaded, head = load_encoder(saved, device='cpu'), learn.model.cont_head[-1]
+    assert loaded.model.cont_head[-1].pad == head.pad == RECIPE['bound_pad']
+    assert json.loads((saved / 'tabae.json').read_text(encoding='utf-8'))['version'] == 5
+    assert all(torch.equal(a, b.cpu()) for a, b in zip(loaded.model.cont_head[-1].data_range(), head.data_range()))
+    def old_file(name, version, pad=True):
+        old = copy_encoder(saved, tmp_path / name)
+        save_file({k: v for k, v in load_file(old / 'model.safetensors').items() if 'data_' not in k}, old / 'model.safetensors', metadata={'format': 'tabae-encoder'})
+        cfg = json.loads((old / 'tabae.json').read_text(encoding='utf-8'))
+        cfg['version'] = version
+        if not pad: cfg['model'].pop('bound_pad')
+        (old / 'tabae.json').write_text(json.dumps(cfg), encoding='utf-8')
+        return load_encoder(old, device='cpu').model.cont_head[-1].eval()
+    v4 = old_file('v4', 4)
+    assert all(torch.allclose(a, b.cpu(), atol=1e-6) for a, b in zip(v4.data_range(), head.data_range()))
     x = torch.tensor([[-30.] * len(CONTS)])
-    assert head.pad is None and torch.allclose(head(x), head.low[None])
+    assert torch.equal(v4(x), v4.data_range()[0][None])
+    unpadded = old_file('unpadded', 4, pad=False)
+    assert unpadded.pad is None and torch.allclose(unpadded(x), unpadded.low[None])
