@@ -110,6 +110,12 @@ def auto_bs(n_train:int, steps:int=16, lo:int=64, hi:int=1024) -> int:
     "The batch size `fit_autoencoder` uses unless told: the largest power of two giving `steps` batches per epoch of `n_train` rows (16: at least 640 optimizer steps in the default 40 epochs, from 1,024 rows up), within `[lo, hi]`."
     return int(min(hi, max(lo, 2 ** math.floor(math.log2(max(n_train // steps, 1))))))
 
+def _random_splits(n:int, valid_pct:float, seed:int|None=None) -> tuple[list, list]:
+    "The train and validation positions that fastai's `RandomSplitter(valid_pct, seed)` draws for `n` rows, drawn from a generator of their own when seeded: `RandomSplitter` reseeds torch's global stream, so every model built after it started from the same weights whatever the caller's seed."
+    idx = torch.randperm(n, generator=None if seed is None else torch.Generator().manual_seed(seed)).tolist()
+    cut = int(valid_pct * n)
+    return idx[cut:], idx[:cut]
+
 def _index_splits(valid_idx, n:int) -> tuple[list, list]:
     "Train and validation positions of `n` rows, the validation ones given (order kept, repeats dropped), or a `TabaeInputError`."
     valid = list(dict.fromkeys(_listify(valid_idx)))
@@ -144,7 +150,7 @@ def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:li
     check_columns(df, cat_names + cont_names, 'cat_names/cont_names')
     if not _is_p(valid_pct): raise TabaeInputError(f"`valid_pct` must be in [0, 1), got {valid_pct!r}")
     if valid_idx is not None: splits, valid_pct = _index_splits(valid_idx, len(df)), 0.
-    else: splits = RandomSplitter(valid_pct, seed=seed)(range_of(df)) if valid_pct else (list(range(len(df))), [])
+    else: splits = _random_splits(len(df), valid_pct, seed) if valid_pct else (list(range(len(df))), [])
     bs = ifnone(bs, auto_bs(len(splits[0])))
     _check_positive_int('bs', bs)
     df = clean_train_frame(df, cat_names, cont_names, splits, valid_pct)

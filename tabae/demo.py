@@ -2,6 +2,7 @@
 from __future__ import annotations
 import time, warnings
 from fastai.tabular.all import *
+from .data import _random_splits
 from .datasets import ADULT_TARGET, adult, adult_columns, read_table
 from .downstream import codes_dls
 from .evaluate import evaluate
@@ -25,7 +26,7 @@ def demo_data(
     df = df[df[target].notna()].reset_index(drop=True)
     conts, cats = cont_cat_split(df, max_card=max_card, dep_var=target)
     cats = [c for c in cats if df[c].nunique() <= max(max_card, len(df) // 2)]  # drop identifiers and free text
-    train, valid = (df.iloc[list(i)] for i in RandomSplitter(valid_pct, seed=seed)(df))
+    train, valid = (df.iloc[i] for i in _random_splits(len(df), valid_pct, seed))
     if not _is_regression(df[target]): valid = valid[valid[target].isin(set(train[target]))]  # a class only held-out rows have cannot be predicted
     return train, valid, cats, conts, target
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 import warnings
 from fastai.tabular.all import *
-from .data import _index_splits, _shrink, _train_classes
+from .data import _index_splits, _random_splits, _shrink, _train_classes
 from .encode import encode
 from .errors import TabaeInputError, _caller_level
 from .validate import _cont_column, _in_procs, _listify, cat_column, check_columns, user_columns
@@ -63,7 +63,7 @@ def codes_dls(learn:Learner, df:pd.DataFrame, y_names:str|list, keep_raw:bool=Fa
         raise TabaeInputError(f"Target column(s) have missing or infinite values (rows per column: {gaps}): drop those rows first, e.g. `df.dropna(subset={list(gaps)})`")
     code_cols = _code_cols(learn)
     cats, conts = user_columns(learn.dls.train_ds) if keep_raw else ([], [])
-    if valid_idx is None: valid_idx = RandomSplitter(valid_pct, seed=seed)(range(len(frame)))[1]
+    if valid_idx is None: valid_idx = _random_splits(len(frame), valid_pct, seed)[1]
     splits = _index_splits(valid_idx, len(frame))  # positions, checked as `ae_data` checks them
     procs, x = [_late_fill(p) for p in ifnone(procs, [Categorify, FillMissing, Normalize])], _shrink(frame.reset_index(drop=True))
     if _in_procs(procs, Categorify): x = _train_classes(x, cats, splits[0])  # the raw columns' classes of training rows only, as the encoder's

@@ -259,3 +259,19 @@ def test_columns_left_out_by_a_list_not_given_are_named(adult_df):
     with warnings.catch_warnings():
         warnings.simplefilter('error')
         ae_data(df, CATS, [], bs=64); ae_data(df[CATS + ['salary']], CATS, bs=64)  # none on purpose; none left out
+
+def test_seeded_split_leaves_the_callers_torch_stream_alone(adult_df):
+    "`ae_data(seed=...)` holds out the rows fastai's `RandomSplitter(valid_pct, seed)` would, without reseeding torch's global stream (which gave every model built after it the same weights whatever the caller's seed)."
+    from tabae import ae_learner
+    df = adult_df.iloc[:500]
+    want = RandomSplitter(0.2, seed=3)(range(len(df)))
+    weights = []
+    for s in (1, 2):
+        torch.manual_seed(s)
+        dls = ae_data(df, CATS, CONTS, seed=3, device='cpu')
+        assert sorted(dls.valid_ds.items.index) == sorted(want[1]) and len(dls.train_ds) == len(want[0])
+        weights.append(ae_learner(dls, mixed_precision=False).model.layers[0][0].weight.detach().clone())
+    assert not torch.equal(*weights)
+    torch.manual_seed(5); want = torch.rand(3)
+    torch.manual_seed(5); ae_data(df, CATS, CONTS, seed=3, device='cpu')
+    assert torch.equal(torch.rand(3), want)

@@ -100,6 +100,9 @@ def test_codes_dls_split_and_raw_columns(small_learn, frames):
     assert list(dls.train_ds.cat_names) == CATS and list(dls.train_ds.cont_names) == CODES + CONTS
     again = codes_dls(small_learn, train, 'salary', valid_pct=0.25, seed=0, bs=128)
     assert dls.valid_ds.items.index.tolist() == again.valid_ds.items.index.tolist()  # seeded
+    torch.manual_seed(5); want = torch.rand(3)
+    torch.manual_seed(5); codes_dls(small_learn, train, 'salary', valid_pct=0.25, seed=0, bs=128)
+    assert torch.equal(torch.rand(3), want)  # the caller's torch stream left alone: not reseeded by the split
     valid_df = train.iloc[:50].assign(education='Rare-in-valid')  # a raw class only validation rows have: '#na#', as the encoder codes it, not an embedding that never trains
     dls = codes_dls(small_learn, train, 'salary', keep_raw=True, valid_df=valid_df, bs=128)
     assert 'Rare-in-valid' not in dls.classes['education'] and (dls.valid_ds.items['education'] == 0).all()
