@@ -74,20 +74,27 @@ def decode_outputs(learn:Learner, out:tuple) -> pd.DataFrame:
     return _rows(learn, *_decodes(learn)(out))
 
 def _rows(learn:Learner, pc:Tensor, pf:Tensor) -> pd.DataFrame:
-    "The rows of class indices `pc` and processed numbers `pf`, in labels and original units (float32's noise rounded off: a rebuild clamped to the training minimum is that minimum)."
+    "The rows of class indices `pc` and processed numbers `pf`, in labels and original units: fastai's '#na#' (missing or unseen) as missing, each categorical column in one dtype for its kind of class (`_class_column`), float32's noise rounded off (a rebuild clamped to the training minimum is that minimum)."
     tmpl = learn.dls.train_ds
     frame = pd.concat([pd.DataFrame(pf.float().cpu().numpy().astype(np.float64), columns=list(tmpl.cont_names)),
                        pd.DataFrame(pc.cpu().numpy(), columns=list(tmpl.cat_names))], axis=1)
     cats, conts = user_columns(tmpl)
-    return _unround_conts(tmpl.new(frame[list(tmpl.x_names)]).decode().items, tmpl)[cats + conts]
+    res = _unround_conts(tmpl.new(frame[list(tmpl.x_names)]).decode().items, tmpl)[cats + conts]
+    for c, dtype in _ClassIndex(tmpl).dtypes.items(): res[c] = _class_column(pc[:, list(tmpl.cat_names).index(c)].cpu().numpy() - 1, dtype)
+    return res
+
+def _class_column(codes:np.ndarray, dtype:pd.CategoricalDtype) -> pd.Series:
+    "The classes at `codes` (positions in `dtype`'s categories; -1, fastai's '#na#', as missing) in one dtype per kind of class, whatever the rows: nullable `Int64` and `boolean` for whole numbers and booleans, float64, pandas' text, else the classes' own."
+    to = {'integer': 'Int64', 'boolean': 'boolean', 'floating': np.float64, 'string': str}.get(dtype.categories.inferred_type, dtype.categories.dtype)
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype)).astype(to)
 
 def reconstruct(learn:Learner, df:pd.DataFrame, bs:int=4096, progress:bool=None) -> pd.DataFrame:
     "The autoencoder's rebuild of `df`'s cat and cont columns: labels and original units, same index."
     parts = []
     for _, out in model_outputs(learn, df, bs=bs, encode=False, progress=progress, labels=True): parts.append(_rows(learn, *out))
-    if not parts:  # no rows: the columns and dtypes of a rebuilt row
+    if not parts:  # no rows: the columns and dtypes of a rebuilt row of each column's first class
         m = get_model(learn.model)
-        parts = [decode_outputs(learn, (torch.zeros(1, sum(m.n_classes)), torch.zeros(1, m.n_cont))).iloc[:0]]
+        parts = [_rows(learn, torch.tensor([[min(1, n - 1) for n in m.n_classes]]), torch.zeros(1, m.n_cont)).iloc[:0]]
     res = pd.concat(parts, ignore_index=True)
     res.index = df.index
     return res

@@ -133,7 +133,7 @@ def test_reconstruct_labels_and_original_units(small_learn, adult_df, rows):
     assert list(rec.columns) == CATS + CONTS and rec.index.equals(rows.index)
     to = small_learn.dls.train_ds
     classes = to.procs.categorify.classes
-    for c in CATS: assert set(rec[c]) <= set(classes[c]), c  # labels (or '#na#'), not class indices
+    for c in CATS: assert set(rec[c].dropna()) <= set(classes[c][1:]), c  # labels (or missing: '#na#'), not class indices
     train = adult_df.iloc[:3000]
     for c in CONTS:  # inside the training range in original units (the head's bounds), not in normalized units
         lo, hi = train[c].min(), train[c].max()
@@ -147,7 +147,7 @@ def test_reconstruct_labels_and_original_units(small_learn, adult_df, rows):
     norm = to.procs.normalize
     np.testing.assert_allclose(rec['age'].to_numpy(), out[:, CONTS.index('age')].numpy() * norm.stds['age'] + norm.means['age'], rtol=1e-4)
     first_cat = logits[:, :len(classes[CATS[0]])].argmax(1).numpy()
-    assert rec[CATS[0]].tolist() == [classes[CATS[0]][i] for i in first_cat]
+    assert rec[CATS[0]].fillna('#na#').tolist() == [classes[CATS[0]][i] for i in first_cat]
 
 def test_empty_frame(small_learn, rows):
     assert small_learn.encode(rows.iloc[:0]).shape == (0, 16)
@@ -260,3 +260,24 @@ def test_a_wide_frame_is_processed_without_fragmenting(adult_df):
         codes, rows = learn.encode(new), learn.reconstruct(new)
         learn.evaluate(new), learn.predict(new.iloc[0]), learn.dls.test_dl(new).one_batch()
     assert codes.shape == (100, 4) and rows.columns.tolist() == ['c'] + [f'x{i}' for i in range(k)]
+
+def test_rebuilt_categories_missing_as_missing_in_one_dtype_per_kind():
+    "A category rebuilt as fastai's '#na#' (missing or unseen) comes back missing, not as the text '#na#' among numbers (`.isna()` found none), and each column has one dtype for its kind of class whatever the rows: Int64, boolean, float64, text (mixed classes are kept as text)."
+    r = np.random.default_rng(0)
+    n = 200
+    df = pd.DataFrame({'i': pd.array(np.where(r.random(n) < .3, None, r.integers(0, 3, n)), dtype='Int64'), 'f': r.integers(0, 2, n) / 2,
+                       't': np.where(r.random(n) < .3, None, r.choice(['a', 'b'], n)), 'b': r.random(n) < .5,
+                       'm': pd.Series([[1, 'a', 2.5][k] for k in r.integers(0, 3, n)], dtype=object), 'x': r.normal(size=n)})
+    cats = ['i', 'f', 't', 'b', 'm']
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        learn = fit_autoencoder(df, cats, ['x'], code_size=4, layers=[16], epochs=1, progress=False)
+    head = learn.model.cat_head[-1] if isinstance(learn.model.cat_head, torch.nn.Sequential) else learn.model.cat_head
+    starts = np.cumsum([0] + list(learn.model.n_classes))[:-1]
+    want = {'i': pd.Int64Dtype(), 'f': np.dtype('float64'), 't': pd.StringDtype(na_value=np.nan), 'b': pd.BooleanDtype(), 'm': pd.StringDtype(na_value=np.nan)}
+    for k, missing in ((0, True), (1, False)):  # every column rebuilt as '#na#', then as its first class
+        with torch.no_grad(): head.weight.zero_(); head.bias.fill_(-1e4); head.bias[starts + k] = 1e4
+        rec = learn.reconstruct(df)
+        assert {c: rec[c].dtype for c in cats} == want and rec[cats].isna().all().all() == missing and (rec[cats] != '#na#').all().all()
+        assert learn.predict(df.iloc[0])[0][cats].isna().all() == missing
+    assert (rec['i'] == df['i'].dropna().min()).all() and learn.evaluate(df).categorical.loc['i', 'balanced_accuracy'] > 0  # the class, scored as `evaluate`'s actual values

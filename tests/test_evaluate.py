@@ -66,7 +66,7 @@ def test_categorical_numbers_match_sklearn(report_and_rec, held_out):
     rep, rec = report_and_rec
     assert list(rep.categorical.index) == CATS
     for c in CATS:
-        y, p = held_out[c].astype(object).fillna('#na#').astype(str), rec[c].astype(str)
+        y, p = (s.astype(object).fillna('#na#').astype(str) for s in (held_out[c], rec[c]))
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
             want = [balanced_accuracy_score(y, p), f1_score(y, p, average='weighted')]
@@ -177,8 +177,8 @@ def test_a_column_with_no_training_class(adult_df):
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # 'x' is unseen
         rep = evaluate(learn, df.iloc[:50].assign(e=['x'] + [np.nan] * 49))
-    assert (rep.predicted['e'] == '#na#').all() and rep.actual['e'].iloc[0] == 'x (unseen)'
-    assert rep.categorical.loc['e', 'balanced_accuracy'] == 0.5 and np.isfinite(rep.summary.mean_r2)  # 'x' missed, the 49 gaps rebuilt as '#na#'
+    assert rep.predicted['e'].isna().all() and rep.actual['e'].iloc[0] == 'x (unseen)'
+    assert rep.categorical.loc['e', 'balanced_accuracy'] == 0.5 and np.isfinite(rep.summary.mean_r2)  # 'x' missed, the 49 gaps rebuilt as missing
 
 def test_out_of_range_tolerance_is_float32_rounding_only():
     "Values a thousandth of the range past the bounds are counted; a ten-millionth or five-millionths past (float32 rounding) are not."
