@@ -18,7 +18,7 @@ def _linear(w:Tensor, b:Tensor, dtype:torch.dtype) -> nn.Linear:
     return res
 
 class FoldedEncoder(Module):
-    "The eval-mode encoder of a `TabularAE`: each BatchNorm folded into the next Linear, the embeddings one lookup (one per column for very large tables), the linear layers in `dtype` (e.g. bf16), the model's input clipping, input skip and `code_act`."
+    "The eval-mode encoder of a `TabularAE`: each hidden BatchNorm folded into the next Linear, the numbers' input BatchNorm one float32 multiply-add (as autocast runs it in training, before the cast: a bf16 year 2001 was 2000), the embeddings one lookup (one per column for very large tables), the linear layers in `dtype` (e.g. bf16), the model's input clipping, input skip and `code_act`."
     def __init__(self, model, dtype:torch.dtype=torch.float32):
         blocks = list(model.layers)
         lins = [b[0] for b in blocks]
@@ -38,8 +38,10 @@ class FoldedEncoder(Module):
             for k, b in zip(('low', 'high'), model.cont_range): self.register_buffer(k, b.float() if clip else None)
             self.register_buffer('bin_edges', model.bin_edges.float() if getattr(model, 'bin_inputs', False) else None)
             self.register_buffer('offsets', torch.as_tensor(np.cumsum([0] + [n for n, _ in sizes])[:-1], dtype=torch.long, device=lins[0].weight.device))
-            self.lins = nn.ModuleList([_linear(*_fold_bn_cont(model, lins[0]), dtype)])
-            self.skip = _linear(*_fold_bn_cont(model, model.skip), dtype) if getattr(model, 'input_skip', False) else None
+            bn = model.bn_cont if model.n_cont else None
+            for k, t in zip(('bn_scale', 'bn_shift'), _bn_affine(bn) if bn is not None else (None, None)): self.register_buffer(k, None if t is None else t.float())
+            self.lins = nn.ModuleList([_linear(lins[0].weight.float(), _bias(lins[0]), dtype)])
+            self.skip = _linear(model.skip.weight.float(), _bias(model.skip), dtype) if getattr(model, 'input_skip', False) else None
             for prev, lin in zip(blocks[:-1], lins[1:]):
                 unknown = [type(m).__name__ for m in list(prev)[1:] if not isinstance(m, (_BatchNorm, nn.Dropout, type(act)))]
                 if unknown: raise ValueError(f"FoldedEncoder cannot fold {unknown} in an encoder block")
@@ -62,6 +64,7 @@ class FoldedEncoder(Module):
     def _forward(self, x_cat:Tensor, x_cont:Tensor, stack:bool) -> Tensor:
         if self.low is not None: x_cont = torch.clamp(x_cont, self.low, self.high)
         if self.bin_edges is not None: x_cat = torch.cat([x_cat, bucketize_cols(x_cont, self.bin_edges)], 1)
+        if self.bn_scale is not None: x_cont = torch.addcmul(self.bn_shift, x_cont.float(), self.bn_scale)
         if self.embeds: emb = torch.cat([e(x_cat[:, i]) for i, e in enumerate(self.embeds)], 1)
         else: emb = F.embedding_bag(x_cat + self.offsets, self.table, mode='sum') if x_cat.shape[1] else x_cont[:, :0]
         x = torch.cat([emb, x_cont], 1)
@@ -73,14 +76,5 @@ class FoldedEncoder(Module):
         if self.skip is not None: h = h + self.skip(x)
         if self.code_act is not None: h = CODE_ACTS[self.code_act](h)
         return (torch.cat(hs + [h], 1) if stack else h).float()
-
-def _fold_bn_cont(model, lin:nn.Linear) -> tuple[Tensor, Tensor]:
-    "The weight and bias of `lin`, which reads the model's encoder input, with the input BatchNorm of the numbers folded in: it then reads them as they come."
-    w, b = lin.weight.float(), _bias(lin)
-    if model.n_cont and model.bn_cont is not None:
-        s, c = _bn_affine(model.bn_cont)
-        wc = w[:, model.n_emb:]
-        w, b = torch.cat([w[:, :model.n_emb], wc * s], 1), b + wc @ c
-    return w, b
 
 def _bias(lin:nn.Linear) -> Tensor: return lin.bias.float() if lin.bias is not None else lin.weight.new_zeros(lin.out_features).float()

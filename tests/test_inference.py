@@ -103,3 +103,14 @@ def test_row_blocks_keep_every_row(n):
         whole = fe(xc, xf)
         fe.cpu_block = 64
         assert torch.allclose(fe(xc, xf), whole, atol=1e-6) and whole.shape == (n, 4)
+
+def test_bf16_reads_unnormalized_numbers_as_training_does():
+    "Numbers left unnormalized (procs without `Normalize`: years) pass the input BatchNorm in float32 before the bf16 cast, as autocast runs it in training: folded into bf16 weights, 2000 and 2001 (one bf16 step of 8 apart) gave the same code."
+    torch.manual_seed(0)
+    m = TabularAE([(3, 2)], 1, code_size=4, cat_dict=[3], layers=[16]).eval()
+    m.bn_cont.running_mean.fill_(2010.); m.bn_cont.running_var.fill_(36.)
+    xc, xf = torch.zeros(2, 1, dtype=torch.long), torch.tensor([[2000.], [2001.]])
+    with torch.no_grad():
+        codes = FoldedEncoder(m, dtype=torch.bfloat16)(xc, xf)
+        with torch.autocast('cpu', dtype=torch.bfloat16): want = m(xc, xf, encode=True).float()
+    assert not torch.equal(codes[0], codes[1]) and torch.allclose(codes, want, atol=0.02 * want.abs().max())
