@@ -110,6 +110,10 @@ def auto_bs(n_train:int, steps:int=16, lo:int=64, hi:int=1024) -> int:
     "The batch size `fit_autoencoder` uses unless told: the largest power of two giving `steps` batches per epoch of `n_train` rows (16: at least 640 optimizer steps in the default 40 epochs, from 1,024 rows up), within `[lo, hi]`."
     return int(min(hi, max(lo, 2 ** math.floor(math.log2(max(n_train // steps, 1))))))
 
+def _check_valid_pct(valid_pct):
+    "Raise `TabaeInputError` unless `valid_pct` is a share of the rows in [0, 1)."
+    if not _is_p(valid_pct): raise TabaeInputError(f"`valid_pct` must be in [0, 1), got {valid_pct!r}")
+
 def _random_splits(n:int, valid_pct:float, seed:int|None=None) -> tuple[list, list]:
     "The train and validation positions that fastai's `RandomSplitter(valid_pct, seed)` draws for `n` rows, drawn from a generator of their own when seeded: `RandomSplitter` reseeds torch's global stream, so every model built after it started from the same weights whatever the caller's seed."
     idx = torch.randperm(n, generator=None if seed is None else torch.Generator().manual_seed(seed)).tolist()
@@ -148,7 +152,7 @@ def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:li
     _warn_left_out(df, cat_names, cont_names)
     cat_names, cont_names = _listify(cat_names), _listify(cont_names)
     check_columns(df, cat_names + cont_names, 'cat_names/cont_names')
-    if not _is_p(valid_pct): raise TabaeInputError(f"`valid_pct` must be in [0, 1), got {valid_pct!r}")
+    _check_valid_pct(valid_pct)
     if valid_idx is not None: splits, valid_pct = _index_splits(valid_idx, len(df)), 0.
     else: splits = _random_splits(len(df), valid_pct, seed) if valid_pct else (list(range(len(df))), [])
     bs = ifnone(bs, auto_bs(len(splits[0])))

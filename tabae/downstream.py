@@ -2,17 +2,18 @@
 from __future__ import annotations
 import warnings
 from fastai.tabular.all import *
-from .data import _index_splits, _random_splits, _shrink, _train_classes
+from .data import _check_valid_pct, _index_splits, _random_splits, _shrink, _train_classes
 from .encode import encode
 from .errors import TabaeInputError, _caller_level
-from .validate import _cont_column, _in_procs, _listify, cat_column, check_columns, user_columns
+from .process import _ClassIndex
+from .validate import _check_positive_int, _cont_column, _in_procs, _listify, cat_column, check_columns, clean_encode_frame, user_columns
 
 __all__ = ['codes_frame', 'codes_dls']
 
 def _code_cols(learn:Learner) -> list: return [f'ae_{i}' for i in range(learn.model.code_size)]  # as `encode` names them
 
 def codes_frame(learn:Learner, df:pd.DataFrame, y_names:str|list|None=None, keep_raw:bool=False, bs:int=4096) -> pd.DataFrame:
-    "The codes of `df` beside its `y_names` (and, when `keep_raw`, its raw cat/cont columns, nullable ones as NaN-gapped objects and floats, infinities as NaN), same index; a target may not be a column the encoder was trained on (its codes would leak it), nor named as a code column."
+    "The codes of `df` beside its `y_names` (and, when `keep_raw`, its raw cat/cont columns: categories that match an encoder class by value as that class, others as they are, gaps as NaN; numbers as floats, infinities as NaN), same index; a target may not be a column the encoder was trained on (its codes would leak it), nor named as a code column."
     y_names = _listify(y_names)
     check_columns(df, y_names, 'the targets')
     cats, conts = user_columns(learn.dls.train_ds)
@@ -25,9 +26,10 @@ def codes_frame(learn:Learner, df:pd.DataFrame, y_names:str|list|None=None, keep
         raise TabaeInputError(f"Column(s) {taken} have the names of the code columns ({codes[0]} .. {codes[-1]}) they would sit beside: rename them, e.g. `df.rename(columns={{{taken[0]!r}: 'y'}})`")
     parts = [encode(learn, df, bs=bs), df[y_names]]
     if keep_raw:  # nullable and Arrow columns as fastai's procs take them: categories with NaN for gaps, numbers as float64
-        raw = df[cats + conts].copy()
-        for c in cats:
-            if (col := cat_column(s := raw[c])) is not s: raw[c] = col.to_numpy()
+        raw, index, clean = df[cats + conts].copy(), _ClassIndex(learn.dls.train_ds), clean_encode_frame(df, learn.dls.train_ds)
+        for c in cats:  # a value that matches an encoder class by value as that class (a CSV's '1' as 1), so a frame read with other dtypes gets the same downstream classes
+            col = cat_column(raw[c])
+            raw[c] = index.classes_of(clean[c], c, col.to_numpy(dtype=object)) if c in index.dtypes else col.to_numpy()
         for c in conts:
             if not (isinstance(raw[c].dtype, np.dtype) and raw[c].dtype.kind in 'iu'): raw[c] = _cont_column(raw[c], c, trained=True).to_numpy()  # floats too: +/-inf as missing, as the encoder reads them
         parts.insert(1, raw)
@@ -52,6 +54,7 @@ def _late_fill(p):
 def codes_dls(learn:Learner, df:pd.DataFrame, y_names:str|list, keep_raw:bool=False, valid_df:pd.DataFrame|None=None, procs:list|None=None, y_block:TransformBlock|None=None,
               valid_pct:float=0.2, valid_idx:list|None=None, seed:int|None=None, bs:int=256, **kwargs) -> TabularDataLoaders:
     "`TabularDataLoaders` for `tabular_learner` on the codes of `df` (plus its raw columns when `keep_raw`) to predict `y_names` (`y_block`: fastai's choice by dtype unless given), validated on `valid_df` when given, else on `valid_idx` or a `valid_pct` split; `FillMissing` also fills gaps (and infinities) that validation or new rows have where the training rows had none."
+    _check_valid_pct(valid_pct); _check_positive_int('bs', bs)  # before the encoding, which takes a while
     y_names = _listify(y_names)
     if dups := [y for y in dict.fromkeys(y_names) if y_names.count(y) > 1]: raise TabaeInputError(f"Target(s) {dups} are given more than once in `y_names`")
     frame = codes_frame(learn, df, y_names, keep_raw)

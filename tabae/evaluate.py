@@ -135,9 +135,6 @@ def _actual(to:Tabular, df:pd.DataFrame) -> pd.DataFrame:
     clean, index, res = clean_encode_frame(df, to), _ClassIndex(to), df[cats + conts].copy()
     for c in cats:
         if c not in index.dtypes: continue
-        codes = index.codes(clean[c], c)
-        unseen = df[c].map(lambda v: f'{v} (unseen)', na_action='ignore').to_numpy(dtype=object)
-        classes = np.append(index.dtypes[c].categories.to_numpy(dtype=object), None)  # code -1 (missing, unseen) picks the None, which `unseen` replaces
-        res[c] = np.where(codes >= 0, classes[codes], unseen)
+        res[c] = index.classes_of(clean[c], c, df[c].map(lambda v: f'{v} (unseen)', na_action='ignore').to_numpy(dtype=object))
     for c in conts: res[c] = _cont_column(df[c], c, trained=True).to_numpy()
     return res

@@ -85,6 +85,12 @@ class _ClassIndex:
         if categories.inferred_type in _READS and _is_text(col): return _text_codes(categories, col)  # a CSV column of numbers with one word in it reads as text
         return categories.get_indexer(col)
 
+    def classes_of(self, col:pd.Series, c:str, other:np.ndarray) -> np.ndarray:
+        "The values of `col` (cleaned as `clean_encode_frame` cleans it) as column `c`'s training classes where one matches by value (as `codes` matches them: 1.0 and '1' for 1), `other`'s where none does."
+        codes = self.codes(col, c)
+        classes = np.append(self.dtypes[c].categories.to_numpy(dtype=object), None)  # code -1 (missing, unmatched) picks the None, which `other` replaces
+        return np.where(codes >= 0, classes[codes], other)
+
     def __call__(self, df:pd.DataFrame) -> dict:
         "Match `df`'s categorical columns to the training classes once, in place, as pandas categoricals (`Categorify` then reads their codes); `{column: count}` of the non-missing values training never saw."
         unseen = {}

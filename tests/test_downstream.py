@@ -126,7 +126,7 @@ def test_codes_dls_takes_nullable_numbers_and_index_targets(small_learn, frames)
         with pytest.raises(TabaeInputError, match=r"Target\(s\) \['sex'\] are also columns the encoder was trained on"): codes_dls(small_learn, train, ['sex'], keep_raw=keep_raw)
 
 def test_codes_dls_checks_its_validation_rows_and_targets(small_learn, frames):
-    "`valid_idx` holds positions (index labels out of range failed inside pandas, labels in range picked other rows silently), `valid_df` and `valid_idx` together are refused (`valid_idx` was ignored), and an infinite regression target is named as a missing one is (it trained to a nan loss)."
+    "`valid_idx` holds positions (index labels out of range failed inside pandas, labels in range picked other rows silently), `valid_df` and `valid_idx` together are refused (`valid_idx` was ignored), an infinite regression target is named as a missing one is (it trained to a nan loss), and `valid_pct` and `bs` are checked."
     train, test = (d.assign(y=d.age.astype(float)) for d in frames)
     shuffled = train.sample(frac=1, random_state=0)
     with pytest.raises(TabaeInputError, match=r"`valid_idx` must hold row positions in \[0, \d+\) \(not index labels\)"): codes_dls(small_learn, shuffled, 'y', valid_idx=[10**6, 3])
@@ -134,6 +134,9 @@ def test_codes_dls_checks_its_validation_rows_and_targets(small_learn, frames):
     bad = train.copy()
     bad.loc[bad.index[:2], 'y'] = np.inf
     with pytest.raises(TabaeInputError, match=r"missing or infinite values \(rows per column: \{'y': 2\}\)"): codes_dls(small_learn, bad, 'y')
+    for kw, msg in ((dict(valid_pct=-0.2), r'`valid_pct` must be in \[0, 1\), got -0.2'), (dict(valid_pct=1.5), r'`valid_pct` must be in \[0, 1\), got 1.5'),
+                    (dict(bs=0), '`bs` must be a positive int, got 0')):  # a negative share split 40/160, 0 rows a batch divided by zero
+        with pytest.raises(TabaeInputError, match=msg): codes_dls(small_learn, train, 'y', **kw)
     dls = codes_dls(small_learn, shuffled, 'y', valid_idx=[5, 2, 5])
     assert dls.valid_ds.ys['y'].tolist() == shuffled['y'].iloc[[5, 2]].tolist() and len(dls.train_ds) == len(train) - 2
 
@@ -230,3 +233,18 @@ def test_a_raw_column_named_c_is_named_with_the_way_round():
     with warnings.catch_warnings():
         warnings.simplefilter('error', UserWarning)
         learn.codes_dls(df, 'y', bs=32)  # no raw columns: no warning
+
+def test_keep_raw_matches_categories_by_value_as_the_encoder_does(tmp_path):
+    "New rows read with another dtype (a CSV column of numbers with one word in training, all numbers in the new file) keep their raw classes under `keep_raw`, matched by value as the encoder matches them; every row was '#na#' downstream. Values no encoder class matches stay as they are."
+    from tabae import read_table
+    r = np.random.default_rng(0)
+    df = pd.DataFrame({'z': r.choice(['1', '2', '3', 'A'], 300), 'x': r.normal(size=300), 'y': r.choice(['a', 'b'], 300)})
+    df.to_csv(tmp_path / 'tr.csv', index=False)
+    df[df.z != 'A'].to_csv(tmp_path / 'te.csv', index=False)
+    tr, te = read_table(tmp_path / 'tr.csv'), read_table(tmp_path / 'te.csv')
+    assert te['z'].dtype.kind == 'i'
+    learn = fit_autoencoder(tr, ['z'], ['x'], code_size=4, layers=[16], epochs=1, bs=64, progress=False)
+    dls = codes_dls(learn, tr, 'y', keep_raw=True, bs=64)
+    items = dls.test_dl(codes_frame(learn, te, keep_raw=True)).items
+    assert [dls.train_ds.classes['z'][i] for i in items['z']] == te['z'].astype(str).tolist()
+    assert codes_frame(learn, tr.assign(z=['B'] + list(tr.z[1:])), keep_raw=True)['z'].iloc[0] == 'B'
