@@ -3,7 +3,7 @@ from __future__ import annotations
 import warnings
 from fastai.tabular.all import *
 from .datasets import read_table
-from .errors import TabaeInputError, _caller_level, _warn_unseen
+from .errors import TabaeInputError, _caller_level, _some, _warn_unseen
 from .model import _is_int, _is_p
 from .process import _check_float32, _process_tabular, _unround_conts, tab_tensors
 from .procs import RankGauss
@@ -139,7 +139,7 @@ def _warn_left_out(df:pd.DataFrame, cat_names:list|None, cont_names:list|None):
     if (cat_names is None) == (cont_names is None) or not isinstance(df, pd.DataFrame): return  # both or neither given; bad frames are named by the checks
     arg, numeric, named = ('cont_names', True, set(_listify(cat_names))) if cont_names is None else ('cat_names', False, set(_listify(cont_names)))
     if not (left := [c for c in df.columns if c not in named and _is_cont(df[c]) == numeric]): return
-    names = f"{left[:10]}" + (f" and {len(left) - 10} more" if len(left) > 10 else "")
+    names = _some(left, 10)
     warnings.warn(f"`{arg}` is not given, so the {'numeric' if numeric else 'non-numeric'} column(s) {names} are left out of the autoencoder: "
                   f"pass them in `{arg}` (`infer_columns(df.drop(columns=[target]))` lists the columns by dtype), or `{arg}=[]` to leave them out without this warning", stacklevel=_caller_level())
 

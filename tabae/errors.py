@@ -44,8 +44,15 @@ def _caller_level() -> int:
     while f.f_back is not None and f.f_globals.get('__name__', '').split('.')[0] in _LIBRARIES: f, level = f.f_back, level + 1
     return level
 
+_DETAILED, _NAMED = 5, 20  # columns a message describes, then names only: a wide table's 400 columns made 30,000-character messages
+
+def _some(items:list, n:int=_NAMED) -> str:
+    "The first `n` of `items` as a list, and how many more there are: \"['a', 'b'] and 380 more\"."
+    return f"{list(items)[:n]}" + (f" and {len(items) - n} more" if len(items) > n else "")
+
 def _warn_unseen(counts:dict):
     "One warning naming each column with unseen categories and counting its rows."
     if not counts: return
-    msg = ', '.join(f"column {c!r} in {n} row(s)" for c, n in counts.items())
+    msg = ', '.join(f"column {c!r} in {n} row(s)" for c, n in list(counts.items())[:_NAMED])
+    if len(counts) > _NAMED: msg += f" and {len(counts) - _NAMED} more columns (the warning's `counts` has them all)"
     warnings.warn(UnseenCategoryWarning(f"Categories never seen in training are encoded as '#na#': {msg}", counts), stacklevel=_caller_level())

@@ -4,10 +4,10 @@ import warnings
 from fastai.tabular.all import *
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score, r2_score
 from .encode import reconstruct
-from .errors import TabaeInputError
+from .errors import TabaeInputError, _some
 from .model import _is_positive
 from .process import _ClassIndex, _unround_conts
-from .validate import NA, _check_positive_int, _cont_column, check_frame, clean_encode_frame, user_columns
+from .validate import NA, _check_positive_int, _cont_column, _listify, check_frame, clean_encode_frame, user_columns
 
 __all__ = ['AEReport', 'evaluate', 'output_range']
 
@@ -59,30 +59,44 @@ class AEReport:
     def _note(self) -> str: return "" if self.output_range is None or not len(self.continuous) else _OUT_NOTE
 
     def __repr__(self):
-        table = lambda d, kind: d.to_string() if len(d) else f"(no {kind} columns)"
+        table = lambda d, kind: d.to_string(max_rows=pd.get_option('display.max_rows')) if len(d) else f"(no {kind} columns)"
         return (f"{self._title()}\n\nsummary\n{self._shown().to_string()}\n\n"
                 f"continuous\n{table(self.continuous, 'continuous')}\n{self._note()}\ncategorical\n{table(self.categorical, 'categorical')}")
 
     def _repr_html_(self):
-        table = lambda d, kind, fmt: d.to_html(float_format=fmt) if len(d) else f"<p>(no {kind} columns)</p>"
+        table = lambda d, kind, fmt: d.to_html(float_format=fmt, max_rows=pd.get_option('display.max_rows')) if len(d) else f"<p>(no {kind} columns)</p>"
         return (f"<h4>{self._title()}</h4>{self._shown().to_frame().T.to_html(float_format='%.4f')}"
                 f"<h5>continuous</h5>{table(self.continuous, 'continuous', _num)}<p><small>{self._note()}</small></p>"
                 f"<h5>categorical</h5>{table(self.categorical, 'categorical', '%.4f')}")
 
-    def plot(self, max_classes:int=20, ncols:int=3, size:float=3.5) -> None:
-        "Draw predicted vs actual per continuous column and a confusion matrix per categorical column (each cell: the share of that actual class's rows rebuilt as that class; the `max_classes` most frequent classes) in a new matplotlib figure, as fastai's plots do: Jupyter shows it once, with or without a `;`, and `plt.savefig` saves it."
+    def plot(self, max_classes:int=20, ncols:int=3, size:float=3.5, columns:list|None=None) -> None:
+        "Draw predicted vs actual per continuous column and a confusion matrix per categorical column (each cell: the share of that actual class's rows rebuilt as that class; the `max_classes` most frequent classes) in a new matplotlib figure, as fastai's plots do: Jupyter shows it once, with or without a `;`, and `plt.savefig` saves it. `columns`: those to draw (default: all, or the `_MAX_PANELS` worst rebuilt of a wider table)."
         import matplotlib.pyplot as plt
         _check_positive_int('max_classes', max_classes); _check_positive_int('ncols', ncols)
         if not _is_positive(size): raise TabaeInputError(f"`size` must be a positive number of inches per panel, got {size!r}")
-        cols = self.cont_names + self.cat_names
+        cols, title = self._panels(columns)
         ncols = min(ncols, max(len(cols), 1))  # no empty panels beside one or two columns
         nrows = max(1, -(-len(cols) // ncols))
-        _, axs = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+        fig, axs = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+        if title: fig.suptitle(title, fontsize=10)
         for ax, c in zip(axs.flat, cols):
             if c in self.cont_names: self._plot_cont(ax, c)
             else: self._plot_cat(ax, c, max_classes)
         for ax in list(axs.flat)[len(cols):]: ax.axis('off')
         plt.tight_layout()
+
+    def _panels(self, columns:list|None) -> tuple[list, str]:
+        "The columns `plot` draws, and a title when it leaves some out: `columns` (checked), else all, or the `_MAX_PANELS` with the lowest R2 or chance-adjusted balanced accuracy (0 at chance, as R2 is 0 for the mean)."
+        every = self.cont_names + self.cat_names
+        if columns is not None:
+            columns = _listify(columns)
+            if bad := [c for c in columns if c not in every]: raise TabaeInputError(f"`columns` {_some(bad)} are not columns of this report (it has {_some(every)})")
+            return list(dict.fromkeys(columns)), ""
+        if len(every) <= _MAX_PANELS: return every, ""
+        chance = pd.Series({c: 1 / max(_labels(self.actual[c]).nunique(), 1) for c in self.cat_names}, dtype=np.float64)
+        adjusted = (self.categorical.balanced_accuracy - chance) / (1 - chance).where(chance < 1)  # scikit-learn's `adjusted=True`
+        worst = pd.concat([self.continuous.r2, adjusted]).sort_values(na_position='last').index[:_MAX_PANELS]
+        return [c for c in every if c in set(worst)], f"the {_MAX_PANELS} of {len(every)} columns rebuilt worst (lowest R2 or chance-adjusted balanced accuracy); `plot(columns=...)` draws others"
 
     def _plot_cont(self, ax, c):
         from matplotlib.ticker import FuncFormatter, MaxNLocator
@@ -98,7 +112,9 @@ class AEReport:
         y, p = _labels(self.actual[c]), _labels(self.predicted[c])
         counts = y.value_counts()
         labels = counts.index[:max_classes].tolist()
-        cm = confusion_matrix(y, p, labels=labels).astype(np.float64)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # scikit-learn's 'a single label was found' for a column of one class
+            cm = confusion_matrix(y, p, labels=labels).astype(np.float64)
         cm = cm / np.maximum(counts[labels].to_numpy()[:, None], 1)  # of all rows of each class: rebuilt as a class not shown too
         ax.imshow(cm, vmin=0, vmax=1, cmap='Blues')
         ax.set_xticks(range(len(labels)), [_short(o, 16) for o in labels], rotation=90, fontsize=6)
@@ -106,6 +122,8 @@ class AEReport:
         shown = f", {len(labels)} of {len(counts)} classes" if len(labels) < len(counts) else ""
         ax.set_title(f"{_short(c)}\nbal.acc={self.categorical.loc[c, 'balanced_accuracy']:.3f}{shown}", fontsize=9)
         ax.set(xlabel='reconstructed', ylabel='actual')
+
+_MAX_PANELS = 24  # panels `AEReport.plot` draws unless told which: 400 made a figure 300 inches tall that took 45 s to draw and save
 
 def _num(v:float) -> str: return f'{v:,.0f}' if abs(v) >= 1e3 else f'{v:.4g}'  # 26,970 beside 2,096, not 2.697e+04 beside 2096
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import warnings
 from fastai.tabular.all import *
 from pandas.api.types import infer_dtype
-from .errors import ExtremeValueWarning, ManyClassesWarning, TabaeInputError, UninformativeColumnWarning, _caller_level
+from .errors import _DETAILED, ExtremeValueWarning, ManyClassesWarning, TabaeInputError, UninformativeColumnWarning, _caller_level, _some
 from .model import _as_list, _check_arch, _is_int, _is_p
 
 NA = '#na#'  # fastai's `Categorify` class for missing and unseen values
@@ -37,7 +37,7 @@ def check_columns(df:pd.DataFrame, names:list, what:str='the training data'):
     if isinstance(df.columns, pd.MultiIndex):
         raise TabaeInputError(f"The DataFrame has {df.columns.nlevels} levels of column names: flatten them first, e.g. `df.columns = ['_'.join(map(str, c)) for c in df.columns]`")
     missing = [c for c in names if c not in df.columns]
-    if missing: raise TabaeInputError(f"Column(s) {missing} of {what} are missing from the DataFrame (it has {list(df.columns)[:20]})")
+    if missing: raise TabaeInputError(f"Column(s) {_some(missing)} of {what} are missing from the DataFrame (it has {_some(df.columns)})")
 
 def _listify(o) -> list:
     "`o`'s items as a list: one name, or a list, tuple, set, generator, pandas Index or Series, numpy array or tensor of them (fastcore's `L` holds the last four as one item)."
@@ -123,6 +123,14 @@ def _not_numbers(vals:pd.Series) -> str:
 _DATE_KINDS = {'datetime', 'datetime64', 'date', 'period'}
 _TIME_KINDS = _DATE_KINDS | {'time', 'timedelta', 'timedelta64'}
 
+_TEXT_DATE = r'\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?|\d{4}/\d{1,2}/\d{1,2}|\d{1,2}/\d{1,2}/\d{4}'
+
+def _text_dates(col:pd.Series, n:int=100) -> bool:
+    "Whether `col` is text whose values (the first `n` distinct ones) are all dates as a CSV holds them: 2022-02-11, 2022-02-11 08:30:00, 11/02/2022."
+    if not _is_text(vals := col.dtype.categories.to_series() if isinstance(col.dtype, pd.CategoricalDtype) else col): return False
+    vals = vals.dropna().drop_duplicates().iloc[:n].astype(str)
+    return bool(len(vals)) and bool(vals.str.fullmatch(_TEXT_DATE).all()) and bool(pd.to_datetime(vals, errors='coerce', format='mixed').notna().all())  # 2020-99-99 is not one
+
 def _holds_dates(col:pd.Series, kinds:set=_DATE_KINDS) -> bool:
     "Whether `col` holds dates (with `_TIME_KINDS`, times of day and durations too): such a dtype, a categorical of them, or such Python objects."
     vals = col.dtype.categories if isinstance(col.dtype, pd.CategoricalDtype) else col
@@ -149,13 +157,14 @@ def _cont_column(col:pd.Series, name, trained:bool=False) -> pd.Series:
     return pd.Series(col.to_numpy(dtype=np.float64, na_value=np.nan)).replace([np.inf, -np.inf], np.nan)
 
 def _cont_columns(df:pd.DataFrame, names:list, trained:bool=False) -> dict:
-    "`{name: _cont_column(df[name], name, trained)}` for each of `names`, or one `TabaeInputError` saying why each column that cannot be continuous cannot (not the first alone)."
-    res, why = {}, []
+    "`{name: _cont_column(df[name], name, trained)}` for each of `names`, or one `TabaeInputError` saying why the columns that cannot be continuous cannot (not the first alone; the first `_DETAILED`, then names)."
+    res, why = {}, {}
     for c in names:
         try: res[c] = _cont_column(df[c], c, trained)
-        except TabaeInputError as e: why.append(str(e))
-    if len(why) > 1: raise TabaeInputError(f"{len(why)} columns cannot be continuous:\n" + '\n'.join(why))
-    if why: raise TabaeInputError(why[0])
+        except TabaeInputError as e: why[c] = str(e)
+    if len(why) == 1: raise TabaeInputError(first(why.values()))
+    if why: raise TabaeInputError(f"{len(why)} columns cannot be continuous:\n" + '\n'.join(list(why.values())[:_DETAILED])
+                                  + (f"\nalso {_some(list(why)[_DETAILED:])}" if len(why) > _DETAILED else ""))
     return res
 
 def _check_unique(df:pd.DataFrame, names:list):
@@ -195,20 +204,17 @@ def clean_train_frame(df:pd.DataFrame, cat_names:list, cont_names:list, splits:t
     train_cols = {c: cols[c].iloc[train] for c in cat_names + cont_names}  # taken once: the checks and both warnings read them
     empty = [c for c, col in train_cols.items() if col.isna().all()]
     if empty: raise TabaeInputError(f"Column(s) {empty} have no value in the {len(train)} training rows (all missing; for numbers, no finite value): drop them or fill them")
-    named = _warn_uninformative(train_cols, set(cat_names), {c for c in cat_names if _holds_dates(df[c])})
+    named = _warn_uninformative(train_cols, set(cat_names), {c for c in cat_names if _holds_dates(df[c]) or _text_dates(df[c])})
     _warn_many_classes({c: train_cols[c] for c in cat_names if c not in named})
     return pd.DataFrame(cols)
 
-_DETAILED, _NAMED = 5, 20  # columns a warning describes, then names only: 25 columns of reasons made a 3,000-character line
-
 def _warn_columns(cls:type, what:str, why:dict, advice:str):
-    "One `cls` warning at the user's line, \"`what`: 'col' has `why[col]`; ... `advice`\", when `why` names any column: the first `_DETAILED` with why, the next `_NAMED` by name, then a count (`columns` holds them all)."
+    "One `cls` warning at the user's line, \"`what`: 'col' has `why[col]`; ... `advice`\", when `why` names any column: the first `_DETAILED` with why, the next ones by name (`_some`), then a count (`columns` holds them all)."
     if not why: return
     cols = list(why)
     msg = '; '.join(f"{c!r} has {why[c]}" for c in cols[:_DETAILED])
     if rest := cols[_DETAILED:]:
-        more = f" and {len(rest) - _NAMED} more" if len(rest) > _NAMED else ''
-        msg += f"; also {', '.join(map(repr, rest[:_NAMED]))}{more} (the warning's `columns` says why for each)"
+        msg += f"; also {_some(rest)} (the warning's `columns` says why for each)"
     warnings.warn(cls(f"{what}: {msg}. {advice}", why), stacklevel=_caller_level())
 
 _MIN_ID_ROWS = 20  # training rows from which a categorical column with a different value in every row is warned about as an identifier

@@ -283,3 +283,31 @@ def test_every_rebuild_path_is_clamped(adult_df):
     assert (learn.reconstruct(df.iloc[:5])[CONTS] < lo - tol).all().all()  # unclamped: the padded bound
     from tabae import TabaeInputError, TabularAE
     with pytest.raises(TabaeInputError, match=r"`bound_pad` must be None or a number >= 0, got -0.1"): TabularAE([(3, 2)], 1, 4, bound_pad=-0.1)
+
+def test_plot_and_repr_of_a_wide_report():
+    "A report of 40 columns draws its 24 worst rebuilt, by R2 and chance-adjusted balanced accuracy (a 400-column one drew 400 panels, 300 inches tall), says so, and draws the `columns` asked for; its text and HTML keep to pandas' `display.max_rows`; a one-class column draws without scikit-learn's warning."
+    from tabae import TabaeInputError
+    r = np.random.default_rng(0)
+    y = pd.DataFrame(r.normal(size=(2000, 30)), columns=[f'x{i}' for i in range(30)])
+    noise = pd.Series(np.arange(30) / 10, index=y.columns)  # x29 rebuilt worst
+    cats = pd.DataFrame({f'k{i}': r.choice(['a', 'b'], 2000) for i in range(10)})
+    rep = AEReport(pd.concat([y, cats], axis=1), pd.concat([y + r.normal(size=y.shape) * noise.to_numpy(), cats.assign(k9='a')], axis=1), list(cats), list(y))
+    rep.plot()
+    fig = plt.gcf()
+    plt.close(fig)
+    titles = [ax.get_title().split('\n')[0] for ax in fig.axes if ax.get_title()]
+    assert titles == [f'x{i}' for i in range(7, 30)] + ['k9']  # R2 about 1 - (i / 10)**2; k9 at chance (0.5 balanced accuracy, 0 adjusted), the others exact
+    assert fig.get_suptitle().startswith('the 24 of 40 columns rebuilt worst')
+    rep.plot(columns=['x0', 'k0'])
+    fig = plt.gcf()
+    plt.close(fig)
+    assert [ax.get_title().split('\n')[0] for ax in fig.axes if ax.get_title()] == ['x0', 'k0'] and not fig.get_suptitle()
+    with pytest.raises(TabaeInputError, match=r"`columns` \['nope'\] are not columns of this report \(it has \['x0'"): rep.plot(columns='nope')
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        AEReport(pd.DataFrame({'k': ['a'] * 5}), pd.DataFrame({'k': ['a'] * 5}), ['k'], []).plot()
+    plt.close(plt.gcf())
+    with pd.option_context('display.max_rows', 10):
+        text, html = repr(rep), rep._repr_html_()
+    assert 'x15 ' not in text and '...' in text and '<th>x15</th>' not in html and '<th>x0</th>' in html
+    assert 'x15 ' in repr(rep)  # pandas' default: 60 rows

@@ -161,7 +161,7 @@ def test_a_warning_about_many_columns_stays_readable():
     w = [c.message for c in caught if c.category is UninformativeColumnWarning]
     assert len(w) == 1 and list(w[0].columns) == [f'k{i}' for i in range(30)]
     msg = str(w[0])
-    assert msg.count("has one value ('same')") == 5 and "; also 'k5', 'k6'," in msg and "'k24' and 5 more (the warning's `columns` says why for each)" in msg
+    assert msg.count("has one value ('same')") == 5 and "; also ['k5', 'k6'," in msg and "'k24'] and 5 more (the warning's `columns` says why for each)" in msg
     assert "'k25'" not in msg and len(msg) < 700
 
 def test_a_column_of_many_classes_is_named():
@@ -194,13 +194,14 @@ def dated():
 
 @pytest.mark.parametrize('kind,col', list(dated()), ids=[o[0] for o in dated()])
 def test_dates_as_categories_are_named(kind, col):
-    "A categorical column of dates (what `infer_columns` makes of a datetime column) makes every date a class, so later dates are all unseen: warned of, with fastai's `add_datepart`; the same dates as text are not."
-    with pytest.warns(UninformativeColumnWarning, match=r"'d' has dates as 40 categories \(a date after training is unseen.*add_datepart\(df, 'd'\)") as caught:
-        fit_autoencoder(frame().assign(d=col), ['a', 'd'], ['c'], **KW)
-    assert [list(w.message.columns) for w in caught if w.category is UninformativeColumnWarning] == [['d']]
+    "A categorical column of dates (what `infer_columns` makes of a datetime column) makes every date a class, so later dates are all unseen: warned of, with fastai's `add_datepart`; the same dates as text too, as a CSV holds them (`read_table`, `tabae fit` and `from_csv` gave none); text that only looks like one (a year and a number) is not."
+    for d in (col, col.astype(str), col.astype(str).astype('category')):
+        with pytest.warns(UninformativeColumnWarning, match=r"'d' has dates as 40 categories \(a date after training is unseen.*add_datepart\(df, 'd'\)") as caught:
+            fit_autoencoder(frame().assign(d=d), ['a', 'd'], ['c'], **KW)
+        assert [list(w.message.columns) for w in caught if w.category is UninformativeColumnWarning] == [['d']]
     with warnings.catch_warnings():
         warnings.simplefilter('error', UninformativeColumnWarning)
-        fit_autoencoder(frame().assign(d=col.astype(str)), ['a', 'd'], ['c'], **KW)
+        fit_autoencoder(frame().assign(d=[f'2020-{i % 3}' for i in range(160)]), ['a', 'd'], ['c'], **KW)
 
 @pytest.mark.parametrize('col', [pd.Series(pd.to_timedelta(np.arange(160) % 3, 'h')), pd.Series([datetime.time(1, i % 3) for i in range(160)])], ids=['durations', 'times of day'])
 def test_durations_and_times_of_day_are_categories_that_recur(col):
@@ -663,3 +664,18 @@ def test_ae_learner_refuses_a_one_row_training_split():
     df = frame(10)
     to = TabularPandasIdentity(df, [Categorify, Normalize], ['a', 'b'], ['d'], splits=([0], list(range(1, 10))))
     with pytest.raises(TabaeInputError, match=r'training split has 1 row\(s\): an autoencoder needs at least 2'): ae_learner(to.dataloaders(bs=4), code_size=4, layers=[8])
+
+def test_messages_about_many_columns_stay_short():
+    "A wide table's mistakes are named in a few lines: the first columns with why, then names, then a count (400 missing columns, 150 text columns and 120 columns of unseen classes made messages of 5,000-30,000 characters)."
+    from tabae.errors import _warn_unseen
+    from tabae.validate import _cont_columns
+    wide = pd.DataFrame(np.zeros((2, 400)), columns=[f'col_{i}' for i in range(400)])
+    with pytest.raises(TabaeInputError) as e: check_columns(wide, [f'COL_{i}' for i in range(400)])
+    assert "['COL_0', 'COL_1'" in str(e.value) and 'and 380 more of the training data are missing' in str(e.value) and "(it has ['col_0'" in str(e.value) and len(str(e.value)) < 1000
+    text = wide.iloc[:, :150].astype(str).replace('0.0', 'n/a')
+    with pytest.raises(TabaeInputError) as e: _cont_columns(text, list(text.columns))
+    lines = str(e.value).splitlines()
+    assert lines[0] == '150 columns cannot be continuous:' and len(lines) == 7 and "'col_4'" in lines[5] and lines[6].startswith("also ['col_5', 'col_6'") and lines[6].endswith('and 125 more')
+    with pytest.warns(UnseenCategoryWarning) as w: _warn_unseen({f'c{i}': 1 for i in range(120)})
+    msg = str(w[0].message)
+    assert "column 'c19' in 1 row(s)" in msg and "'c20'" not in msg and msg.endswith("and 100 more columns (the warning's `counts` has them all)") and len(w[0].message.counts) == 120
