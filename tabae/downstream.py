@@ -13,7 +13,7 @@ __all__ = ['codes_frame', 'codes_dls']
 def _code_cols(learn:Learner) -> list: return [f'ae_{i}' for i in range(learn.model.code_size)]  # as `encode` names them
 
 def codes_frame(learn:Learner, df:pd.DataFrame, y_names:str|list|None=None, keep_raw:bool=False, bs:int=4096) -> pd.DataFrame:
-    "The codes of `df` beside its `y_names` (and, when `keep_raw`, its raw cat/cont columns: categories that match an encoder class by value as that class, others as they are, gaps as NaN; numbers as floats, infinities as NaN), same index; a target may not be a column the encoder was trained on (its codes would leak it), nor named as a code column."
+    "The codes of `df` beside its `y_names` (and, when `keep_raw`, its raw cat/cont columns: categories that match an encoder class by value as that class, others as they are, gaps as NaN; integers as they are, other numbers as floats with infinities as NaN), same index; a target may not be a column the encoder was trained on (its codes would leak it), nor named as a code column."
     y_names = _listify(y_names)
     check_columns(df, y_names, 'the targets')
     cats, conts = user_columns(learn.dls.train_ds)
@@ -54,7 +54,8 @@ def _late_fill(p):
 def codes_dls(learn:Learner, df:pd.DataFrame, y_names:str|list, keep_raw:bool=False, valid_df:pd.DataFrame|None=None, procs:list|None=None, y_block:TransformBlock|None=None,
               valid_pct:float=0.2, valid_idx:list|None=None, seed:int|None=None, bs:int=256, **kwargs) -> TabularDataLoaders:
     "`TabularDataLoaders` for `tabular_learner` on the codes of `df` (plus its raw columns when `keep_raw`) to predict `y_names` (`y_block`: fastai's choice by dtype unless given), validated on `valid_df` when given, else on `valid_idx` or a `valid_pct` split; `FillMissing` also fills gaps (and infinities) that validation or new rows have where the training rows had none."
-    _check_valid_pct(valid_pct); _check_positive_int('bs', bs)  # before the encoding, which takes a while
+    if valid_df is None and valid_idx is None: _check_valid_pct(valid_pct)  # before the encoding, which takes a while
+    _check_positive_int('bs', bs)
     y_names = _listify(y_names)
     if dups := [y for y in dict.fromkeys(y_names) if y_names.count(y) > 1]: raise TabaeInputError(f"Target(s) {dups} are given more than once in `y_names`")
     frame = codes_frame(learn, df, y_names, keep_raw)

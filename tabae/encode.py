@@ -79,13 +79,15 @@ def _rows(learn:Learner, pc:Tensor, pf:Tensor) -> pd.DataFrame:
     frame = pd.concat([pd.DataFrame(pf.float().cpu().numpy().astype(np.float64), columns=list(tmpl.cont_names)),
                        pd.DataFrame(pc.cpu().numpy(), columns=list(tmpl.cat_names))], axis=1)
     cats, conts = user_columns(tmpl)
-    res = _unround_conts(tmpl.new(frame[list(tmpl.x_names)]).decode().items, tmpl)[cats + conts]
-    for c, dtype in _ClassIndex(tmpl).dtypes.items(): res[c] = _class_column(pc[:, list(tmpl.cat_names).index(c)].cpu().numpy() - 1, dtype)
-    return res
+    res = _unround_conts(tmpl.new(frame[list(tmpl.x_names)]).decode().items, tmpl)
+    at = {c: i for i, c in enumerate(tmpl.cat_names)}
+    for c, dtype in _ClassIndex(tmpl).dtypes.items(): res[c] = _class_column(pc[:, at[c]].cpu().numpy() - 1, dtype)
+    return res[cats + conts]
 
 def _class_column(codes:np.ndarray, dtype:pd.CategoricalDtype) -> pd.Series:
-    "The classes at `codes` (positions in `dtype`'s categories; -1, fastai's '#na#', as missing) in one dtype per kind of class, whatever the rows: nullable `Int64` and `boolean` for whole numbers and booleans, float64, pandas' text, else the classes' own."
-    to = {'integer': 'Int64', 'boolean': 'boolean', 'floating': np.float64, 'string': str}.get(dtype.categories.inferred_type, dtype.categories.dtype)
+    "The classes at `codes` (positions in `dtype`'s categories; -1, fastai's '#na#', as missing) in one dtype per kind of class, whatever the rows: nullable `Int64`/`UInt64` and `boolean` for whole numbers and booleans, else the classes' own (float64, text)."
+    cls = dtype.categories
+    to = 'boolean' if cls.inferred_type == 'boolean' else {'i': 'Int64', 'u': 'UInt64'}.get(cls.dtype.kind, cls.dtype)
     return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype)).astype(to)
 
 def reconstruct(learn:Learner, df:pd.DataFrame, bs:int=4096, progress:bool=None) -> pd.DataFrame:

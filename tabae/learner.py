@@ -102,7 +102,7 @@ def _metrics(to:Tabular) -> list:
     return [m for m, ok in ((ReconR2(flags), len(to.cont_names)), (CatAccuracy(_cat_dict(to), [to.cat_names.index(c) for c in cats]), cats)) if ok]
 
 def cont_bounds(dls:DataLoaders, pad:float=0.) -> tuple[Tensor, Tensor]:
-    "Per-column (low, high) of the training split's normalized continuous values, widened by `pad` times the range."
+    "Per-column (low, high) of the training split's normalized continuous values, widened by `pad` times the range (for a `TabularAE` without `bound_pad`; with it, pass the range itself: the head widens it)."
     conts = dls.train.conts
     if not len(conts): raise TabaeInputError("The training split has no rows: cannot set the continuous bounds")
     lo, hi = conts.min(0).values.float().cpu(), conts.max(0).values.float().cpu()

@@ -60,9 +60,9 @@ class TabularAEEncoder(TransformerMixin, BaseEstimator):
         return list(getattr(self, 'feature_names_in_', [f'x{i}' for i in range(self.n_features_in_)]))
 
     def fit(self, X:pd.DataFrame|np.ndarray, y=None) -> TabularAEEncoder:
-        "Fit the autoencoder on the rows of `X` (a DataFrame, or an array whose columns become `x0, x1, ...`; `cat_names` may name them by either); `y` is ignored."
+        "Fit the autoencoder on the rows of `X` (a DataFrame, or an array whose columns become `x0, x1, ...`; `cat_names` may name them by either, an array's by position too); `y` is ignored."
         frame = self._frame(X, reset=True)
-        alias = dict(zip(X.columns, frame.columns)) if isinstance(X, pd.DataFrame) else {}  # e.g. the 0, 1, ... of `read_csv(header=None)`: x0, x1, ...
+        alias = dict(zip(X.columns if isinstance(X, pd.DataFrame) else range(frame.shape[1]), frame.columns))  # the 0, 1, ... of `read_csv(header=None)` or an array's positions: x0, x1, ...
         names = [None if ns is None else [alias.get(c, c) for c in _listify(ns)] for ns in (self.cat_names, self.cont_names)]
         self.cat_names_, self.cont_names_ = infer_columns(frame, *names)
         given = {k: v for k, v in dict(epochs=self.epochs, lr=self.lr, patience=self.patience).items() if v is not None}

@@ -137,6 +137,7 @@ def test_codes_dls_checks_its_validation_rows_and_targets(small_learn, frames):
     for kw, msg in ((dict(valid_pct=-0.2), r'`valid_pct` must be in \[0, 1\), got -0.2'), (dict(valid_pct=1.5), r'`valid_pct` must be in \[0, 1\), got 1.5'),
                     (dict(bs=0), '`bs` must be a positive int, got 0')):  # a negative share split 40/160, 0 rows a batch divided by zero
         with pytest.raises(TabaeInputError, match=msg): codes_dls(small_learn, train, 'y', **kw)
+    assert len(codes_dls(small_learn, train, 'y', valid_df=test, valid_pct=None).valid_ds) == len(test)  # not used with `valid_df`: not checked
     dls = codes_dls(small_learn, shuffled, 'y', valid_idx=[5, 2, 5])
     assert dls.valid_ds.ys['y'].tolist() == shuffled['y'].iloc[[5, 2]].tolist() and len(dls.train_ds) == len(train) - 2
 

@@ -121,13 +121,14 @@ def test_inverse_transform_keeps_the_fitted_column_order(adult_df):
     assert list(enc.inverse_transform(enc.transform(df.to_numpy())).columns) == [f'x{i}' for i in range(df.shape[1])]
 
 def test_rows_as_lists_and_unnamed_columns(adult_df):
-    "Rows given as Python lists keep their numbers numeric (numpy made every value text); columns without string names may be named by their labels or `x0, x1, ...`."
+    "Rows given as Python lists keep their numbers numeric (numpy made every value text); columns without string names (an array's too) may be named by their labels (an array's positions) or `x0, x1, ...`."
     df = adult_df.drop(columns='salary').iloc[:300]
     enc = TabularAEEncoder(**SMALL).fit(df.to_numpy().tolist())
     assert enc.cont_names_ == [f'x{i}' for i, c in enumerate(df.columns) if c in CONTS]
     unnamed = df.set_axis(range(df.shape[1]), axis=1)  # as `read_csv(header=None)` reads them
     for cats in ([1, 3], ['x1', 'x3']):
         assert TabularAEEncoder(cat_names=cats, cont_names=[0], **SMALL).fit(unnamed).cat_names_ == ['x1', 'x3']
+        assert TabularAEEncoder(cat_names=cats, cont_names=[0], **SMALL).fit(unnamed.to_numpy()).cat_names_ == ['x1', 'x3']  # an array's positions too (they were missing columns)
 
 def test_layers_given_as_one_number_is_named(adult_df):
     with pytest.raises(TabaeInputError, match=r'`layers`.*256'): TabularAEEncoder(**{**SMALL, 'layers': 256}).fit(adult_df.iloc[:200])
