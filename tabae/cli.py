@@ -239,7 +239,7 @@ _OPTIONS = {'cat_names/cont_names': '--cat/--cont', '`cat_names`': '--cat', '`co
 
 def _in_cli_terms(e:Exception, cmd) -> str:
     "`e`'s message with the library's argument names written as `cmd`'s options (`code_size` as --code-size)."
-    msg = f"No such file or directory: {e}" if isinstance(e, FileNotFoundError) and not e.strerror else str(e)  # pyarrow's says only the path
+    msg = f"No such file or directory: {e.filename or e}" if isinstance(e, FileNotFoundError) else str(e)  # one wording for every reader: pyarrow's says only the path, Python's "[Errno 2] ..."
     for py, opt in _OPTIONS.items(): msg = msg.replace(py, opt)
     for n, p in inspect.signature(cmd.__wrapped__).parameters.items():
         if p.default is not inspect.Parameter.empty: msg = msg.replace(f'`{n}`', f"--{n.replace('_', '-')}")
