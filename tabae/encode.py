@@ -73,15 +73,15 @@ def decode_outputs(learn:Learner, out:tuple) -> pd.DataFrame:
     "The rows that the model's `(cat_logits, conts)` output stands for: the user's cat and cont columns, in labels and original units."
     return _rows(learn, *_decodes(learn)(out))
 
-def _rows(learn:Learner, pc:Tensor, pf:Tensor) -> pd.DataFrame:
-    "The rows of class indices `pc` and processed numbers `pf`, in labels and original units: fastai's '#na#' (missing or unseen) as missing, each categorical column in one dtype for its kind of class (`_class_column`), float32's noise rounded off (a rebuild clamped to the training minimum is that minimum)."
+def _rows(learn:Learner, pc:Tensor, pf:Tensor, index:_ClassIndex=None) -> pd.DataFrame:
+    "The rows of class indices `pc` and processed numbers `pf`, in labels and original units: fastai's '#na#' (missing or unseen) as missing, each categorical column in one dtype for its kind of class (`_class_column`; `index`: the training classes, if already built), float32's noise rounded off (a rebuild clamped to the training minimum is that minimum)."
     tmpl = learn.dls.train_ds
     frame = pd.concat([pd.DataFrame(pf.float().cpu().numpy().astype(np.float64), columns=list(tmpl.cont_names)),
                        pd.DataFrame(pc.cpu().numpy(), columns=list(tmpl.cat_names))], axis=1)
     cats, conts = user_columns(tmpl)
     res = _unround_conts(tmpl.new(frame[list(tmpl.x_names)]).decode().items, tmpl)
     at = {c: i for i, c in enumerate(tmpl.cat_names)}
-    for c, dtype in _ClassIndex(tmpl).dtypes.items(): res[c] = _class_column(pc[:, at[c]].cpu().numpy() - 1, dtype)
+    for c, dtype in ifnone(index, _ClassIndex(tmpl)).dtypes.items(): res[c] = _class_column(pc[:, at[c]].cpu().numpy() - 1, dtype)
     return res[cats + conts]
 
 def _class_column(codes:np.ndarray, dtype:pd.CategoricalDtype) -> pd.Series:
@@ -92,11 +92,11 @@ def _class_column(codes:np.ndarray, dtype:pd.CategoricalDtype) -> pd.Series:
 
 def reconstruct(learn:Learner, df:pd.DataFrame, bs:int=4096, progress:bool=None) -> pd.DataFrame:
     "The autoencoder's rebuild of `df`'s cat and cont columns: labels and original units, same index."
-    parts = []
-    for _, out in model_outputs(learn, df, bs=bs, encode=False, progress=progress, labels=True): parts.append(_rows(learn, *out))
+    parts, index = [], _ClassIndex(learn.dls.train_ds)  # built once, not per chunk
+    for _, out in model_outputs(learn, df, bs=bs, encode=False, progress=progress, labels=True): parts.append(_rows(learn, *out, index))
     if not parts:  # no rows: the columns and dtypes of a rebuilt row of each column's first class
         m = get_model(learn.model)
-        parts = [_rows(learn, torch.tensor([[min(1, n - 1) for n in m.n_classes]]), torch.zeros(1, m.n_cont)).iloc[:0]]
+        parts = [_rows(learn, torch.tensor([[min(1, n - 1) for n in m.n_classes]]), torch.zeros(1, m.n_cont), index).iloc[:0]]
     res = pd.concat(parts, ignore_index=True)
     res.index = df.index
     return res
