@@ -4,7 +4,7 @@ import warnings
 from fastai.tabular.all import *
 from .data import _check_valid_pct, _index_splits, _random_splits, _shrink, _train_classes
 from .encode import encode
-from .errors import TabaeInputError, _caller_level
+from .errors import TabaeInputError, _caller_level, _some
 from .process import _ClassIndex
 from .validate import _check_positive_int, _cont_column, _in_procs, _listify, cat_column, check_columns, clean_encode_frame, user_columns
 
@@ -41,6 +41,8 @@ class _FillMissing(FillMissing):
         self.late = {n: self.fill_strategy(to[n], self.fill_vals[n]) for n in to.cont_names}
         super().setups(to)
     def encodes(self, to):
+        if missing := [n for n in self.late if n not in to.items.columns]:  # fastai's said KeyError: 'ae_0'
+            raise TabaeInputError(f"Column(s) {_some(missing)} are missing: a model on codes takes the rows of `codes_frame` (`learn.codes_frame(df)` with the encoder's learner), not the raw rows")
         if late := {n: v for n, v in self.late.items() if n not in self.na_dict and to[n].isna().any()}: to[list(late)] = to[list(late)].fillna(late)
         super().encodes(to)
 _FillMissing.__name__ = 'FillMissing'  # the name fastai's `Pipeline` files it under: `to.procs.fill_missing`, as fastai's (pickles use `__qualname__`)

@@ -92,6 +92,9 @@ def test_codes_dls_on_held_out_rows_fits(small_learn, frames):
     assert np.isfinite(loss) and 0.5 < acc <= 1
     preds, _ = clf.get_preds()
     assert preds.shape == (len(valid), 2)
+    assert clf.predict(small_learn.codes_frame(valid.iloc[:1]).iloc[0])[2].shape == (2,)
+    with pytest.raises(TabaeInputError, match=r"Column\(s\) \['ae_0', 'ae_1', .*'ae_15'\] are missing: a model on codes takes the rows of `codes_frame`"):
+        clf.predict(valid.iloc[0])  # the raw row: fastai said KeyError: 'ae_0'
 
 def test_codes_dls_split_and_raw_columns(small_learn, frames):
     train, _ = frames
