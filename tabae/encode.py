@@ -9,7 +9,7 @@ from .loss import RecreatedLoss
 from .model import _finite_weights
 from .precision import amp_dtype
 from .process import _ClassIndex, _process, _unround_conts, process_frame
-from .validate import _check_positive_int, check_columns, user_columns
+from .validate import _check_positive_int, _check_procs, check_columns, user_columns
 
 __all__ = ['model_outputs', 'encode', 'decode_outputs', 'reconstruct']
 
@@ -30,6 +30,7 @@ def model_outputs(learn:Learner, df:pd.DataFrame, bs:int=4096, encode:bool=True,
     model, dev = learn.model, next(learn.model.parameters()).device
     if not _finite_weights(model):
         raise TabaeInputError("The model's weights are not finite (a fit diverged): refit, or load saved weights, before encoding")
+    _check_procs(learn)
     cat_names, cont_names = user_columns(learn.dls.train_ds)
     check_columns(df, cat_names + cont_names)
     chunks = _chunks(len(df), max(chunk, bs))

@@ -11,7 +11,7 @@ from .metrics import CatAccuracy, ReconR2
 from .model import TabularAE, _as_list, _finite_weights, bucketize_cols
 from .noise import BatchSwapNoise
 from .precision import AutoMixedPrecision, _AutocastState
-from .validate import _check_emb_szs, _check_nonneg, _proc, check_hparams, check_train_data, user_columns
+from .validate import _NEW_ROWS, _check_emb_szs, _check_nonneg, _check_procs, _proc, _procs_state, check_hparams, check_train_data, user_columns
 
 __all__ = ['FiniteLoss', 'cont_bounds', 'cont_bin_edges', 'class_weights', 'bin_weights', 'AELearner', 'ae_learner']
 
@@ -30,11 +30,11 @@ class AELearner(Learner):
 
     def _check_rows(self):
         if not len(self.dls.train_ds):
-            raise TabaeInputError("The training split has no rows (a loaded or exported learner keeps none): to fine-tune, give it data processed as in training, "
-                                  "e.g. `learn.dls = DataLoaders(learn.dls.test_dl(df, shuffle=True, drop_last=True), learn.dls.test_dl(valid_df))`")
+            raise TabaeInputError(f"The training split has no rows (a loaded or exported learner keeps none): {_NEW_ROWS}")
+        _check_procs(self)
 
     def fit(self, n_epoch:int, *args, **kwargs):
-        "fastai's `fit` (and so `fit_one_cycle`, `fine_tune`, ...), refused with a clear `TabaeInputError` when the training split has no rows, as a loaded or exported learner's; when the fit raises (a Ctrl-C included), the swap noise rates are put back, `BinLoss`'s hook removed and autocast set back as it was, whichever callback opened it (fastai then runs no `after_fit`: a `SwapNoiseSchedule` would leave the rates annealed, and bf16 autocast would stay on for the process)."
+        "fastai's `fit` (and so `fit_one_cycle`, `fine_tune`, ...), refused with a clear `TabaeInputError` when the training split has no rows, as a loaded or exported learner's, or was processed apart from the model's data (`learn.dls = AEDataLoaders.from_df(new_df)` renumbered the classes); when the fit raises (a Ctrl-C included), the swap noise rates are put back, `BinLoss`'s hook removed and autocast set back as it was, whichever callback opened it (fastai then runs no `after_fit`: a `SwapNoiseSchedule` would leave the rates annealed, and bf16 autocast would stay on for the process)."
         self._check_rows()
         noises = [m for m in self.model.modules() if isinstance(m, BatchSwapNoise)]
         rates, amp = [m.p for m in noises], _AutocastState()
@@ -48,18 +48,34 @@ class AELearner(Learner):
 
     @delegates(Learner.lr_find)
     def lr_find(self, **kwargs):
-        "fastai's `lr_find`, refused as `fit` is when the training split has no rows."
+        "fastai's `lr_find`, refused as `fit` is (no training rows, or rows processed apart from the model's data); the model left in the mode it was in (fastai's leaves it training: codes with swap noise)."
         self._check_rows()
-        return super().lr_find(**kwargs)
+        was_training = self.model.training
+        try: return super().lr_find(**kwargs)
+        finally: self.model.train(was_training)
+
+    def _split_rows(self, ds_idx:int, what:str) -> int:
+        "The rows of split `ds_idx`, or a `TabaeInputError` saying why it has none and what to pass instead (`what`: to do what)."
+        if n := self.dls[ds_idx].n: return n
+        split = {0: 'training', 1: 'validation'}.get(ds_idx, f'`dls[{ds_idx}]`')
+        why = ("(fitted with `valid_pct=0`?): pass `ds_idx=0` for training rows, or" if self.dls.train.n else
+               "(a loaded or exported learner keeps no rows): pass")
+        raise TabaeInputError(f"The {split} split has no rows {what} {why} `dl=learn.dls.test_dl(df)` for the rows of a DataFrame")
+
+    def validate(self, ds_idx:int=1, dl:DataLoader=None, cbs=None) -> list:
+        "fastai's `validate`: the loss and metrics on split `ds_idx` (or `dl`); an empty split is named in a `TabaeInputError` (fastai's gave `[None, None, None]`)."
+        if dl is None: self._split_rows(ds_idx, 'to validate on')
+        return super().validate(ds_idx=ds_idx, dl=dl, cbs=cbs)
+
+    def summary(self) -> str:
+        "fastai's `summary`, which runs one training batch: refused as `fit` is when the training split has no rows (fastai's said only that the loader has no batches)."
+        self._check_rows()
+        return super().summary()
 
     def show_results(self, ds_idx:int=1, dl:DataLoader=None, max_n:int=9, shuffle:bool=True, **kwargs) -> pd.DataFrame|None:
         "fastai's `show_results`: rows of split `ds_idx` (or `dl`) above their rebuilds, returned with `show=False`; a one-row split is shown unshuffled, an empty one named in a `TabaeInputError`."
         if dl is None:
-            if not (n := self.dls[ds_idx].n):
-                split = {0: 'training', 1: 'validation'}.get(ds_idx, f'`dls[{ds_idx}]`')
-                why = ("(fitted with `valid_pct=0`?): pass `ds_idx=0` for training rows, or" if self.dls.train.n else
-                       "(a loaded or exported learner keeps no rows): pass")
-                raise TabaeInputError(f"The {split} split has no rows to show {why} `dl=learn.dls.test_dl(df)` for the rows of a DataFrame")
+            n = self._split_rows(ds_idx, 'to show')
             dl = self.dls[ds_idx].new(shuffle=shuffle and n > 1)  # a shuffled one-row loader yields no batch: BatchNorm never sees one in training
         b = dl.one_batch()
         _, _, dec = self.get_preds(dl=[b], with_decoded=True)
@@ -184,4 +200,6 @@ def _assemble(dls:DataLoaders, model:TabularAE, loss:RecreatedLoss, bin_loss:lis
     "The `AELearner` of `model` and `loss` on `device` (default: the GPU if any), with tabae's callbacks (`FiniteLoss`, `AutoMixedPrecision` with `mixed_precision`, `bin_loss`) after any in `cbs`, and `_metrics` unless `metrics` is given: as `ae_learner` builds it and `load_encoder` rebuilds it."
     dev = torch.device(ifnone(device, default_device()))
     cbs = L(kwargs.pop('cbs', None)) + [FiniteLoss()] + ([AutoMixedPrecision()] if mixed_precision else []) + bin_loss
-    return AELearner(dls.to(dev), model.to(dev), loss_func=loss, metrics=kwargs.pop('metrics', _metrics(dls.train_ds)), cbs=cbs, **kwargs)
+    learn = AELearner(dls.to(dev), model.to(dev), loss_func=loss, metrics=kwargs.pop('metrics', _metrics(dls.train_ds)), cbs=cbs, **kwargs)
+    learn._procs = _procs_state(dls.train_ds)  # what the model's inputs mean: `fit`, `encode` and `save_encoder` refuse DataLoaders processed otherwise
+    return learn

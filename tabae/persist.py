@@ -12,7 +12,7 @@ from .learner import AELearner, _assemble
 from .loss import BinLoss, RecreatedLoss
 from .model import TabularAE
 from .procs import RankGauss
-from .validate import NA
+from .validate import NA, _check_procs
 
 __all__ = ['WEIGHTS_FILE', 'CONFIG_FILE', 'save_encoder', 'load_encoder']
 
@@ -129,6 +129,7 @@ def save_encoder(learn:Learner, path:str|Path) -> Path:
     "Save `learn`'s autoencoder to the directory `path`: weights in `model.safetensors`, procs and architecture in `tabae.json`."
     model, to = get_model(learn.model), learn.dls.train_ds
     if not isinstance(model, TabularAE): raise TabaeInputError(f"`save_encoder` saves a `TabularAE`, got {type(model).__name__}")
+    _check_procs(learn)  # else the file's procs would not match its weights: `load_encoder` refused it
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     cfg = {'format': FORMAT, 'version': _version(model), 'tabae_version': __version__,
            'cat_names': [_py(c, 'the column name') for c in to.cat_names], 'cont_names': [_py(c, 'the column name') for c in to.cont_names],

@@ -262,6 +262,34 @@ def _warn_extreme(train_conts:pd.DataFrame):
     _warn_columns(ExtremeValueWarning, "Continuous column(s) with an extreme training value, which sets the column's scale and range and can wreck the rebuilds of "
                   "the column and the rest of the row", why, "Drop or clip such rows, or try `rank_gauss=True`")
 
+def _plain(o):
+    "A proc's fitted value as plain Python, for comparing: lists for fastai's `L`/`CategoryMap` and numpy arrays, floats for numbers."
+    if isinstance(o, (L, list, tuple, np.ndarray)): return [_plain(v) for v in o]
+    return float(o) if isinstance(o, (float, np.floating)) else o
+
+_FITTED = ('classes', 'na_dict', 'means', 'stds', 'quantiles')  # what `Categorify`, `FillMissing`, `Normalize` and `RankGauss` learn from the training rows
+
+def _procs_state(to:Tabular) -> dict:
+    "The columns of `to` and what its procs learned from its training rows (classes, fill values, means and standard deviations, quantiles), to tell two preprocessings apart."
+    res = {'columns': [list(to.cat_names), list(to.cont_names)]}
+    for p in to.procs.fs:
+        for k in _FITTED:
+            if isinstance(v := getattr(p, k, None), dict): res[f'{type(p).__name__}.{k}'] = {c: _plain(x) for c, x in v.items()}
+    return res
+
+_NEW_ROWS = ("to train on new rows, process them as the model's were, with the DataLoaders it was built on (before replacing `learn.dls`): "
+             "`learn.dls = AEDataLoaders(learn.dls.test_dl(df, shuffle=True, drop_last=True), learn.dls.test_dl(valid_df))`")
+
+def _check_procs(learn):
+    "Raise `TabaeInputError` when `learn.dls` were processed apart from the data `learn`'s model was built on (other classes, fill values or scales: the model's inputs would mean other things); learners built before tabae kept that data's state are not checked."
+    ref = getattr(learn, '_procs', None)
+    if ref is None or (now := _procs_state(learn.dls.train_ds)) == ref: return
+    key = first(k for k in list(ref) + list(now) if ref.get(k) != now.get(k))
+    was, new = (ref.get(key, {}), now.get(key, {})) if key != 'columns' else ({}, {})
+    col = first(c for c in list(was) + [c for c in new if c not in was] if was.get(c) != new.get(c))
+    what = "other columns" if key == 'columns' else f"{key.split('.')[1]} of {col!r} unlike the model's data" if col is not None else f"another {key}"
+    raise TabaeInputError(f"`learn.dls` holds rows processed apart from the data this model was built on ({what}): its classes and scales would mean other things to the model; {_NEW_ROWS}")
+
 def clean_encode_frame(df:pd.DataFrame, to:Tabular) -> pd.DataFrame:
     "A new frame of `df`'s training columns (positional index), categoricals as `Categorify` expects them; extra columns are ignored."
     cats, conts = user_columns(to)

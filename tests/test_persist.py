@@ -47,16 +47,19 @@ def test_loss_and_its_class_weights_round_trip(learn, saved):
     with torch.no_grad(): preds = loaded.model.eval()(cats, conts)
     assert torch.equal(loaded.loss_func(preds, cats, conts), learn.loss_func(preds, cats, conts))
 
-def test_loaded_learner_refuses_to_fit_without_rows(saved):
-    "A loaded encoder keeps no rows: `fit`, `fit_one_cycle` and `lr_find` say how to give it data (fastai trained on nothing and printed nan, or divided by zero); with data it fine-tunes."
+def test_loaded_learner_refuses_to_fit_without_rows(saved, tmp_path):
+    "A loaded encoder keeps no rows: `fit`, `fit_one_cycle`, `lr_find` and `summary` say how to give it data (fastai trained on nothing and printed nan, or divided by zero), `validate` that it has none (fastai's gave [None, None, None]); with data it fine-tunes, and the `AEDataLoaders` the message suggests keep `test_dl` (plain `DataLoaders` lost it), `validate` and saving."
     loaded, df = load_encoder(saved, device='cpu'), frame(120, seed=2)
-    for f in (lambda: loaded.fit(1), lambda: loaded.fit_one_cycle(1), lambda: loaded.lr_find(show_plot=False)):
-        with pytest.raises(TabaeInputError, match=r"The training split has no rows .*learn.dls.test_dl\(df, shuffle=True, drop_last=True\)"): f()
-    loaded.dls = DataLoaders(loaded.dls.test_dl(df, shuffle=True, drop_last=True, bs=32), loaded.dls.test_dl(frame(40, seed=3)))
+    for f in (lambda: loaded.fit(1), lambda: loaded.fit_one_cycle(1), lambda: loaded.lr_find(show_plot=False), loaded.summary):
+        with pytest.raises(TabaeInputError, match=r"The training split has no rows .*learn.dls = AEDataLoaders\(learn.dls.test_dl\(df, shuffle=True, drop_last=True\)"): f()
+    with pytest.raises(TabaeInputError, match=r"The validation split has no rows to validate on .*`dl=learn.dls.test_dl\(df\)`"): loaded.validate()
+    loaded.dls = AEDataLoaders(loaded.dls.test_dl(df, shuffle=True, drop_last=True, bs=32), loaded.dls.test_dl(frame(40, seed=3)))
     with warnings.catch_warnings(), loaded.no_bar(), loaded.no_logging():
         warnings.simplefilter('ignore')
         loaded.fit(1, 1e-3)
-    assert len(loaded.recorder.values) == 1 and np.isfinite(loaded.recorder.values[0]).all()
+        assert len(loaded.recorder.values) == 1 and np.isfinite(loaded.recorder.values[0]).all() and np.isfinite(loaded.validate()).all()
+        assert len(loaded.get_preds(dl=loaded.dls.test_dl(frame(30, seed=4)))[0][1]) == 30
+        assert np.array_equal(encode(load_encoder(save_encoder(loaded, tmp_path / 'tuned'), device='cpu'), df).values, encode(loaded, df).values)
 
 def test_loaded_learner_fine_tunes_with_the_same_optimizer(learn, saved, tmp_path):
     "A loaded encoder fine-tunes with `ae_learner`'s optimizer and the saved weight decay (it got fastai's Adam with no weight decay, and fine-tuning wrecked the rebuilds)."
