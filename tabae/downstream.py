@@ -42,7 +42,7 @@ class _FillMissing(FillMissing):
         super().setups(to)
     def encodes(self, to):
         if missing := [n for n in self.late if n not in to.items.columns]:  # fastai's said KeyError: 'ae_0'
-            raise TabaeInputError(f"Column(s) {_some(missing)} are missing: a model on codes takes the rows of `codes_frame` (`learn.codes_frame(df)` with the encoder's learner), not the raw rows")
+            raise TabaeInputError(f"Column(s) {_some(missing)} are missing: a model on codes takes the rows of `codes_frame` (`learn.codes_frame(df)` with the encoder's learner and the same `keep_raw`), not the raw rows")
         if late := {n: v for n, v in self.late.items() if n not in self.na_dict and to[n].isna().any()}: to[list(late)] = to[list(late)].fillna(late)
         super().encodes(to)
 _FillMissing.__name__ = 'FillMissing'  # the name fastai's `Pipeline` files it under: `to.procs.fill_missing`, as fastai's (pickles use `__qualname__`)

@@ -11,7 +11,7 @@ from .metrics import CatAccuracy, ReconR2
 from .model import TabularAE, _as_list, _finite_weights, bucketize_cols
 from .noise import BatchSwapNoise
 from .precision import AutoMixedPrecision, _AutocastState
-from .validate import _NEW_ROWS, _check_emb_szs, _check_nonneg, _check_procs, _proc, _procs_state, check_hparams, check_train_data, user_columns
+from .validate import _check_emb_szs, _check_nonneg, _check_procs, _proc, _procs_ref, check_hparams, check_train_data, user_columns
 
 __all__ = ['FiniteLoss', 'cont_bounds', 'cont_bin_edges', 'class_weights', 'bin_weights', 'AELearner', 'ae_learner']
 
@@ -30,7 +30,8 @@ class AELearner(Learner):
 
     def _check_rows(self):
         if not len(self.dls.train_ds):
-            raise TabaeInputError(f"The training split has no rows (a loaded or exported learner keeps none): {_NEW_ROWS}")
+            raise TabaeInputError("The training split has no rows (a loaded or exported learner keeps none): to train on new rows, process them with its DataLoaders, "
+                                  "`dls = learn.dls; learn.dls = AEDataLoaders(dls.test_dl(df, shuffle=True, drop_last=True), dls.test_dl(valid_df))`")
         _check_procs(self)
 
     def fit(self, n_epoch:int, *args, **kwargs):
@@ -63,9 +64,16 @@ class AELearner(Learner):
         raise TabaeInputError(f"The {split} split has no rows {what} {why} `dl=learn.dls.test_dl(df)` for the rows of a DataFrame")
 
     def validate(self, ds_idx:int=1, dl:DataLoader=None, cbs=None) -> list:
-        "fastai's `validate`: the loss and metrics on split `ds_idx` (or `dl`); an empty split is named in a `TabaeInputError` (fastai's gave `[None, None, None]`)."
+        "fastai's `validate`: the loss and metrics on split `ds_idx` (or `dl`); an empty split is named in a `TabaeInputError` (fastai's gave `[None, None, None]`), as are DataLoaders processed apart from the model's data."
+        _check_procs(self)
         if dl is None: self._split_rows(ds_idx, 'to validate on')
         return super().validate(ds_idx=ds_idx, dl=dl, cbs=cbs)
+
+    @delegates(Learner.get_preds)
+    def get_preds(self, ds_idx:int=1, dl:DataLoader=None, **kwargs):
+        "fastai's `get_preds` (and so `show_results`), refused when `learn.dls` were processed apart from the model's data (a class past the model's embeddings failed inside torch)."
+        _check_procs(self)
+        return super().get_preds(ds_idx=ds_idx, dl=dl, **kwargs)
 
     def summary(self) -> str:
         "fastai's `summary`, which runs one training batch: refused as `fit` is when the training split has no rows (fastai's said only that the loader has no batches)."
@@ -201,5 +209,5 @@ def _assemble(dls:DataLoaders, model:TabularAE, loss:RecreatedLoss, bin_loss:lis
     dev = torch.device(ifnone(device, default_device()))
     cbs = L(kwargs.pop('cbs', None)) + [FiniteLoss()] + ([AutoMixedPrecision()] if mixed_precision else []) + bin_loss
     learn = AELearner(dls.to(dev), model.to(dev), loss_func=loss, metrics=kwargs.pop('metrics', _metrics(dls.train_ds)), cbs=cbs, **kwargs)
-    learn._procs = _procs_state(dls.train_ds)  # what the model's inputs mean: `fit`, `encode` and `save_encoder` refuse DataLoaders processed otherwise
+    learn._procs = _procs_ref(dls.train_ds)  # what the model's inputs mean: `fit`, `validate`, `get_preds`, `encode` and `save_encoder` refuse DataLoaders processed otherwise
     return learn

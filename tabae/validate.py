@@ -263,9 +263,10 @@ def _warn_extreme(train_conts:pd.DataFrame):
                   "the column and the rest of the row", why, "Drop or clip such rows, or try `rank_gauss=True`")
 
 def _plain(o):
-    "A proc's fitted value as plain Python, for comparing: lists for fastai's `L`/`CategoryMap` and numpy arrays, floats for numbers."
-    if isinstance(o, (L, list, tuple, np.ndarray)): return [_plain(v) for v in o]
-    return float(o) if isinstance(o, (float, np.floating)) else o
+    "A proc's fitted value as plain Python, for comparing: lists for fastai's `L`/`CategoryMap` and numpy arrays, floats for numbers, 'nan' for NaN (equal to itself)."
+    if isinstance(o, (CollBase, list, tuple, np.ndarray)): return [_plain(v) for v in o]
+    if isinstance(o, (float, np.floating)): return 'nan' if np.isnan(o) else float(o)
+    return o
 
 _FITTED = ('classes', 'na_dict', 'means', 'stds', 'quantiles')  # what `Categorify`, `FillMissing`, `Normalize` and `RankGauss` learn from the training rows
 
@@ -277,18 +278,27 @@ def _procs_state(to:Tabular) -> dict:
             if isinstance(v := getattr(p, k, None), dict): res[f'{type(p).__name__}.{k}'] = {c: _plain(x) for c, x in v.items()}
     return res
 
-_NEW_ROWS = ("to train on new rows, process them as the model's were, with the DataLoaders it was built on (before replacing `learn.dls`): "
-             "`learn.dls = AEDataLoaders(learn.dls.test_dl(df, shuffle=True, drop_last=True), learn.dls.test_dl(valid_df))`")
+_NEW_ROWS = ("the model reads rows processed by the DataLoaders it was built on: build new ones from those (`dls`, before `learn.dls` was replaced), "
+             "`learn.dls = AEDataLoaders(dls.test_dl(df, shuffle=True, drop_last=True), dls.test_dl(valid_df))`")
 
 def _check_procs(learn):
-    "Raise `TabaeInputError` when `learn.dls` were processed apart from the data `learn`'s model was built on (other classes, fill values or scales: the model's inputs would mean other things); learners built before tabae kept that data's state are not checked."
+    "Raise `TabaeInputError` when any of `learn.dls` was processed apart from the data `learn`'s model was built on (other classes, fill values or scales: the model's inputs would mean other things); learners built before tabae kept that data's procs are not checked."
     ref = getattr(learn, '_procs', None)
-    if ref is None or (now := _procs_state(learn.dls.train_ds)) == ref: return
-    key = first(k for k in list(ref) + list(now) if ref.get(k) != now.get(k))
-    was, new = (ref.get(key, {}), now.get(key, {})) if key != 'columns' else ({}, {})
-    col = first(c for c in list(was) + [c for c in new if c not in was] if was.get(c) != new.get(c))
-    what = "other columns" if key == 'columns' else f"{key.split('.')[1]} of {col!r} unlike the model's data" if col is not None else f"another {key}"
-    raise TabaeInputError(f"`learn.dls` holds rows processed apart from the data this model was built on ({what}): its classes and scales would mean other things to the model; {_NEW_ROWS}")
+    if ref is None: return
+    for dl in learn.dls.loaders:
+        to = dl.dataset
+        if (list(to.cat_names), list(to.cont_names)) == ref[:2] and len(fs := to.procs.fs) == len(ref[2]) and all(a is b for a, b in zip(fs, ref[2])): continue  # the same procs
+        was, now = _procs_state(ref[3]), _procs_state(to)
+        if was == now: continue
+        key = first(k for k in list(was) + list(now) if was.get(k) != now.get(k))
+        a, b = (was.get(key, {}), now.get(key, {})) if key != 'columns' else ({}, {})
+        col = first(c for c in list(a) + [c for c in b if c not in a] if a.get(c) != b.get(c))
+        what = "other columns" if key == 'columns' else f"{key.split('.')[1]} of {col!r} unlike the model's data" if col is not None else f"another {key}"
+        raise TabaeInputError(f"`learn.dls` holds rows processed apart from the data this model was built on ({what}), whose classes and scales would mean other things to it: {_NEW_ROWS}")
+
+def _procs_ref(to:Tabular) -> tuple:
+    "What `_check_procs` compares a learner's DataLoaders with: the columns and procs of the data its model was built on, and that data (rows dropped)."
+    return list(to.cat_names), list(to.cont_names), tuple(to.procs.fs), to.new_empty()
 
 def clean_encode_frame(df:pd.DataFrame, to:Tabular) -> pd.DataFrame:
     "A new frame of `df`'s training columns (positional index), categoricals as `Categorify` expects them; extra columns are ignored."

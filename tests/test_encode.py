@@ -115,7 +115,11 @@ def test_chunks_share_one_class_index(small_learn, rows, monkeypatch):
     df.loc[df.index[:3], 'workclass'] = 'Martian'
     whole = np.concatenate([o.numpy() for _, o in enc.model_outputs(small_learn, df)])
     assert len(built) == 1
-    for d in (df.astype({c: pd.StringDtype('pyarrow') for c in CATS}), df.astype({c: object for c in CATS})):  # Arrow strings (pandas 3's default; the Arrow path), then Python ones
+    import pyarrow.compute as pc
+    arrow, index_in = [], pc.index_in
+    monkeypatch.setattr(pc, 'index_in', lambda *a, **k: (arrow.append(1), index_in(*a, **k))[1])
+    df_objects = df.astype({c: object for c in CATS})
+    for d in (df.astype({c: pd.StringDtype('pyarrow') for c in CATS}), df_objects):  # Arrow strings (pandas 3's default; the Arrow path), then Python ones
         n = len(built)
         with warnings.catch_warnings(record=True) as ws:
             warnings.simplefilter('always')
@@ -123,6 +127,8 @@ def test_chunks_share_one_class_index(small_learn, rows, monkeypatch):
         assert len(parts) == 7 and len(built) == n + 1
         np.testing.assert_allclose(np.concatenate([o.numpy() for _, o in parts]), whole, atol=1e-5)
         assert [w.message.counts for w in ws if isinstance(w.message, UnseenCategoryWarning)] == [{'workclass': 3}]
+        assert bool(arrow) == (d is not df_objects)  # Arrow's `index_in` for Arrow strings, pandas for Python ones
+        arrow.clear()
 
 def test_missing_column_is_named(small_learn, rows):
     with pytest.raises(ValueError, match='education'): small_learn.encode(rows.drop(columns='education'))

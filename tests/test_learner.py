@@ -427,16 +427,19 @@ def test_class_balance_and_emb_szs_reach_the_loss_and_the_model(adult_df, tmp_pa
     assert load_encoder(save_encoder(learn, tmp_path / 'enc')).model.embeds[i].embedding_dim == 7
 
 def test_dataloaders_processed_apart_from_the_models_data_are_refused(adult_df, adult_test_df, tmp_path):
-    "`learn.dls = AEDataLoaders.from_df(new_df)` brings procs of its own: classes renumbered (one class fewer: no error, every later one meant another; one more: an IndexError), other scales. `fit`, `lr_find`, `encode` and `save_encoder` refuse them (it saved a directory `load_encoder` refused) and say how to process new rows; the model's own `test_dl` rows train; a learner pickled before the check is not checked."
+    "`learn.dls = AEDataLoaders.from_df(new_df)` brings procs of its own: classes renumbered (one class fewer: no error, every later one meant another; one more: an IndexError), other scales. `fit`, `lr_find`, `validate`, `get_preds`, `show_results`, `encode` and `save_encoder` refuse them, validation rows too (it saved a directory `load_encoder` refused) and say how to process new rows; the model's own `test_dl` rows train; a learner pickled before the check is not checked."
     from tabae import AEDataLoaders, ae_learner, encode, save_encoder
     cats, conts = adult_columns('adult-9')
     dls = AEDataLoaders.from_df(adult_df.iloc[:1500], cat_names=cats, cont_names=conts, bs=128, device='cpu')
     learn = ae_learner(dls, code_size=4, layers=[16], mixed_precision=False)
     new = adult_test_df.iloc[:600]
     learn.dls = AEDataLoaders.from_df(new, cat_names=cats, cont_names=conts, bs=128, device='cpu')
-    for f in (lambda: learn.fit(1), lambda: learn.lr_find(show_plot=False), lambda: encode(learn, new), lambda: save_encoder(learn, tmp_path / 'x')):
-        with pytest.raises(TabaeInputError, match=r"`learn.dls` holds rows processed apart from the data this model was built on \((classes|means|stds) of '.+' unlike the model's data\).*AEDataLoaders\(learn.dls.test_dl\(df"): f()
+    for f in (lambda: learn.fit(1), lambda: learn.lr_find(show_plot=False), lambda: encode(learn, new), lambda: save_encoder(learn, tmp_path / 'x'),
+              learn.validate, lambda: learn.get_preds(dl=learn.dls.test_dl(new)), learn.show_results):
+        with pytest.raises(TabaeInputError, match=r"`learn.dls` holds rows processed apart from the data this model was built on \((classes|means|stds) of '.+' unlike the model's data\).*AEDataLoaders\(dls.test_dl\(df"): f()
     assert not (tmp_path / 'x').exists()
+    learn.dls = AEDataLoaders(dls.test_dl(new.iloc[:400], shuffle=True, drop_last=True, bs=128), AEDataLoaders.from_df(new, cat_names=cats, cont_names=conts, device='cpu').valid)
+    with pytest.raises(TabaeInputError, match="processed apart"): learn.fit(1)  # the validation rows too: early stopping would read them
     learn.dls = AEDataLoaders(dls.test_dl(new.iloc[:400], shuffle=True, drop_last=True, bs=128), dls.test_dl(new.iloc[400:]))
     with learn.no_bar(), learn.no_logging(), warnings.catch_warnings():
         warnings.simplefilter('ignore')

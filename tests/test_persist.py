@@ -51,7 +51,7 @@ def test_loaded_learner_refuses_to_fit_without_rows(saved, tmp_path):
     "A loaded encoder keeps no rows: `fit`, `fit_one_cycle`, `lr_find` and `summary` say how to give it data (fastai trained on nothing and printed nan, or divided by zero), `validate` that it has none (fastai's gave [None, None, None]); with data it fine-tunes, and the `AEDataLoaders` the message suggests keep `test_dl` (plain `DataLoaders` lost it), `validate` and saving."
     loaded, df = load_encoder(saved, device='cpu'), frame(120, seed=2)
     for f in (lambda: loaded.fit(1), lambda: loaded.fit_one_cycle(1), lambda: loaded.lr_find(show_plot=False), loaded.summary):
-        with pytest.raises(TabaeInputError, match=r"The training split has no rows .*learn.dls = AEDataLoaders\(learn.dls.test_dl\(df, shuffle=True, drop_last=True\)"): f()
+        with pytest.raises(TabaeInputError, match=r"The training split has no rows .*`dls = learn.dls; learn.dls = AEDataLoaders\(dls.test_dl\(df, shuffle=True, drop_last=True\), dls.test_dl\(valid_df\)\)`"): f()
     with pytest.raises(TabaeInputError, match=r"The validation split has no rows to validate on .*`dl=learn.dls.test_dl\(df\)`"): loaded.validate()
     loaded.dls = AEDataLoaders(loaded.dls.test_dl(df, shuffle=True, drop_last=True, bs=32), loaded.dls.test_dl(frame(40, seed=3)))
     with warnings.catch_warnings(), loaded.no_bar(), loaded.no_logging():

@@ -679,3 +679,10 @@ def test_messages_about_many_columns_stay_short():
     with pytest.warns(UnseenCategoryWarning) as w: _warn_unseen({f'c{i}': 1 for i in range(120)})
     msg = str(w[0].message)
     assert "column 'c19' in 1 row(s)" in msg and "'c20'" not in msg and msg.endswith("and 100 more columns (the warning's `counts` has them all)") and len(w[0].message.counts) == 120
+
+def test_procs_state_compares_fitted_values_as_plain_values():
+    "What `_check_procs` compares: fastai's `CategoryMap` as its classes (compared with a missing one it raised a TypeError), numpy arrays and numbers as lists and floats, NaN equal to itself (a NaN fill value refused every call)."
+    from fastai.data.transforms import CategoryMap
+    from tabae.validate import _plain
+    assert _plain(CategoryMap(['b', 'a'], add_na=True)) == ['#na#', 'a', 'b'] and _plain(CategoryMap(['a'])) != None
+    assert _plain(np.array([1.5, np.nan])) == [1.5, 'nan'] == _plain([np.float32(1.5), float('nan')]) and _plain(np.int64(3)) == 3
