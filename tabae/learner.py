@@ -69,11 +69,11 @@ class AELearner(Learner):
         if dl is None: self._split_rows(ds_idx, 'to validate on')
         return super().validate(ds_idx=ds_idx, dl=dl, cbs=cbs)
 
-    @delegates(Learner.get_preds)
-    def get_preds(self, ds_idx:int=1, dl:DataLoader=None, **kwargs):
-        "fastai's `get_preds` (and so `show_results`), refused when `learn.dls` were processed apart from the model's data (a class past the model's embeddings failed inside torch)."
+    def get_preds(self, *args, **kwargs):
+        "fastai's `get_preds` (and so `show_results`), with its arguments, refused when `learn.dls` were processed apart from the model's data (a class past the model's embeddings failed inside torch)."
         _check_procs(self)
-        return super().get_preds(ds_idx=ds_idx, dl=dl, **kwargs)
+        return super().get_preds(*args, **kwargs)
+    get_preds.__signature__ = inspect.signature(Learner.get_preds)
 
     def summary(self) -> str:
         "fastai's `summary`, which runs one training batch: refused as `fit` is when the training split has no rows (fastai's said only that the loader has no batches)."
