@@ -286,7 +286,7 @@ def _check_procs(learn):
     ref = getattr(learn, '_procs', None)
     if ref is None: return
     for dl in learn.dls.loaders:
-        to = dl.dataset
+        if not isinstance(to := getattr(dl, 'dataset', None), Tabular): continue  # not tabular rows: nothing to compare
         if (list(to.cat_names), list(to.cont_names)) == ref[:2] and len(fs := to.procs.fs) == len(ref[2]) and all(a is b for a, b in zip(fs, ref[2])): continue  # the same procs
         was, now = _procs_state(ref[3]), _procs_state(to)
         if was == now: continue

@@ -445,6 +445,9 @@ def test_dataloaders_processed_apart_from_the_models_data_are_refused(adult_df, 
         warnings.simplefilter('ignore')
         learn.fit(1, 1e-3)
         assert encode(learn, new).shape == (600, 4) and len(learn.get_preds(1, None, True)) == 3  # fastai's positional arguments: with_input
+    learn.dls.loaders.append([])  # a loader of no tabular rows: nothing to compare (it raised an AttributeError)
+    assert encode(learn, new).shape == (600, 4)
+    learn.dls.loaders.pop()
     learn.dls = AEDataLoaders.from_df(new, cat_names=cats, cont_names=conts, bs=128, device='cpu')
     del learn._procs  # pickled by a tabae before the check
     assert encode(learn, new).shape == (600, 4)
