@@ -13,7 +13,7 @@ from .noise import BatchSwapNoise
 from .precision import AutoMixedPrecision, _AutocastState
 from .validate import _check_emb_szs, _check_nonneg, _check_procs, _proc, _procs_ref, check_hparams, check_train_data, user_columns
 
-__all__ = ['FiniteLoss', 'cont_bounds', 'cont_bin_edges', 'class_weights', 'bin_weights', 'AELearner', 'ae_learner']
+__all__ = ['FiniteLoss', 'cont_bounds', 'cont_bin_edges', 'class_weights', 'bin_weights', 'AELearner', 'ae_splitter', 'ae_learner']
 
 class AELearner(Learner):
     "The `Learner` of a `TabularAE` (what `ae_learner`, `fit_autoencoder` and `load_encoder` return): `predict` takes one row, as `TabularLearner.predict` does."
@@ -204,10 +204,16 @@ def ae_learner(dls:DataLoaders,
     loss = RecreatedLoss(cat_dict, class_weights=class_weights(dls, class_balance) if class_balance else None)
     return _assemble(dls, model, loss, bin_loss, dls.device, mixed_precision, opt_func=opt_func, **kwargs)
 
+def ae_splitter(m:TabularAE) -> list:
+    "Parameter groups of a `TabularAE` for fastai's `freeze` and discriminative learning rates: the encoder (embeddings, input BatchNorm, layers, input skip), then the decoder and heads; `fine_tune` then trains the decoder alone first."
+    m = get_model(m)
+    enc = [m.embeds, m.bn_cont, m.layers, getattr(m, 'skip', None)]
+    return [[p for o in enc if o is not None for p in o.parameters()], [p for n, p in m.named_parameters() if not n.startswith(('embeds.', 'bn_cont.', 'layers.', 'skip.'))]]
+
 def _assemble(dls:DataLoaders, model:TabularAE, loss:RecreatedLoss, bin_loss:list, device, mixed_precision:bool, **kwargs) -> AELearner:
     "The `AELearner` of `model` and `loss` on `device` (default: the GPU if any), with tabae's callbacks (`FiniteLoss`, `AutoMixedPrecision` with `mixed_precision`, `bin_loss`) after any in `cbs`, and `_metrics` unless `metrics` is given: as `ae_learner` builds it and `load_encoder` rebuilds it."
     dev = torch.device(ifnone(device, default_device()))
     cbs = L(kwargs.pop('cbs', None)) + [FiniteLoss()] + ([AutoMixedPrecision()] if mixed_precision else []) + bin_loss
-    learn = AELearner(dls.to(dev), model.to(dev), loss_func=loss, metrics=kwargs.pop('metrics', _metrics(dls.train_ds)), cbs=cbs, **kwargs)
+    learn = AELearner(dls.to(dev), model.to(dev), loss_func=loss, metrics=kwargs.pop('metrics', _metrics(dls.train_ds)), cbs=cbs, splitter=kwargs.pop('splitter', ae_splitter), **kwargs)
     learn._procs = _procs_ref(dls.train_ds)  # what the model's inputs mean: `fit`, `validate`, `get_preds`, `encode` and `save_encoder` refuse DataLoaders processed otherwise
     return learn

@@ -457,3 +457,22 @@ def test_lr_find_leaves_the_model_in_its_mode(small_learn):
     small_learn.model.eval()
     with small_learn.no_bar(), small_learn.no_logging(): small_learn.lr_find(num_it=5, show_plot=False)
     assert not small_learn.model.training
+
+def test_freeze_keeps_the_encoder_for_fine_tune(adult_df, tmp_path):
+    "`ae_learner` and `load_encoder` split the parameters into encoder and decoder-and-heads, so `freeze` (as `fine_tune`'s first epoch) trains the decoder and heads alone (it froze nothing: there was one group); `splitter=` still overrides it."
+    from tabae import AEDataLoaders, ae_learner, ae_splitter, load_encoder, save_encoder
+    from fastai.tabular.all import trainable_params
+    cats, conts = adult_columns('adult-9')
+    dls = AEDataLoaders.from_df(adult_df.iloc[:600], cat_names=cats, cont_names=conts, bs=64, device='cpu')
+    learn = ae_learner(dls, code_size=4, layers=[16], input_skip=True, mixed_precision=False)
+    enc, dec = ae_splitter(learn.model)
+    assert {id(p) for p in enc}.isdisjoint(map(id, dec)) and len(enc) + len(dec) == len(list(learn.model.parameters()))
+    assert any(p is learn.model.skip.weight for p in enc) and any(p is learn.model.cat_head[-1].weight for p in dec)
+    before, dec_before = [p.detach().clone() for p in enc if p.ndim > 1], [p.detach().clone() for p in dec]  # linear and embedding weights (BatchNorm trains while frozen, as in fastai)
+    learn.freeze()
+    with learn.no_bar(), learn.no_logging(), warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        learn.fit(1, 1e-2)
+    assert all(torch.equal(a, p) for a, p in zip(before, [p for p in enc if p.ndim > 1])) and not all(torch.equal(a, p) for a, p in zip(dec_before, dec))
+    assert load_encoder(save_encoder(learn, tmp_path / 'e'), device='cpu').splitter is ae_splitter
+    assert ae_learner(dls, code_size=4, layers=[16], splitter=trainable_params).splitter is trainable_params
