@@ -8,10 +8,10 @@ from .encode import encode, reconstruct
 from .errors import TabaeInputError, UnseenCategoryWarning
 from .loss import BinLoss, RecreatedLoss
 from .metrics import CatAccuracy, ReconR2
-from .model import TabularAE, _as_list, _finite_weights, bucketize_cols
+from .model import TabularAE, _as_list, _finite_weights, _widen, bucketize_cols
 from .noise import BatchSwapNoise
 from .precision import AutoMixedPrecision, _AutocastState
-from .validate import _check_emb_szs, _check_nonneg, _check_procs, _proc, _procs_ref, check_hparams, check_train_data, user_columns
+from .validate import _check_emb_szs, _check_nonneg, _check_procs, _proc, check_hparams, check_train_data, user_columns
 
 __all__ = ['FiniteLoss', 'cont_bounds', 'cont_bin_edges', 'class_weights', 'bin_weights', 'AELearner', 'ae_splitter', 'ae_learner']
 
@@ -129,8 +129,7 @@ def cont_bounds(dls:DataLoaders, pad:float=0.) -> tuple[Tensor, Tensor]:
     "Per-column (low, high) of the training split's normalized continuous values, widened by `pad` times the range (for a `TabularAE` without `bound_pad`; with it, pass the range itself: the head widens it)."
     conts = dls.train.conts
     if not len(conts): raise TabaeInputError("The training split has no rows: cannot set the continuous bounds")
-    lo, hi = conts.min(0).values.float().cpu(), conts.max(0).values.float().cpu()
-    return lo - pad * (hi - lo), hi + pad * (hi - lo)
+    return _widen(conts.min(0).values.float().cpu(), conts.max(0).values.float().cpu(), pad)
 
 def cont_bin_edges(dls:DataLoaders, n_bins:int=16) -> Tensor:
     "Per continuous column, the `n_bins - 1` edges at quantiles of its distinct normalized training values (so a spike at one value leaves the tail its bins), `inf`-padded: shape `(n_cont, n_bins - 1)`."
@@ -215,5 +214,5 @@ def _assemble(dls:DataLoaders, model:TabularAE, loss:RecreatedLoss, bin_loss:lis
     dev = torch.device(ifnone(device, default_device()))
     cbs = L(kwargs.pop('cbs', None)) + [FiniteLoss()] + ([AutoMixedPrecision()] if mixed_precision else []) + bin_loss
     learn = AELearner(dls.to(dev), model.to(dev), loss_func=loss, metrics=kwargs.pop('metrics', _metrics(dls.train_ds)), cbs=cbs, splitter=kwargs.pop('splitter', ae_splitter), **kwargs)
-    learn._procs = _procs_ref(dls.train_ds)  # what the model's inputs mean: `fit`, `validate`, `get_preds`, `encode` and `save_encoder` refuse DataLoaders processed otherwise
+    learn._procs = dls.train_ds.new_empty()  # what the model's inputs mean (its procs, no rows): `fit`, `validate`, `get_preds`, `encode` and `save_encoder` refuse DataLoaders processed otherwise
     return learn

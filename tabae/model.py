@@ -15,6 +15,10 @@ def _f32(o) -> Tensor:
     "A new float32 tensor of `o` (a tensor, a number, a list, or a numpy array of any strides: a reversed one too, which `torch.as_tensor` refuses)."
     return o.detach().float().clone() if isinstance(o, Tensor) else torch.tensor(np.array(o, dtype=np.float32))
 
+def _widen(low:Tensor, high:Tensor, pad:float) -> tuple[Tensor, Tensor]:
+    "`low`..`high` widened by `pad` of it at each end."
+    return low - pad * (high - low), high + pad * (high - low)
+
 class BufferedSigmoidRange(SigmoidRange):
     "`SigmoidRange` with per-column bounds held as buffers, so they follow `.to(device)` and the state dict; with `pad` (not None), `low`/`high` are the training range, the bounds widen it by `pad` of it at each end, and in eval mode the outputs are clamped to it."
     pad = None  # models pickled before `pad` existed: not known, nothing clamped
@@ -25,7 +29,7 @@ class BufferedSigmoidRange(SigmoidRange):
         if self.pad:  # kept exactly, so a clamped rebuild decodes to the training extreme itself (with no pad the bounds are the range)
             self.register_buffer('data_low', low)
             self.register_buffer('data_high', high)
-            low, high = low - self.pad * (high - low), high + self.pad * (high - low)
+            low, high = _widen(low, high, self.pad)
         self.register_buffer('low', low)
         self.register_buffer('high', high)
 

@@ -283,22 +283,19 @@ _NEW_ROWS = ("the model reads rows processed by the DataLoaders it was built on:
 
 def _check_procs(learn):
     "Raise `TabaeInputError` when any of `learn.dls` was processed apart from the data `learn`'s model was built on (other classes, fill values or scales: the model's inputs would mean other things); learners built before tabae kept that data's procs are not checked."
-    ref = getattr(learn, '_procs', None)
+    ref = getattr(learn, '_procs', None)  # the data the model was built on, rows dropped (`Tabular.new_empty`, which keeps its proc objects)
     if ref is None: return
     for dl in learn.dls.loaders:
         if not isinstance(to := getattr(dl, 'dataset', None), Tabular): continue  # not tabular rows: nothing to compare
-        if (list(to.cat_names), list(to.cont_names)) == ref[:2] and len(fs := to.procs.fs) == len(ref[2]) and all(a is b for a, b in zip(fs, ref[2])): continue  # the same procs
-        was, now = _procs_state(ref[3]), _procs_state(to)
+        same = list(to.cat_names) == list(ref.cat_names) and list(to.cont_names) == list(ref.cont_names) and len(to.procs.fs) == len(ref.procs.fs)
+        if same and all(a is b for a, b in zip(to.procs.fs, ref.procs.fs)): continue  # the same procs: nothing to compare value by value
+        was, now = _procs_state(ref), _procs_state(to)
         if was == now: continue
         key = first(k for k in list(was) + list(now) if was.get(k) != now.get(k))
         a, b = (was.get(key, {}), now.get(key, {})) if key != 'columns' else ({}, {})
         col = first(c for c in list(a) + [c for c in b if c not in a] if a.get(c) != b.get(c))
         what = "other columns" if key == 'columns' else f"{key.split('.')[1]} of {col!r} unlike the model's data" if col is not None else f"another {key}"
         raise TabaeInputError(f"`learn.dls` holds rows processed apart from the data this model was built on ({what}), whose classes and scales would mean other things to it: {_NEW_ROWS}")
-
-def _procs_ref(to:Tabular) -> tuple:
-    "What `_check_procs` compares a learner's DataLoaders with: the columns and procs of the data its model was built on, and that data (rows dropped)."
-    return list(to.cat_names), list(to.cont_names), tuple(to.procs.fs), to.new_empty()
 
 def clean_encode_frame(df:pd.DataFrame, to:Tabular) -> pd.DataFrame:
     "A new frame of `df`'s training columns (positional index), categoricals as `Categorify` expects them; extra columns are ignored."
