@@ -168,3 +168,19 @@ def test_numpy_arrays_of_any_strides_are_taken():
     assert [t.tolist() for t in m.cont_range] == [[-1., -2.], [1., 2.]] and m.bin_edges.tolist() == [[0.], [1.]]
     w = RecreatedLoss([3], class_weights=[rev(3., 2., 1.)]).class_weights
     assert w.dtype == torch.float32 and w.tolist() == [1., 2., 3.]
+
+@pytest.mark.parametrize('bad', [float('nan'), float('inf'), -float('inf')])
+def test_finite_weights_finds_one_bad_value_anywhere(bad):
+    "`_finite_weights` (what `encode` checks before every call) finds a single NaN or infinity in any parameter, the last included, in float32 and bf16, and passes finite weights and an empty parameter."
+    from tabae.model import _finite_weights
+    m = tiny_model()
+    m.register_parameter('empty', torch.nn.Parameter(torch.zeros(0)))
+    assert _finite_weights(m)
+    for dtype in (torch.float32, torch.bfloat16):
+        for p in [q for q in m.parameters() if q.numel()][::3] + [list(m.parameters())[-2]]:
+            w = m.to(dtype)
+            with torch.no_grad():
+                keep = p.view(-1)[-1].item(); p.view(-1)[-1] = bad
+                assert not _finite_weights(w)
+                p.view(-1)[-1] = keep
+            assert _finite_weights(w)
