@@ -292,9 +292,13 @@ def _check_procs(learn):
         was, now = _procs_state(ref), _procs_state(to)
         if was == now: continue
         key = first(k for k in list(was) + list(now) if was.get(k) != now.get(k))
-        a, b = (was.get(key, {}), now.get(key, {})) if key != 'columns' else ({}, {})
-        col = first(c for c in list(a) + [c for c in b if c not in a] if a.get(c) != b.get(c))
-        what = "other columns" if key == 'columns' else f"{key.split('.')[1]} of {col!r} unlike the model's data" if col is not None else f"another {key}"
+        proc, _, fitted = key.partition('.')
+        if key == 'columns': what = "other columns"
+        elif key not in now: what = f"no {proc}, unlike the model's data"
+        elif key not in was: what = f"a {proc}, unlike the model's data"
+        else:
+            a, b = was[key], now[key]
+            what = f"{fitted} of {first(c for c in list(a) + [c for c in b if c not in a] if a.get(c) != b.get(c))!r} unlike the model's data"
         raise TabaeInputError(f"`learn.dls` holds rows processed apart from the data this model was built on ({what}), whose classes and scales would mean other things to it: {_NEW_ROWS}")
 
 def clean_encode_frame(df:pd.DataFrame, to:Tabular) -> pd.DataFrame:

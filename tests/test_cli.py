@@ -286,6 +286,16 @@ def test_encode_keeps_an_integer_column_that_gains_a_gap_in_a_later_chunk(files,
     out = pd.read_parquet(tmp_path / 'keep.parquet')
     assert len(out) == 600 and out['id'].isna().sum() == 1 and out['id'].iloc[449] == 449
 
+def test_encode_refuses_a_kept_column_that_changes_type_between_chunks(files, model_dir, tmp_path):
+    "A kept column of numbers in the first chunk and words in a later one cannot share the first chunk's schema: an error naming the file, the value and the fix, and no output left."
+    _, test = files
+    df = test.iloc[:600].assign(tag=[str(i) for i in range(450)] + ['word'] * 150)
+    df.to_csv(tmp_path / 'keep.csv', index=False)
+    out = tmp_path / 'keep.parquet'
+    with pytest.raises(SystemExit, match=r"tabae encode: error: The --keep columns change type between chunks of .*keep\.csv \(.*'word'.*\): use a larger --chunk-size or a parquet file"):
+        main(['encode', str(model_dir), str(tmp_path / 'keep.csv'), '-o', str(out), '--keep', 'tag', '--chunk-size', '300', '--quiet'])
+    assert not out.exists()
+
 def test_fit_prints_the_best_validation_loss(files, tmp_path, capsys, monkeypatch):
     "The closing line gives the lowest validation loss of the fit (the weights kept), not the last epoch's."
     import tabae.distributed

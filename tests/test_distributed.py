@@ -186,3 +186,9 @@ def test_only_rank_0_shows_progress(monkeypatch):
     monkeypatch.setattr(D, 'fit_autoencoder', lambda *a, **kw: seen.append(kw['progress']))
     for rank[0] in (0, 1): D.fit_distributed(pd.DataFrame(), [], [])
     assert seen == [True, False]
+
+def test_without_accelerate_the_trainer_says_what_to_install(monkeypatch):
+    "fastai's `DistributedTrainer` needs Hugging Face accelerate, an optional dependency: its absence is named with the install command."
+    from tabae.distributed import AEDistributedTrainer
+    monkeypatch.setitem(sys.modules, 'accelerate', None)  # `import accelerate` raises ImportError
+    with pytest.raises(ImportError, match=r"Data-parallel training needs Hugging Face accelerate: pip install 'tabae\[distributed\]'"): AEDistributedTrainer()

@@ -1,7 +1,7 @@
 import sys, warnings
 import numpy as np, pandas as pd, pytest, torch
 from fastai.tabular.all import Categorify
-from tabae import UnseenCategoryWarning, adult_columns, encode, fit_autoencoder, reconstruct
+from tabae import TabaeInputError, UnseenCategoryWarning, adult_columns, encode, fit_autoencoder, reconstruct
 
 CATS, CONTS = adult_columns('adult-14')
 
@@ -104,7 +104,7 @@ def test_nan_continuous_values(small_learn, rows):
 def test_batch_size_independent(small_learn, rows):
     a, b = encode(small_learn, rows, bs=7), encode(small_learn, rows, bs=4096)
     np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), atol=1e-5)
-    with pytest.raises(ValueError, match='bs'): encode(small_learn, rows, bs=0)
+    with pytest.raises(TabaeInputError, match='`bs` must be a positive int, got 0'): encode(small_learn, rows, bs=0)
 
 def test_chunks_share_one_class_index(small_learn, rows, monkeypatch):
     "The training classes are indexed once per call, not per chunk; chunked codes, Arrow or object strings, and unseen-category counts equal the unchunked ones."
@@ -131,7 +131,7 @@ def test_chunks_share_one_class_index(small_learn, rows, monkeypatch):
         arrow.clear()
 
 def test_missing_column_is_named(small_learn, rows):
-    with pytest.raises(ValueError, match='education'): small_learn.encode(rows.drop(columns='education'))
+    with pytest.raises(TabaeInputError, match=r"\['education'\] of the training data are missing"): small_learn.encode(rows.drop(columns='education'))
 
 def test_reconstruct_labels_and_original_units(small_learn, adult_df, rows):
     rec = reconstruct(small_learn, rows)

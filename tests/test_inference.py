@@ -1,5 +1,5 @@
 import numpy as np, pytest, torch
-from tabae import FastMish, FoldedEncoder, TabularAE, encode, process_frame
+from tabae import FastMish, FoldedEncoder, TabularAE, amp_dtype, encode, process_frame
 
 def test_folded_encoder_matches_trained_model(small_learn, adult_test_df):
     "The folded encoder gives the model's own codes (fp32) on real held-out rows."
@@ -114,3 +114,24 @@ def test_bf16_reads_unnormalized_numbers_as_training_does():
         codes = FoldedEncoder(m, dtype=torch.bfloat16)(xc, xf)
         with torch.autocast('cpu', dtype=torch.bfloat16): want = m(xc, xf, encode=True).float()
     assert not torch.equal(codes[0], codes[1]) and torch.allclose(codes, want, atol=0.02 * want.abs().max())
+
+def test_encoders_that_cannot_fold_fall_back_to_the_model(small_learn, adult_test_df):
+    "A block `FoldedEncoder` cannot fold (a LayerNorm in it, a BatchNorm before its linear layer) is named; `encode` then runs the model itself, to its codes, and `deep_stack`, which needs the folded layout, says so."
+    from tabae import TabaeInputError
+    rows, m = adult_test_df.iloc[:300], small_learn.model
+    block = m.layers[1]
+    try:
+        block.append(torch.nn.LayerNorm(block[0].out_features))
+        with pytest.raises(ValueError, match=r"FoldedEncoder cannot fold \['LayerNorm'\] in an encoder block"): FoldedEncoder(m)
+        cats, conts = process_frame(small_learn, rows, warn=False)
+        with torch.no_grad(): want = m.eval()(cats, conts, encode=True)
+        assert np.allclose(encode(small_learn, rows).to_numpy(), want.numpy(), atol=1e-6)
+        with pytest.raises(TabaeInputError, match=r"`deep_stack` needs an encoder of `LinBnDrop` blocks \(the `TabularAE` layout\)"): encode(small_learn, rows, deep_stack=True)
+    finally: del block[-1]
+    first = m.layers[0]
+    try:
+        m.layers[0] = torch.nn.Sequential(torch.nn.BatchNorm1d(first[0].in_features), *first)
+        with pytest.raises(ValueError, match="FoldedEncoder needs `LinBnDrop` blocks with the linear layer first"): FoldedEncoder(m)
+    finally: m.layers[0] = first
+    with torch.no_grad(): folded = FoldedEncoder(m.eval(), dtype=amp_dtype('cpu') or torch.float32)(cats, conts).float()
+    assert np.allclose(encode(small_learn, rows).to_numpy(), folded.numpy(), atol=1e-6)  # the model restored, `encode` folds it again

@@ -1,4 +1,4 @@
-import warnings
+import sys, warnings
 import numpy as np, pandas as pd, pytest, torch
 import torch.nn.functional as F
 from fastai.callback.core import Callback
@@ -47,7 +47,7 @@ def test_no_cat_or_no_cont_tables_train(adult_df, cats, conts):
 def test_dls_must_be_identity(adult_df):
     from fastai.tabular.all import TabularPandas
     to = TabularPandas(adult_df.iloc[:100], [Categorify, Normalize], CATS, CONTS, y_names='salary')
-    with pytest.raises(ValueError, match='TabularPandasIdentity'): ae_learner(to.dataloaders(bs=16))
+    with pytest.raises(TabaeInputError, match=r'`dls` must yield \(cats, conts, cats, conts\) batches: build them with `TabularPandasIdentity`'): ae_learner(to.dataloaders(bs=16))
 
 def test_mixed_precision_false_adds_no_autocast(adult_df):
     "`mixed_precision=False` leaves the automatic mixed precision out, whatever the hardware."
@@ -384,12 +384,23 @@ def test_automatic_mixed_precision_takes_the_dtype_given(adult_df, dtype):
 
 def test_metrics_of_learners_exported_before_their_options_still_score():
     "`ReconR2.na_flags` and `CatAccuracy.cols` came later: a metric unpickled without them scores every column (`validate` raised AttributeError)."
+    from types import SimpleNamespace
+    from sklearn.metrics import r2_score
     from tabae.metrics import CatAccuracy, ReconR2
     r2, acc = ReconR2.__new__(ReconR2), CatAccuracy.__new__(CatAccuracy)
-    assert r2.na_flags == {} and acc.cols is None
+    acc.__dict__.update(decode=RecreatedLoss([3, 2]).decodes)  # an old pickle's state: what `__init__` set then
+    g = torch.Generator().manual_seed(0)
+    logits, cats = torch.randn(50, 5, generator=g), torch.randint(0, 2, (50, 2), generator=g)
+    pred, targ = torch.randn(50, 3, generator=g), torch.randn(50, 3, generator=g)
+    learn = SimpleNamespace(pred=(logits, pred), yb=(cats, targ), to_detach=lambda t, cpu=False: t)
+    for m in (r2, acc): m.reset(); m.accumulate(learn)
+    assert r2.value == pytest.approx(np.mean([r2_score(targ[:, i], pred[:, i]) for i in range(3)]), rel=1e-5)
+    hit = [(logits[:, :3].argmax(1) == cats[:, 0]).float().mean(), (logits[:, 3:].argmax(1) == cats[:, 1]).float().mean()]
+    assert acc.value == pytest.approx(float(sum(hit) / 2))
 
-def test_to_fp16_replaces_the_automatic_mixed_precision(adult_df):
+def test_to_fp16_replaces_the_automatic_mixed_precision(adult_df, monkeypatch):
     "After `to_fp16()` only fastai's `MixedPrecision` runs: both callbacks stepping one shared `learn.scaler` failed on a GPU ('No inf checks were recorded')."
+    monkeypatch.setattr(sys.modules['tabae.precision'], 'amp_dtype', lambda device=None: torch.bfloat16)  # tabae's callback runs on any CPU: the same expectation on every machine
     learn = ae_learner(adult_dls(adult_df.iloc[:600], bs=128), code_size=4, layers=[16])
     amp = first(cb for cb in learn.cbs if isinstance(cb, AutoMixedPrecision))
     runs = []
@@ -400,7 +411,7 @@ def test_to_fp16_replaces_the_automatic_mixed_precision(adult_df):
         if half: half()
         runs.clear()
         with learn.no_bar(), learn.no_logging(): learn.fit(1, cbs=Spy())
-        assert runs and set(runs) == {half is None and amp_dtype(learn.dls.device) is not None}
+        assert runs and set(runs) == {half is None}
 
 def test_to_bf16_autocasts_in_bf16_on_any_device(adult_df):
     "`to_bf16()` trains in bf16 on the CPU too (fastai's `MixedPrecision` autocasts on CUDA only, and tabae's own stood aside for it, so nothing was cast), with one mixed-precision callback."
@@ -438,6 +449,11 @@ def test_dataloaders_processed_apart_from_the_models_data_are_refused(adult_df, 
               learn.validate, lambda: learn.get_preds(dl=learn.dls.test_dl(new)), learn.show_results):
         with pytest.raises(TabaeInputError, match=r"`learn.dls` holds rows processed apart from the data this model was built on \((classes|means|stds) of '.+' unlike the model's data\).*AEDataLoaders\(dls.test_dl\(df"): f()
     assert not (tmp_path / 'x').exists()
+    plain = ae_learner(AEDataLoaders.from_df(adult_df.iloc[:1500], cat_names=cats, cont_names=conts, procs=[Categorify, Normalize], bs=128, device='cpu'), code_size=4, layers=[16])
+    for l, kw, what in [(learn, dict(cont_names=conts[:-1]), 'other columns'), (learn, dict(procs=[Categorify, Normalize]), "no FillMissing, unlike the model's data"),
+                        (plain, dict(procs=[FillMissing, Categorify, Normalize]), "a FillMissing, unlike the model's data")]:
+        l.dls = AEDataLoaders.from_df(adult_df.iloc[:1500], **{'cat_names': cats, 'cont_names': conts, **kw}, bs=128, device='cpu')  # the model's rows, so only this differs
+        with pytest.raises(TabaeInputError, match=rf"processed apart from the data this model was built on \({what}\)"): l.fit(1)
     learn.dls = AEDataLoaders(dls.test_dl(new.iloc[:400], shuffle=True, drop_last=True, bs=128), AEDataLoaders.from_df(new, cat_names=cats, cont_names=conts, device='cpu').valid)
     with pytest.raises(TabaeInputError, match="processed apart"): learn.fit(1)  # the validation rows too: early stopping would read them
     learn.dls = AEDataLoaders(dls.test_dl(new.iloc[:400], shuffle=True, drop_last=True, bs=128), dls.test_dl(new.iloc[400:]))
@@ -476,3 +492,10 @@ def test_freeze_keeps_the_encoder_for_fine_tune(adult_df, tmp_path):
     assert all(torch.equal(a, p) for a, p in zip(before, [p for p in enc if p.ndim > 1])) and not all(torch.equal(a, p) for a, p in zip(dec_before, dec))
     assert load_encoder(save_encoder(learn, tmp_path / 'e'), device='cpu').splitter is ae_splitter
     assert ae_learner(dls, code_size=4, layers=[16], splitter=trainable_params).splitter is trainable_params
+
+def test_cont_bounds_of_no_rows_is_refused(adult_df):
+    "`cont_bounds` of DataLoaders without training rows (a loaded learner's, `new_empty`) says so instead of taking the min of nothing."
+    dls = adult_dls(adult_df.iloc[:300])
+    low, high = cont_bounds(dls)
+    assert (low < high).all() and len(low) == len(CONTS)
+    with pytest.raises(TabaeInputError, match="The training split has no rows: cannot set the continuous bounds"): cont_bounds(dls.new_empty())

@@ -197,7 +197,7 @@ def test_tampered_weights_do_not_run(saved, tmp_path):
     (lambda c: c['model'].update(clip_inputs='false'), 'clip_inputs.*true or false'),  # a string would read as True
     (lambda c: c['model'].update(input_skip=1), 'input_skip.*true or false'),
     (lambda c: c['procs'][1]['classes'][0][1].pop(0), 'Categorify'),
-    (lambda c: c.pop('model'), 'model'),
+    (lambda c: c.pop('model'), r"KeyError: 'model'"),
     (lambda c: c['class_weights'][0].pop(), 'class weights'),
     (lambda c: c['bin_weights'].pop(), 'bin weights'),
     (lambda c: c['bin_weights'][0].__setitem__(0, float('nan')), 'bin weights must be finite'),
@@ -331,3 +331,16 @@ def test_the_training_range_clamp_round_trips(learn, saved, tmp_path):
     assert torch.equal(v4(x), v4.data_range()[0][None])
     unpadded = old_file('unpadded', 4, pad=False)
     assert unpadded.pad is None and torch.allclose(unpadded(x), unpadded.low[None])
+
+def test_names_json_cannot_hold_and_other_models_are_refused(tmp_path):
+    "A column named by a non-JSON value (a `pd.Timestamp`) is named in the refusal, and a learner of another model is refused; neither writes anything."
+    from fastai.tabular.all import tabular_learner, TabularDataLoaders
+    stamp = pd.Timestamp('2024-01-01')
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        learn = fit_autoencoder(frame(60).rename(columns={'d': stamp}), CATS, ['größe', stamp], **KW)
+    with pytest.raises(TabaeInputError, match=r"Cannot save the column name Timestamp\('2024-01-01 00:00:00'\) \(Timestamp\) as JSON: only str, int, float and bool"):
+        save_encoder(learn, tmp_path / 'a')
+    dls = TabularDataLoaders.from_df(frame(60), procs=[Categorify], cat_names=['ville natale'], cont_names=['d'], y_names='d', bs=16)
+    with pytest.raises(TabaeInputError, match=r"`save_encoder` saves a `TabularAE`, got TabularModel"): save_encoder(tabular_learner(dls), tmp_path / 'b')
+    assert not list(tmp_path.iterdir())

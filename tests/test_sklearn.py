@@ -87,7 +87,7 @@ def test_infers_columns_from_dtypes(adult_df):
 
 @pytest.mark.parametrize('kw,match', [(dict(cat_names=['age'], cont_names=['age']), r"\['age'\] are in both"),
                                       (dict(cat_names=['nope']), r"\['nope'\].*missing"),
-                                      (dict(cat_names=[], cont_names=[]), 'No columns'),
+                                      (dict(cat_names=[], cont_names=[]), 'No columns to encode'),
                                       (dict(cont_names=['sex']), "'sex' must be numeric")])
 def test_bad_columns_are_named(adult_df, kw, match):
     with pytest.raises(TabaeInputError, match=match): TabularAEEncoder(**kw, **SMALL).fit(adult_df.iloc[:200])
@@ -215,3 +215,8 @@ def test_inverse_transform_leaves_the_models_mode_as_it_was(adult_df):
         stats = [b.clone() for b in m.buffers()]
         enc.inverse_transform(codes)
         assert m.training == mode and all(torch.equal(a, b) for a, b in zip(stats, m.buffers()))
+
+def test_a_frame_without_columns_is_refused():
+    "A DataFrame of rows but no columns is refused as scikit-learn refuses an array without features (its `check_array` never sees a DataFrame)."
+    with pytest.raises(ValueError, match=r"Found a DataFrame with 0 feature\(s\) \(shape=\(5, 0\)\) while at least one is required"):
+        TabularAEEncoder(**SMALL).fit(pd.DataFrame(index=range(5)))
