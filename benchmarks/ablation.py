@@ -5,30 +5,23 @@ python benchmarks/ablation.py COLUMNS 'JSON kwargs of fit_autoencoder' [symlog] 
   emb2:   embeddings twice fastai's default size
   bins:   one more categorical column per continuous one, its 16-quantile bin (training edges): inputs and targets
   dbins:  as bins, with edges at quantiles of each column's distinct training values (tails get bins too)
-  bintarg: dbins as targets only: a linear head on the decoder's output predicts each number's bin (added to the training loss)
-  lindec: a linear decoder (code -> Linear + BatchNorm -> the heads) instead of the mirrored MLP
+  bintarg: the bins as targets only: `bin_targets=16` (the recipe's default since this lever won; the rows in RESULTS ran it as a callback here)
+  lindec: a linear decoder, `decoder='linear'` (likewise the default now)
   contw=W: the continuous columns' squared errors weighted W against the categorical cross-entropies (1 in RecreatedLoss)
   entw:    each categorical column's cross-entropy weighted by (mean entropy of the categorical columns) / (its entropy), training marginals
   contrast=L:T: add L * InfoNCE (temperature T) between the codes of two swap-noised views of each training batch (SCARF-like)
   ranktarg=W: targets only: a linear head on the decoder's output predicts each number's rank among its distinct training
              values (piecewise linear between 256 quantiles of them, scaled to unit variance); W x its mean squared error is added
   recon:  also the raw-column probes on the reconstructed rows (adultbench.py --recon); not with symlog (it rebuilds untransformed rows)
-  codeact=A: an activation on the code (relu or mish), so the code the probes read is sparse or bounded below;
+  codeact=A: an activation on the code (relu: `code_act='relu'`; or mish), so the code the probes read is sparse or bounded below;
              crelu: half as many code units, each read as relu(z) and relu(-z) (the code keeps its width)
              topkK: a k-sparse code (Makhzani & Frey): per row the K largest rectified units kept, the others 0
 """
 import json, sys, time, warnings
 import numpy as np, torch, torch.nn.functional as F
-from fastai.tabular.all import Callback, LinBnDrop, emb_sz_rule, nn
+from fastai.tabular.all import Callback, emb_sz_rule, nn
 from adultbench import load, probes, recon_probes
 from tabae import ADULT_TARGET, AEReport, adult_columns, encode, fit_autoencoder, reconstruct
-
-class LinearDecoder(Callback):
-    "Swap the mirrored MLP decoder for one linear layer (+ BatchNorm) before training, and rebuild the optimizer."
-    def before_fit(self):
-        m = self.learn.model
-        m.decoder = nn.Sequential(LinBnDrop(m.code_size, m.cat_head[0].in_features, p=0., act=None)).to(next(m.parameters()).device)
-        self.learn.create_opt()
 
 class ContWeight(Callback):
     "Weight the continuous part of `RecreatedLoss` by `w` (per row: mean cross-entropy + `w` * mean squared error)."
@@ -77,7 +70,7 @@ class TopK(nn.Module):
         return torch.zeros_like(z).scatter(1, i, v)
 
 class CodeAct(Callback):
-    "Put activation `act` ('relu', 'mish', 'topkK': `TopK(K)`, or 'crelu': a last layer half as wide, then `CReLU`) after the encoder's last layer, so the code is its output."
+    "Put activation `act` ('mish', 'topkK': `TopK(K)`, or 'crelu': a last layer half as wide, then `CReLU`) after the encoder's last layer, so the code is its output."
     def __init__(self, act:str): self.act = act
     def before_fit(self):
         m = self.learn.model
@@ -87,25 +80,7 @@ class CodeAct(Callback):
             m.layers.append(CReLU())
             self.learn.create_opt()
         elif self.act.startswith('topk'): m.layers.append(TopK(int(self.act[4:])))
-        else: m.layers.append(dict(relu=nn.ReLU, mish=nn.Mish)[self.act]())
-
-class BinTargets(Callback):
-    "Targets only: a linear head on the decoder's output predicts each continuous column's bin (`n` quantiles of its distinct training values); its mean cross-entropy is added with weight n_cont / (n_cat + n_cont)."
-    def __init__(self, n:int=16): self.n = n
-    def before_fit(self):
-        m, conts, dev = self.learn.model, self.learn.dls.train.conts.float(), next(self.learn.model.parameters()).device
-        self.edges = [torch.unique(torch.quantile(torch.unique(conts[:, j]), torch.linspace(0, 1, self.n + 1)[1:-1])).to(dev) for j in range(conts.shape[1])]
-        self.sizes = [len(e) + 1 for e in self.edges]
-        m.bin_head = nn.Linear(m.cat_head[0].in_features, sum(self.sizes)).to(dev)
-        self.w = conts.shape[1] / (conts.shape[1] + len(m.n_classes))
-        self.hook = m.decoder.register_forward_hook(lambda mod, i, o: setattr(self, 'h', o))
-        self.learn.create_opt()
-    def after_fit(self): self.hook.remove()
-    def after_loss(self):
-        if not self.training: return
-        logits, targ = self.learn.model.bin_head(self.h).float().split(self.sizes, 1), self.learn.yb[1].float()
-        ce = sum(F.cross_entropy(l, torch.bucketize(targ[:, j].contiguous(), e, right=True)) for j, (l, e) in enumerate(zip(logits, self.edges)))
-        self.learn.loss_grad = self.learn.loss_grad + self.w * ce / len(self.edges)
+        else: m.layers.append(dict(mish=nn.Mish)[self.act]())
 
 def interp(x, xp, fp):
     "Piecewise-linear interpolation of `x` through the points `(xp, fp)` (`xp` ascending), constant beyond the ends."
@@ -145,11 +120,12 @@ def run(columns:str, kw:dict, flags:list) -> dict:
     tr, te = load()
     cats, conts = adult_columns(columns)
     extra = add_bins(tr, te, conts, distinct='dbins' in flags) if 'bins' in flags or 'dbins' in flags else []
-    cbs = ([LinearDecoder()] if 'lindec' in flags else []) + [ContWeight(float(f[6:])) for f in flags if f.startswith('contw=')]
+    kw = {**kw, **({'decoder': 'linear'} if 'lindec' in flags else {}), **({'bin_targets': 16} if 'bintarg' in flags else {}),
+          **({'code_act': 'relu'} if 'codeact=relu' in flags else {})}  # the package's own levers now
+    cbs = [ContWeight(float(f[6:])) for f in flags if f.startswith('contw=')]
     cbs += [EntropyWeight()] if 'entw' in flags else []
-    cbs += [BinTargets()] if 'bintarg' in flags else []
     cbs += [Contrast(*map(float, f[9:].split(':'))) for f in flags if f.startswith('contrast=')]
-    cbs += [CodeAct(f[8:]) for f in flags if f.startswith('codeact=')]
+    cbs += [CodeAct(f[8:]) for f in flags if f.startswith('codeact=') and f != 'codeact=relu']
     cbs += [RankTargets(float(f[9:])) for f in flags if f.startswith('ranktarg=')]
     if cbs: kw = {**kw, 'cbs': cbs}
     heavy = [c for c in conts if abs(tr[c].skew()) > 3] if 'symlog' in flags else []
@@ -160,9 +136,11 @@ def run(columns:str, kw:dict, flags:list) -> dict:
         warnings.simplefilter('ignore')
         learn = fit_autoencoder(fwd(tr), cats + extra, conts, progress=False, **kw)
     fit_s = time.perf_counter() - t
-    rec = reconstruct(learn, fwd(te))[cats + conts]
-    for c in heavy: rec[c] = np.sign(rec[c]) * np.expm1(rec[c].abs())
-    s = AEReport(te[cats + conts], rec, cats, conts).summary
+    if heavy:  # scored in original units: the rebuilt transformed columns inverted
+        rec = reconstruct(learn, fwd(te))[cats + conts]
+        for c in heavy: rec[c] = np.sign(rec[c]) * np.expm1(rec[c].abs())
+        s = AEReport(te[cats + conts], rec, cats, conts).summary
+    else: s = learn.evaluate(te).summary
     lin, hgb = probes(encode(learn, fwd(tr)), tr[ADULT_TARGET], encode(learn, fwd(te)), te[ADULT_TARGET])
     res = dict(columns=columns, kw={k: v for k, v in kw.items() if k not in ('emb_szs', 'cbs')}, flags=flags, symlog=heavy, r2=round(s.mean_r2, 4),
                bal=round(s.mean_balanced_accuracy, 4), lin=round(lin, 4), hgb=round(hgb, 4), epochs=len(learn.recorder.values), fit_s=round(fit_s))

@@ -3,22 +3,17 @@
 python benchmarks/adultbench.py [--columns adult-9 adult-14] [--kw '{"swap_p": 0.1}'] [--article] [--no-raw] [--recon] [--augment]
 """
 import argparse, json, os, platform, time, warnings
-import numpy as np, pandas as pd, torch
+import numpy as np, torch
 from sklearn.compose import make_column_transformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
-from tabae import ARTICLE_RECIPE, ADULT_TARGET, adult_columns, encode, evaluate, fit_autoencoder, reconstruct
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-DATA = os.path.join(HERE, '..', '..', 'shared', 'data', 'adult')
+from tabae import ARTICLE_RECIPE, ADULT_TARGET, adult, adult_columns, encode, evaluate, fit_autoencoder, reconstruct
 
 def load():
-    if os.path.exists(os.path.join(DATA, 'adult.csv')):
-        return [pd.read_csv(os.path.join(DATA, f), na_values='?') for f in ('adult.csv', 'adult_test.csv')]
-    from tabae import adult
+    "The training rows and the held-out rows (`tabae.adult`: the real UCI files, bundled)."
     return adult(), adult('test')
 
 def probes(Xtr, ytr, Xte, yte):

@@ -8,7 +8,7 @@ and scored on adult_test.
 """
 import argparse, json, time, warnings
 from adultbench import load, probes, raw_probes
-from tabae import ADULT_TARGET, AEReport, adult_columns, encode, fit_autoencoder, reconstruct
+from tabae import ADULT_TARGET, adult_columns, encode, fit_autoencoder
 
 RECIPES = {'default': {}, 'bs1024_track0': dict(bs=1024, track_from=0.), 'no_bin_inputs': dict(bin_inputs=False), 'relu_code': dict(code_act='relu'), 'no_input_skip': dict(input_skip=False)}
 
@@ -32,7 +32,7 @@ if __name__ == '__main__':
                 with warnings.catch_warnings():
                     warnings.simplefilter('ignore')
                     learn = fit_autoencoder(sub, cats, conts, seed=seed, progress=False, **kw)
-                    s = AEReport(te[cats + conts], reconstruct(learn, te)[cats + conts], cats, conts).summary
+                    s = learn.evaluate(te).summary
                     fit_s = time.perf_counter() - t
                     if a.probes: raw.update({k: round(v, 4) for k, v in zip(('lin', 'hgb'), probes(encode(learn, sub), sub[ADULT_TARGET], encode(learn, te), te[ADULT_TARGET]))})
                 print(json.dumps(dict(columns=a.columns, rows=n, seed=seed, recipe=name, bs=learn.dls.train.bs, epochs=len(learn.recorder.values),

@@ -1,19 +1,16 @@
-import os, warnings
-import pandas as pd, pytest, torch
+import warnings
+import pytest
 from tabae import adult, adult_columns, fit_autoencoder
-
-SHARED = os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'data', 'adult')
 
 @pytest.fixture(scope='session')
 def adult_df():
-    "The real Adult training file: from ../shared when present (as CI lays it), else the bundled copy."
-    p = os.path.join(SHARED, 'adult.csv')
-    return pd.read_csv(p, na_values='?') if os.path.exists(p) else adult()
+    "The real Adult training file (the bundled copy of ../shared/data/adult)."
+    return adult()
 
 @pytest.fixture(scope='session')
 def adult_test_df():
-    p = os.path.join(SHARED, 'adult_test.csv')
-    return pd.read_csv(p, na_values='?') if os.path.exists(p) else adult('test')
+    "The real UCI held-out Adult file."
+    return adult('test')
 
 @pytest.fixture(scope='session')
 def small_learn(adult_df):

@@ -1,4 +1,4 @@
-import numpy as np, pandas as pd
+import numpy as np
 from tabae import ADULT_CATS_9, ADULT_TARGET, adult, adult_columns, read_table
 
 def test_adult_column_sets():

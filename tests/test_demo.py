@@ -1,5 +1,5 @@
 import re, warnings
-import numpy as np, pandas as pd, pytest
+import numpy as np
 from tabae import adult_columns
 from tabae.cli import main
 from tabae.demo import demo_data, downstream_score, run_demo

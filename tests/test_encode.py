@@ -1,6 +1,5 @@
 import sys, warnings
 import numpy as np, pandas as pd, pytest, torch
-from fastai.tabular.all import Categorify
 from tabae import TabaeInputError, UnseenCategoryWarning, adult_columns, encode, fit_autoencoder, reconstruct
 
 CATS, CONTS = adult_columns('adult-14')

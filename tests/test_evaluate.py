@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt, numpy as np, pandas as pd, pytest, torch
 from sklearn.metrics import balanced_accuracy_score, f1_score, r2_score
 from fastai.learner import load_learner
 from tabae.evaluate import _actual, _labels
-from tabae import RECIPE, AEReport, adult_columns, evaluate, fit_autoencoder, load_encoder, output_range, reconstruct, save_encoder
+from tabae import AEReport, adult_columns, evaluate, fit_autoencoder, load_encoder, output_range, reconstruct, save_encoder
 
 CATS, CONTS = adult_columns('adult-14')
 

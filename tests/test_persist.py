@@ -2,8 +2,8 @@ import json, os, pickle, warnings
 from pathlib import Path
 from fastcore.basics import first
 import numpy as np, pandas as pd, pytest, torch
-from fastai.learner import Learner, load_learner
-from fastai.tabular.all import Adam, Categorify, DataLoaders, ranger, FillMissing, Normalize, TabularProc, nn
+from fastai.learner import load_learner
+from fastai.tabular.all import Adam, Categorify, ranger, FillMissing, Normalize, TabularProc, nn
 from tabae import *
 
 KW = dict(code_size=8, layers=[32, 16], epochs=1, bs=64, progress=False)
