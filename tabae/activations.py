@@ -1,9 +1,12 @@
-"""Mish for bf16 on CPU: one sigmoid instead of softplus and tanh, forward and backward."""
+"""Activations: Mish for bf16 on CPU (one sigmoid instead of softplus and tanh, forward and backward), and those the code can take, by name."""
 from __future__ import annotations
 from fastai.basics import *
 from torch.autograd.function import once_differentiable
 
-__all__ = ['mish_bf16', 'FastMish']
+__all__ = ['CODE_ACTS', 'mish_bf16', 'FastMish']
+
+CODE_ACTS = {'relu': F.relu}
+"Activations that `TabularAE(code_act=...)` can put on the code, by name."
 
 def _sigmoid_tanh_softplus(x:Tensor) -> tuple[Tensor, Tensor]:
     "`s = sigmoid(x)` and `tanh(softplus(x)) = u / (2 - u)` with `u = s * (2 - s)`: one transcendental, then in-place steps."

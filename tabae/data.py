@@ -1,13 +1,11 @@
 """Data for tabular autoencoders: a `TabularPandas` whose batches are `(cats, conts, cats, conts)`, and `ae_data` to build them from a DataFrame."""
 from __future__ import annotations
-import warnings
 from fastai.tabular.all import *
 from .datasets import read_table
-from .errors import TabaeInputError, _caller_level, _some, _warn_unseen
-from .model import _is_int, _is_p
+from .errors import TabaeInputError, _warn_unseen
 from .process import _check_float32, _process_tabular, _unround_conts, tab_tensors
 from .procs import RankGauss
-from .validate import _check_positive_int, _in_procs, _is_cont, _listify, _no_categorify, _proc, check_columns, clean_train_frame, infer_columns, user_columns, _warn_extreme
+from .validate import _check_positive_int, _check_valid_pct, _in_procs, _is_int, _warn_left_out, _listify, _no_categorify, _proc, check_columns, clean_train_frame, infer_columns, user_columns, _warn_extreme
 
 __all__ = ['ReadTabBatchIdentity', 'TabDataLoaderIdentity', 'AEDataLoaders', 'TabularPandasIdentity', 'auto_bs', 'ae_data']
 
@@ -110,10 +108,6 @@ def auto_bs(n_train:int, steps:int=16, lo:int=64, hi:int=1024) -> int:
     "The batch size `fit_autoencoder` uses unless told: the largest power of two giving `steps` batches per epoch of `n_train` rows (16: at least 640 optimizer steps in the default 40 epochs, from 1,024 rows up), within `[lo, hi]`."
     return int(min(hi, max(lo, 2 ** math.floor(math.log2(max(n_train // steps, 1))))))
 
-def _check_valid_pct(valid_pct):
-    "Raise `TabaeInputError` unless `valid_pct` is a share of the rows in [0, 1)."
-    if not _is_p(valid_pct): raise TabaeInputError(f"`valid_pct` must be in [0, 1), got {valid_pct!r}")
-
 def _random_splits(n:int, valid_pct:float, seed:int|None=None) -> tuple[list, list]:
     "The train and validation positions that fastai's `RandomSplitter(valid_pct, seed)` draws for `n` rows, drawn from a generator of their own when seeded: `RandomSplitter` reseeds torch's global stream, so every model built after it started from the same weights whatever the caller's seed."
     idx = torch.randperm(n, generator=None if seed is None else torch.Generator().manual_seed(seed)).tolist()
@@ -133,15 +127,6 @@ def _late_gaps(df:pd.DataFrame, cont_names:list, train:list|None) -> pd.DataFram
     return gaps & ~(gaps if train is None else gaps.iloc[list(train)]).any()
 
 _DL_ARGS = {'val_bs', 'shuffle', 'shuffle_train', 'val_shuffle', 'drop_last', 'num_workers', 'verbose'}  # what `ae_data` passes on to fastai's loaders (`TabDataLoaderIdentity` makes its own batches)
-
-def _warn_left_out(df:pd.DataFrame, cat_names:list|None, cont_names:list|None):
-    "Warn when one of `cat_names`/`cont_names` is `None` (fastai's: no such columns) and `df` has columns of that kind named in neither: easily an oversight."
-    if (cat_names is None) == (cont_names is None) or not isinstance(df, pd.DataFrame): return  # both or neither given; bad frames are named by the checks
-    arg, numeric, named = ('cont_names', True, set(_listify(cat_names))) if cont_names is None else ('cat_names', False, set(_listify(cont_names)))
-    if not (left := [c for c in df.columns if c not in named and _is_cont(df[c]) == numeric]): return
-    names = _some(left, 10)
-    warnings.warn(f"`{arg}` is not given, so the {'numeric' if numeric else 'non-numeric'} column(s) {names} are left out of the autoencoder: "
-                  f"pass them in `{arg}` (`infer_columns(df.drop(columns=[target]))` lists the columns by dtype), or `{arg}=[]` to leave them out without this warning", stacklevel=_caller_level())
 
 @delegates(Tabular.dataloaders, but=['bs', 'device', 'dl_type', 'path', 'n', 'dl_kwargs'])
 def ae_data(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, procs:list=None, valid_pct:float=0.2,

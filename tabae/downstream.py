@@ -2,11 +2,11 @@
 from __future__ import annotations
 import warnings
 from fastai.tabular.all import *
-from .data import _check_valid_pct, _index_splits, _random_splits, _shrink, _train_classes
+from .data import _index_splits, _random_splits, _shrink, _train_classes
 from .encode import encode
 from .errors import TabaeInputError, _caller_level, _some
 from .process import _ClassIndex
-from .validate import _check_positive_int, _cont_column, _in_procs, _listify, cat_column, check_columns, clean_encode_frame, user_columns
+from .validate import _check_positive_int, _check_valid_pct, _cont_column, _in_procs, _listify, cat_column, check_columns, clean_encode_frame, user_columns
 
 __all__ = ['codes_frame', 'codes_dls']
 

@@ -5,9 +5,8 @@ from fastai.tabular.all import *
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score, r2_score
 from .encode import reconstruct
 from .errors import TabaeInputError, _some
-from .model import _is_positive
 from .process import _ClassIndex, _unround_conts
-from .validate import NA, _check_positive_int, _cont_column, _listify, check_frame, clean_encode_frame, user_columns
+from .validate import NA, _check_positive_int, _cont_column, _is_positive, _listify, check_frame, clean_encode_frame, user_columns
 
 __all__ = ['AEReport', 'evaluate', 'output_range']
 

@@ -6,9 +6,8 @@ from fastai.tabular.all import *
 from .data import ae_data, auto_bs  # auto_bs: also importable from here, where it lived before
 from .errors import FitInterrupted, TabaeInputError
 from .learner import AELearner, ae_learner
-from .model import _is_int, _is_positive
 from .noise import SwapNoiseSchedule
-from .validate import _check_fraction, _check_positive_int
+from .validate import _check_fraction, _check_lr, _check_positive_int, _is_int
 
 __all__ = ['RECIPE', 'ARTICLE_RECIPE', 'KeepBest', 'EarlyStopFrom', 'fit_autoencoder']
 
@@ -67,14 +66,6 @@ def _seeded(seed:int|None):
         random.setstate(state[0]); np.random.set_state(state[1]); torch.set_rng_state(state[2])
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = state[3:]
         if cuda is not None: torch.cuda.set_rng_state_all(cuda)
-
-def _check_lr(lr):
-    "`lr` with plain floats for numpy's (which fastai's optimizer cannot take): a positive number, or a slice or list of them; else a `TabaeInputError`."
-    if _is_positive(lr): return float(lr)
-    if isinstance(lr, slice) and all(v is None or _is_positive(v) for v in (lr.start, lr.stop)) and lr.stop is not None:
-        return slice(*(None if v is None else float(v) for v in (lr.start, lr.stop)))
-    if is_listy(lr) and lr and all(map(_is_positive, lr)): return [float(v) for v in lr]
-    raise TabaeInputError(f"`lr` must be a positive number (or a slice or list of them, as fastai's `fit` takes), got {lr!r}")
 
 def _recipe_defaults(f):
     "`f` with `RECIPE`'s values as the defaults its signature shows (`@delegates(ae_learner)` copies the article's, which `fit_autoencoder` does not use)."

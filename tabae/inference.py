@@ -2,8 +2,8 @@
 from __future__ import annotations
 from fastai.tabular.all import *
 from torch.nn.modules.batchnorm import _BatchNorm
-from .activations import FastMish
-from .model import CODE_ACTS, bucketize_cols
+from .activations import CODE_ACTS, FastMish
+from .model import bucketize_cols
 
 __all__ = ['FoldedEncoder']
 

@@ -8,10 +8,10 @@ from .encode import encode, reconstruct
 from .errors import TabaeInputError, UnseenCategoryWarning
 from .loss import BinLoss, RecreatedLoss
 from .metrics import CatAccuracy, ReconR2
-from .model import TabularAE, _as_list, _finite_weights, _widen, bucketize_cols
+from .model import TabularAE, _finite_weights, _widen, bucketize_cols
 from .noise import BatchSwapNoise
 from .precision import AutoMixedPrecision, _AutocastState
-from .validate import _check_emb_szs, _check_nonneg, _check_procs, _proc, check_hparams, check_train_data, user_columns
+from .validate import _as_list, _check_emb_szs, _check_nonneg, _check_procs, _proc, check_hparams, check_train_data, user_columns
 
 __all__ = ['FiniteLoss', 'cont_bounds', 'cont_bin_edges', 'class_weights', 'bin_weights', 'AELearner', 'ae_splitter', 'ae_learner']
 

@@ -1,15 +1,13 @@
 """`TabularAE`: the denoising autoencoder model."""
 from __future__ import annotations
-import numbers, warnings
+import warnings
 from fastai.tabular.all import *
-from .activations import FastMish
+from .activations import CODE_ACTS, FastMish
 from .errors import TabaeInputError
 from .noise import BatchSwapNoise
+from .validate import _as_list, _check_arch, _check_p, _is_p
 
-__all__ = ['CODE_ACTS', 'BufferedSigmoidRange', 'bucketize_cols', 'TabularAE']
-
-CODE_ACTS = {'relu': F.relu}
-"Activations that `TabularAE(code_act=...)` can put on the code, by name."
+__all__ = ['BufferedSigmoidRange', 'bucketize_cols', 'TabularAE']
 
 def _f32(o) -> Tensor:
     "A new float32 tensor of `o` (a tensor, a number, a list, or a numpy array of any strides: a reversed one too, which `torch.as_tensor` refuses)."
@@ -70,38 +68,11 @@ def _head(n_in:int, n_out:int, p:float) -> LinBnDrop:
         warnings.filterwarnings('ignore', 'Initializing zero-element tensors is a no-op', UserWarning)
         return LinBnDrop(n_in, n_out, p=p, bn=False, act=None)
 
-def _is_int(o) -> bool: return isinstance(o, numbers.Integral) and not isinstance(o, bool)  # numpy ints too (a grid search's), not bools
-
-def _is_p(o, high:float=1., closed:bool=False) -> bool:
-    "`o` is a number (numpy's too, not a bool) in [0, `high`), or [0, `high`] if `closed`."
-    return isinstance(o, numbers.Real) and not isinstance(o, bool) and 0 <= o and (o <= high if closed else o < high)
-
-def _is_positive(o) -> bool:
-    "`o` is a finite number > 0 (numpy's too, not a bool)."
-    return _is_p(o, high=math.inf) and o > 0
-
-def _check_p(name, p):
-    if not all(_is_p(v) for v in L(p)): raise TabaeInputError(f"`{name}` must be a probability in [0, 1), got {p!r}")
-
 def _finite_weights(m:nn.Module) -> bool:
     "Every parameter of `m` finite: its min and max (which NaN propagates to) checked, 5x faster than `isfinite` over every weight of a wide model."
     return all(torch.isfinite(torch.stack(torch.aminmax(p.detach()))).all() for p in m.parameters() if p.numel())
 
 def _floats(p): return [float(v) for v in p] if is_listy(p) else float(p)
-
-def _as_list(o):
-    "`o` (`layers`, `ps`, `swap_p`) as a list if it is a sequence, range, numpy array or generator (so checking it consumes nothing), a 0-d array as its number, else unchanged for the checks to name."
-    if isinstance(o, np.ndarray): return o.tolist()
-    return list(o) if is_listy(o) or isinstance(o, range) else o
-
-def _check_arch(code_size, layers, decoder, code_act):
-    "Raise `TabaeInputError` naming the first of `code_size`, `layers`, `decoder`, `code_act` that `TabularAE` cannot build."
-    if not _is_int(code_size) or code_size < 1: raise TabaeInputError(f"`code_size` must be a positive int, got {code_size!r}")
-    if not is_listy(layers) or not layers or not all(_is_int(l) and l > 0 for l in layers):
-        raise TabaeInputError(f"`layers` must be a non-empty list of positive ints, got {layers!r}")
-    if decoder not in ('mirror', 'linear'): raise TabaeInputError(f"`decoder` must be 'mirror' or 'linear', got {decoder!r}")
-    if code_act is not None and (not isinstance(code_act, str) or code_act not in CODE_ACTS):
-        raise TabaeInputError(f"`code_act` must be None (a linear code) or one of {list(CODE_ACTS)}, got {code_act!r}")
 
 class TabularAE(TabularModel):
     "Denoising autoencoder: embeddings (and, with `bin_inputs`, bin embeddings) -> encoder (plus a linear skip with `input_skip`) -> `code_size` code (rectified with `code_act`) -> decoder (mirrored or linear) -> cat logits and cont values."

@@ -1,14 +1,54 @@
 """Input checks and frame normalisation: every bad table or argument stops early with a `TabaeInputError` that says what to fix."""
 from __future__ import annotations
-import warnings
+import numbers, warnings
 from fastai.tabular.all import *
 from pandas.api.types import infer_dtype
 from .errors import _DETAILED, ExtremeValueWarning, ManyClassesWarning, TabaeInputError, UninformativeColumnWarning, _caller_level, _some
-from .model import _as_list, _check_arch, _is_int, _is_p
+from .activations import CODE_ACTS
 
 NA = '#na#'  # fastai's `Categorify` class for missing and unseen values
 
 __all__ = ['user_columns', 'check_columns', 'infer_columns', 'check_frame', 'check_hparams', 'cat_column', 'clean_train_frame', 'clean_encode_frame', 'check_train_data']
+
+def _is_int(o) -> bool: return isinstance(o, numbers.Integral) and not isinstance(o, bool)  # numpy ints too (a grid search's), not bools
+
+def _is_p(o, high:float=1., closed:bool=False) -> bool:
+    "`o` is a number (numpy's too, not a bool) in [0, `high`), or [0, `high`] if `closed`."
+    return isinstance(o, numbers.Real) and not isinstance(o, bool) and 0 <= o and (o <= high if closed else o < high)
+
+def _is_positive(o) -> bool:
+    "`o` is a finite number > 0 (numpy's too, not a bool)."
+    return _is_p(o, high=math.inf) and o > 0
+
+def _check_p(name:str, p):
+    "Raise `TabaeInputError` unless `p` (a rate or a list of rates) holds probabilities in [0, 1)."
+    if not all(_is_p(v) for v in L(p)): raise TabaeInputError(f"`{name}` must be a probability in [0, 1), got {p!r}")
+
+def _as_list(o):
+    "`o` (`layers`, `ps`, `swap_p`) as a list if it is a sequence, range, numpy array or generator (so checking it consumes nothing), a 0-d array as its number, else unchanged for the checks to name."
+    if isinstance(o, np.ndarray): return o.tolist()
+    return list(o) if is_listy(o) or isinstance(o, range) else o
+
+def _check_arch(code_size, layers, decoder, code_act):
+    "Raise `TabaeInputError` naming the first of `code_size`, `layers`, `decoder`, `code_act` that `TabularAE` cannot build."
+    if not _is_int(code_size) or code_size < 1: raise TabaeInputError(f"`code_size` must be a positive int, got {code_size!r}")
+    if not is_listy(layers) or not layers or not all(_is_int(l) and l > 0 for l in layers):
+        raise TabaeInputError(f"`layers` must be a non-empty list of positive ints, got {layers!r}")
+    if decoder not in ('mirror', 'linear'): raise TabaeInputError(f"`decoder` must be 'mirror' or 'linear', got {decoder!r}")
+    if code_act is not None and (not isinstance(code_act, str) or code_act not in CODE_ACTS):
+        raise TabaeInputError(f"`code_act` must be None (a linear code) or one of {list(CODE_ACTS)}, got {code_act!r}")
+
+def _check_valid_pct(valid_pct):
+    "Raise `TabaeInputError` unless `valid_pct` is a share of the rows in [0, 1)."
+    if not _is_p(valid_pct): raise TabaeInputError(f"`valid_pct` must be in [0, 1), got {valid_pct!r}")
+
+def _check_lr(lr):
+    "`lr` with plain floats for numpy's (which fastai's optimizer cannot take): a positive number, or a slice or list of them; else a `TabaeInputError`."
+    if _is_positive(lr): return float(lr)
+    if isinstance(lr, slice) and all(v is None or _is_positive(v) for v in (lr.start, lr.stop)) and lr.stop is not None:
+        return slice(*(None if v is None else float(v) for v in (lr.start, lr.stop)))
+    if is_listy(lr) and lr and all(map(_is_positive, lr)): return [float(v) for v in lr]
+    raise TabaeInputError(f"`lr` must be a positive number (or a slice or list of them, as fastai's `fit` takes), got {lr!r}")
 
 def _proc(to:Tabular, cls):
     return first(p for p in to.procs.fs if isinstance(p, cls))
@@ -328,3 +368,12 @@ def check_train_data(dls:DataLoaders):
     bad = [c for c, ok in zip(dls.train_ds.cont_names, torch.isfinite(tdl.conts).all(0).tolist()) if not ok]
     if bad: raise TabaeInputError(f"Continuous column(s) {bad} hold NaN or inf after the procs in the training split: "
                                   "keep `FillMissing` and `Normalize` in `procs`, and check the values fit in float32")
+
+def _warn_left_out(df:pd.DataFrame, cat_names:list|None, cont_names:list|None):
+    "Warn when one of `cat_names`/`cont_names` is `None` (fastai's: no such columns) and `df` has columns of that kind named in neither: easily an oversight."
+    if (cat_names is None) == (cont_names is None) or not isinstance(df, pd.DataFrame): return  # both or neither given; bad frames are named by the checks
+    arg, numeric, named = ('cont_names', True, set(_listify(cat_names))) if cont_names is None else ('cat_names', False, set(_listify(cont_names)))
+    if not (left := [c for c in df.columns if c not in named and _is_cont(df[c]) == numeric]): return
+    names = _some(left, 10)
+    warnings.warn(f"`{arg}` is not given, so the {'numeric' if numeric else 'non-numeric'} column(s) {names} are left out of the autoencoder: "
+                  f"pass them in `{arg}` (`infer_columns(df.drop(columns=[target]))` lists the columns by dtype), or `{arg}=[]` to leave them out without this warning", stacklevel=_caller_level())
