@@ -167,6 +167,7 @@ class AEDataLoaders(TabularDataLoaders):
         return dls
 
     @classmethod
+    @delegates(from_df.__func__, but=['df'])
     def from_csv(cls, csv:str|Path, skipinitialspace:bool=True, **kwargs) -> AEDataLoaders:
         "`from_df` of the CSV file `csv`, read by `read_table` as the command line reads it (`?` as missing); fastai's `from_csv` is bound to `TabularDataLoaders`, so it is defined again."
         return cls.from_df(read_table(csv, skipinitialspace=skipinitialspace), **kwargs)

@@ -69,7 +69,8 @@ class AEReport:
                 f"<h5>categorical</h5>{table(self.categorical, 'categorical', '%.4f')}")
 
     def plot(self, max_classes:int=20, ncols:int=3, size:float=3.5, columns:list|None=None) -> None:
-        "Draw predicted vs actual per continuous column and a confusion matrix per categorical column (each cell: the share of that actual class's rows rebuilt as that class; the `max_classes` most frequent classes) in a new matplotlib figure, as fastai's plots do: Jupyter shows it once, with or without a `;`, and `plt.savefig` saves it. `columns`: those to draw (default: all, or of a table of more than 24 columns the 24 rebuilt worst)."
+        "Predicted vs actual per continuous column and a confusion matrix (shares of each actual class, its `max_classes` most frequent) per categorical one, in a new figure; of a wide table the 24 rebuilt worst unless `columns`."
+        # As fastai's plots: no return value, so Jupyter shows the figure once, with or without a `;`, and `plt.savefig` saves it.
         import matplotlib.pyplot as plt
         _check_positive_int('max_classes', max_classes); _check_positive_int('ncols', ncols)
         if not _is_positive(size): raise TabaeInputError(f"`size` must be a positive number of inches per panel, got {size!r}")

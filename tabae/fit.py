@@ -79,7 +79,9 @@ def fit_autoencoder(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, 
                     valid_pct:float=0.2, seed:int|None=0, epochs:int=40, lr:float|slice|list=5e-3, bs:int|None=None,
                     patience:int=8, procs:list=None, rank_gauss:bool=False, anneal_noise:float|None=0.5, track_from:float|None=None, progress:bool=True,
                     cbs:list=None, valid_idx:list=None, **kwargs) -> AELearner:
-    "Build the data (`ae_data`: a random `valid_pct` split seeded by `seed`, unseeded when `seed=None` but in a distributed fit, whose processes must hold out the same rows (seed 0), or the rows at positions `valid_idx`; `bs`: `auto_bs` unless given) and `ae_learner` (`RECIPE` unless overridden), train with `fit_flat_cos`, swap noise annealed to 0 from `anneal_noise` of the way, and restore the best weights on the validation split, early stopping and best weights counted from `track_from` of the way (default: the anneal's start)."
+    "The recommended recipe in one call: `ae_data` (a `valid_pct` split seeded by `seed`), `ae_learner(**RECIPE)`, `fit_flat_cos` with swap noise annealed to 0, early stopping and the best validation weights."
+    # the split: unseeded with `seed=None` except in a distributed fit, whose processes must hold out the same rows (seed 0); or the rows at `valid_idx`.
+    # `bs`: `auto_bs` unless given. The anneal starts `anneal_noise` of the way in; early stopping and the best weights count from `track_from` (default: the anneal's start).
     _check_positive_int('epochs', epochs); _check_positive_int('patience', patience)
     _check_fraction('anneal_noise', anneal_noise, 'where the swap noise starts to fall to 0'); _check_fraction('track_from', track_from, 'where the best epoch is looked for')
     lr = _check_lr(lr)

@@ -18,8 +18,10 @@ def _linear(w:Tensor, b:Tensor, dtype:torch.dtype) -> nn.Linear:
     return res
 
 class FoldedEncoder(Module):
-    "The eval-mode encoder of a `TabularAE`: each hidden BatchNorm folded into the next Linear, the numbers' input BatchNorm one float32 multiply-add (as autocast runs it in training, before the cast: a bf16 year 2001 was 2000), the embeddings one lookup (one per column for very large tables), the linear layers in `dtype` (e.g. bf16), the model's input clipping, input skip and `code_act`."
-    def __init__(self, model, dtype:torch.dtype=torch.float32):
+    "The eval-mode encoder of a `TabularAE`, its BatchNorms folded into the linear layers, which run in `dtype` (e.g. bf16): the model's codes, faster."
+    # The numbers' input BatchNorm stays one float32 multiply-add before the cast, as autocast runs it in training (folded into bf16 weights, a year 2001 read as 2000);
+    # the embeddings are one lookup (one per column for very large tables); the model's input clipping, bins, input skip and `code_act` are kept.
+    def __init__(self, model:Module, dtype:torch.dtype=torch.float32):
         blocks = list(model.layers)
         lins = [b[0] for b in blocks]
         if not all(isinstance(l, nn.Linear) for l in lins): raise ValueError("FoldedEncoder needs `LinBnDrop` blocks with the linear layer first")

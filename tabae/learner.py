@@ -34,8 +34,10 @@ class AELearner(Learner):
                                   "`dls = learn.dls; learn.dls = AEDataLoaders(dls.test_dl(df, shuffle=True, drop_last=True), dls.test_dl(valid_df))`")
         _check_procs(self)
 
-    def fit(self, n_epoch:int, *args, **kwargs):
-        "fastai's `fit` (and so `fit_one_cycle`, `fine_tune`, ...), refused with a clear `TabaeInputError` when the training split has no rows, as a loaded or exported learner's, or was processed apart from the model's data (`learn.dls = AEDataLoaders.from_df(new_df)` renumbered the classes); when the fit raises (a Ctrl-C included), the swap noise rates are put back, `BinLoss`'s hook removed and autocast set back as it was, whichever callback opened it (fastai then runs no `after_fit`: a `SwapNoiseSchedule` would leave the rates annealed, and bf16 autocast would stay on for the process)."
+    def fit(self, n_epoch:int, *args, **kwargs) -> None:
+        "fastai's `fit` (so `fit_one_cycle`, `fine_tune`, ...), refusing DataLoaders without rows or processed apart from the model's data, and setting things back when it raises."
+        # A loaded or exported learner has no rows; `learn.dls = AEDataLoaders.from_df(new_df)` renumbers the classes. When the fit raises (Ctrl-C too) fastai runs
+        # no `after_fit`: a `SwapNoiseSchedule` would leave the rates annealed, `BinLoss` its hook, and bf16 autocast would stay on for the process, whichever callback opened it.
         self._check_rows()
         noises = [m for m in self.model.modules() if isinstance(m, BatchSwapNoise)]
         rates, amp = [m.p for m in noises], _AutocastState()
@@ -48,7 +50,7 @@ class AELearner(Learner):
             raise
 
     @delegates(Learner.lr_find)
-    def lr_find(self, **kwargs):
+    def lr_find(self, **kwargs) -> SuggestedLRs:
         "fastai's `lr_find`, refused as `fit` is (no training rows, or rows processed apart from the model's data); the model left in the mode it was in (fastai's leaves it training: codes with swap noise)."
         self._check_rows()
         was_training = self.model.training

@@ -37,7 +37,7 @@ class RecreatedLoss(Module):
         for k in ('_device', '_moved'): state.pop(k, None)  # no device copies in pickles
         return state
 
-    def row_losses(self, preds, cat_targs:Tensor, cont_targs:Tensor) -> Tensor:
+    def row_losses(self, preds:tuple[Tensor, Tensor], cat_targs:Tensor, cont_targs:Tensor) -> Tensor:
         "The loss of each row, shape `(n,)`."
         logits, conts = preds
         res = cont_targs.new_zeros(cat_targs.shape[0], dtype=torch.float32)
@@ -45,12 +45,12 @@ class RecreatedLoss(Module):
         if conts.shape[1]: res = res + ((conts.float() - cont_targs.float()) ** 2).sum(1) / conts.shape[1]
         return res
 
-    def forward(self, preds, cat_targs:Tensor, cont_targs:Tensor) -> Tensor:
+    def forward(self, preds:tuple[Tensor, Tensor], cat_targs:Tensor, cont_targs:Tensor) -> Tensor:
         "The loss of a batch: `row_losses` reduced by `reduction`."
         res = self.row_losses(preds, cat_targs, cont_targs)
         return res.mean() if self.reduction == 'mean' else res.sum() if self.reduction == 'sum' else res
 
-    def decodes(self, preds) -> tuple[Tensor, Tensor]:
+    def decodes(self, preds:tuple[Tensor, Tensor|None]) -> tuple[Tensor, Tensor|None]:
         "Predicted class index per categorical column and the continuous values."
         logits, conts = preds
         cats = [logits[:, a:b].argmax(1) for a, b in zip(self.bounds, self.bounds[1:])]

@@ -20,7 +20,7 @@ def _widen(low:Tensor, high:Tensor, pad:float) -> tuple[Tensor, Tensor]:
 class BufferedSigmoidRange(SigmoidRange):
     "`SigmoidRange` with per-column bounds held as buffers, so they follow `.to(device)` and the state dict; with `pad` (not None), `low`/`high` are the training range, the bounds widen it by `pad` of it at each end, and in eval mode the outputs are clamped to it."
     pad = None  # models pickled before `pad` existed: not known, nothing clamped
-    def __init__(self, low, high, pad:float|None=None):
+    def __init__(self, low:Tensor|list, high:Tensor|list, pad:float|None=None):
         nn.Module.__init__(self)
         low, high = _f32(low).flatten(), _f32(high).flatten()
         self.pad = None if pad is None else float(pad)
@@ -82,7 +82,7 @@ class TabularAE(TabularModel):
         n_cont:int, # number of continuous columns
         code_size:int=128, # size of the code (the bottleneck)
         cat_dict:dict|list=None, # classes per categorical column: a `{name: n_classes}` dict or a list
-        low=None, high=None, # per column (normalized units): the continuous head's `SigmoidRange` bounds, or with `bound_pad` the training range they widen
+        low:Tensor|list=None, high:Tensor|list=None, # per column (normalized units): the continuous head's `SigmoidRange` bounds, or with `bound_pad` the training range they widen
         layers:list=(1024, 512, 256), # encoder sizes; the mirrored decoder reverses them, the linear one maps the code to the first
         ps:float=0.1, # dropout in the decoder's hidden layers (the article's `ps`)
         embed_p:float=0.01, # dropout on the embeddings
@@ -131,7 +131,7 @@ class TabularAE(TabularModel):
         self.cat_head = _head(layers[0], sum(self.n_classes), head_p)
         self.cont_head = nn.Sequential(_head(layers[0], n_cont, head_p), BufferedSigmoidRange(low, high, bound_pad))
 
-    def forward(self, x_cat:Tensor, x_cont:Tensor=None, encode:bool=False):
+    def forward(self, x_cat:Tensor, x_cont:Tensor=None, encode:bool=False) -> Tensor|tuple[Tensor, Tensor]:
         "The code when `encode`, else `(cat_logits, conts)`; inputs clipped with `clip_inputs` (always), swap noise in training only."
         nc = x_cat.shape[1]
         if self.clip_inputs and x_cont is not None: x_cont = self.clip(x_cont)

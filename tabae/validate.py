@@ -71,7 +71,7 @@ def _to_pandas(o) -> str:
     if isinstance(o, np.ndarray): return ": make one with column names, `pd.DataFrame(a, columns=[...])`"
     return ""
 
-def check_columns(df:pd.DataFrame, names:list, what:str='the training data'):
+def check_columns(df:pd.DataFrame, names:list, what:str='the training data') -> None:
     "Raise `TabaeInputError` naming every column of `names` that `df` lacks."
     if not isinstance(df, pd.DataFrame): raise TabaeInputError(f"Expected a pandas DataFrame, got {type(df).__name__}{_to_pandas(df)}")
     if isinstance(df.columns, pd.MultiIndex):
@@ -97,7 +97,7 @@ def infer_columns(df:pd.DataFrame, cat_names:list=None, cont_names:list=None) ->
     if not cats + conts: raise TabaeInputError("No columns to encode: `cat_names` and `cont_names` are both empty")
     return cats, conts
 
-def check_frame(df:pd.DataFrame, min_rows:int=0, what:str='the input'):
+def check_frame(df:pd.DataFrame, min_rows:int=0, what:str='the input') -> None:
     "Raise `TabaeInputError` unless `df` is a DataFrame with at least `min_rows` rows."
     if not isinstance(df, pd.DataFrame): raise TabaeInputError(f"{what} must be a pandas DataFrame, got {type(df).__name__}{_to_pandas(df)}")
     if len(df) < min_rows: raise TabaeInputError(f"{what} needs at least {min_rows} row(s), the DataFrame has {len(df)}")
@@ -122,7 +122,7 @@ def _check_emb_szs(emb_szs:dict|None, cat_names:list):
     if bad := {c: n for c, n in emb_szs.items() if not _is_int(n) or n < 1}: raise TabaeInputError(f"`emb_szs` sizes must be positive ints, got {bad}")
 
 def check_hparams(code_size:int=128, layers:list=(1024, 512, 256), ps:float|list=0.1, swap_p:float|list=0.1, n_in:int|None=None,
-                  decoder:str='mirror', bin_targets:int=0, bin_inputs:bool=False, code_act:str|None=None):
+                  decoder:str='mirror', bin_targets:int=0, bin_inputs:bool=False, code_act:str|None=None) -> None:
     "Raise `TabaeInputError` naming the first of `code_size`, `layers`, `decoder`, `code_act`, `ps`, `swap_p`, `bin_targets`, `bin_inputs` out of range (`n_in`: input columns, for a per-column `swap_p`)."
     _check_arch(code_size, layers := _as_list(layers), decoder, code_act)
     ps, swap_p = _as_list(ps), _as_list(swap_p)
@@ -356,7 +356,7 @@ def _no_categorify(cat_names:list, added:list=()):
     why = f" ({list(added)} added by `FillMissing` for continuous columns with gaps; `FillMissing(add_col=False)` adds none)" if added else ""
     raise TabaeInputError(f"`procs` must include `Categorify` when there are categorical columns (it turns their values into embedding indices): {list(cat_names)}{why}")
 
-def check_train_data(dls:DataLoaders):
+def check_train_data(dls:DataLoaders) -> None:
     "Raise `TabaeInputError` unless the processed training split has at least 2 rows, a `Categorify` proc for any categorical columns, finite `Normalize` statistics and only finite continuous values."
     tdl = dls.train
     if tdl.n < 2: raise TabaeInputError(f"The training split has {tdl.n} row(s): an autoencoder needs at least 2 (BatchNorm)")
