@@ -1,6 +1,6 @@
 """How faithfully each column is rebuilt: `evaluate` and its `AEReport`."""
 from __future__ import annotations
-import warnings
+import html, warnings
 from fastai.tabular.all import *
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score, r2_score
 from .encode import reconstruct
@@ -15,7 +15,8 @@ _OUT_NOTE = "out_of_range: actual values the model cannot output (outside `outpu
 def _labels(s:pd.Series) -> pd.Series: return s.astype(object).where(s.notna(), NA).astype(str)
 
 class AEReport:
-    "Per-column reconstruction quality: `.continuous` (absolute errors, R2, `out_of_range`: values outside `output_range`), `.categorical`, `.summary`, and `.plot()`."
+    "Per-column reconstruction quality: `.continuous` (absolute errors, R2, `out_of_range`), `.categorical` (a missing category scored as the class '#na#'), `.summary`, `.plot()`."
+    # Missing or infinite actual numbers are left out; R2 is NaN where the actual values are constant or missing, and `mean_r2` averages the others (the report says which).
     def __init__(self, actual:pd.DataFrame, predicted:pd.DataFrame, cat_names:list, cont_names:list, output_range:pd.DataFrame|None=None):
         store_attr()
         self.continuous = pd.DataFrame([self._cont(c) for c in cont_names], index=pd.Index(cont_names, name='column'),
@@ -37,8 +38,8 @@ class AEReport:
 
     @staticmethod
     def _out_of_range(y:pd.Series, lo:float, hi:float) -> int:
-        "How many of `y` lie outside `[lo, hi]` (what the model can output), by more than float32 rounding (1e-5 of the range)."
-        tol = 1e-5 * (hi - lo)
+        "How many of `y` lie outside `[lo, hi]` (what the model can output), by more than float32 rounding (1e-5 of the range or of the bounds' size: a column constant in training has no range)."
+        tol = 1e-5 * max(hi - lo, abs(lo), abs(hi))
         return int(((y < lo - tol) | (y > hi + tol)).sum())
 
     def _cat(self, c):
@@ -55,7 +56,12 @@ class AEReport:
 
     def _title(self) -> str: return f"AEReport on {len(self.actual):,} row{'s' * (len(self.actual) != 1)}"
 
-    def _note(self) -> str: return "" if self.output_range is None or not len(self.continuous) else _OUT_NOTE
+    def _note(self) -> str:
+        "What the continuous table's reader needs: which columns `mean_r2` leaves out, and what `out_of_range` counts."
+        undefined = self.continuous.index[self.continuous.r2.isna()].tolist()
+        r2 = (f"mean_r2: the mean over {len(self.continuous) - len(undefined)} of {len(self.continuous)} columns; R2 is undefined for {_some(undefined, 10)} "
+              f"(constant or missing in these rows)\n") if undefined else ""
+        return r2 + ("" if self.output_range is None or not len(self.continuous) else _OUT_NOTE)
 
     def __repr__(self):
         table = lambda d, kind: d.to_string(max_rows=pd.get_option('display.max_rows')) if len(d) else f"(no {kind} columns)"
@@ -65,7 +71,7 @@ class AEReport:
     def _repr_html_(self):
         table = lambda d, kind, fmt: d.to_html(float_format=fmt, max_rows=pd.get_option('display.max_rows')) if len(d) else f"<p>(no {kind} columns)</p>"
         return (f"<h4>{self._title()}</h4>{self._shown().to_frame().T.to_html(float_format='%.4f')}"
-                f"<h5>continuous</h5>{table(self.continuous, 'continuous', _num)}<p><small>{self._note()}</small></p>"
+                f"<h5>continuous</h5>{table(self.continuous, 'continuous', _num)}<p><small>{html.escape(self._note()).replace(chr(10), '<br>')}</small></p>"
                 f"<h5>categorical</h5>{table(self.categorical, 'categorical', '%.4f')}")
 
     def plot(self, max_classes:int=20, ncols:int=3, size:float=3.5, columns:list|None=None) -> None:

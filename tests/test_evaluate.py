@@ -316,3 +316,16 @@ def test_plot_and_repr_of_a_wide_report():
         text, html = repr(rep), rep._repr_html_()
     assert 'x15 ' not in text and '...' in text and '<th>x15</th>' not in html and '<th>x0</th>' in html
     assert 'x15 ' in repr(rep)  # pandas' default: 60 rows
+
+def test_the_report_says_which_columns_mean_r2_leaves_out_and_tolerates_rounding_at_a_constant_bound():
+    "R2 is undefined for a column constant or missing in the rows scored: `mean_r2` averages the others, and the text and HTML reports name the ones left out; a column constant in training (a range of 0) still tolerates float32 rounding in `out_of_range`."
+    a = pd.DataFrame({'x': np.arange(10.), 'k': [3.] * 10, 'm': [np.nan] * 10, 'c': list('ab') * 5})
+    p = a.assign(x=a.x + 0.1, k=500., m=1.)
+    rng = pd.DataFrame({'min': [0., 3., 0.], 'max': [9., 3., 1.]}, index=['x', 'k', 'm'])
+    rep = AEReport(a, p, ['c'], ['x', 'k', 'm'], rng)
+    assert rep.summary['mean_r2'] == pytest.approx(r2_score(a.x, p.x))
+    note = "mean_r2: the mean over 1 of 3 columns; R2 is undefined for ['k', 'm'] (constant or missing in these rows)"
+    assert note in repr(rep) and note.replace("'", '&#x27;') in rep._repr_html_()
+    assert 'mean_r2:' not in repr(AEReport(a[['x', 'c']], p[['x', 'c']], ['c'], ['x']))
+    counts = lambda k: AEReport(a.assign(k=k), p, ['c'], ['x', 'k', 'm'], rng).continuous.out_of_range['k']
+    assert counts(3.00000001) == 0 and counts(3.1) == 10 and counts(2.9) == 10
