@@ -1,6 +1,6 @@
 """AdultBench: fit on adult.csv, judge on the held-out adult_test.csv; one JSON line per column set.
 
-python benchmarks/adultbench.py [--columns adult-9 adult-14] [--kw '{"swap_p": 0.1}'] [--article] [--no-raw] [--recon] [--augment]
+python benchmarks/adultbench.py [--columns adult-9 adult-14] [--kw '{"swap_p": 0.1}'] [--article] [--no-raw] [--recon] [--augment] [--dev SEED]
 """
 import argparse, json, os, platform, time, warnings
 import numpy as np, torch
@@ -55,8 +55,14 @@ def augment_probes(ctr, cte, tr, te, cats, conts, ytr, yte) -> dict:
     res['hgb_codes+all'] = hgb(np.c_[tr[conts].to_numpy(), ords[0]], np.c_[te[conts].to_numpy(), ords[1]], n_cat=len(cats))
     return res
 
-def run(columns, kw, raw=True, deep_stack=False, amp=True, recon=False, augment=False):
+def dev_split(tr, seed:int):
+    "A seeded 20% of the training file as the rows to judge on, and the other 80% to fit on: rows no choice of the recipe was scored on (they were all made on adult_test)."
+    te = tr.sample(frac=0.2, random_state=seed)
+    return tr.drop(te.index), te
+
+def run(columns, kw, raw=True, deep_stack=False, amp=True, recon=False, augment=False, dev=None):
     tr, te = load()
+    if dev is not None: tr, te = dev_split(tr, dev)
     cats, conts = adult_columns(columns)
     ytr, yte = tr[ADULT_TARGET], te[ADULT_TARGET]
     t = time.perf_counter()
@@ -66,9 +72,10 @@ def run(columns, kw, raw=True, deep_stack=False, amp=True, recon=False, augment=
     fit_s, epochs = time.perf_counter() - t, len(learn.recorder.values)
     rep = evaluate(learn, te)
     ctr, cte = encode(learn, tr, mixed_precision=amp), encode(learn, te, mixed_precision=amp)
-    res = dict(columns=columns, kw=kw, mixed_precision=amp, mean_r2=rep.summary.mean_r2, mean_balanced_acc=rep.summary.mean_balanced_accuracy,
+    res = dict(columns=columns, kw=kw, judged_on='adult_test' if dev is None else f'dev split {dev} of adult.csv', mixed_precision=amp, mean_r2=rep.summary.mean_r2, mean_balanced_acc=rep.summary.mean_balanced_accuracy,
                mean_f1=rep.summary.mean_f1_weighted)
     res['linear_codes'], res['hgb_codes'] = probes(ctr, ytr, cte, yte)
+    res['code_zero_share'] = float((cte.to_numpy() == 0).mean())  # exact zeros among the judged rows' codes (a rectified code's share of inactive units)
     if deep_stack: res['linear_deep_stack'], res['hgb_deep_stack'] = probes(encode(learn, tr, deep_stack=True), ytr, encode(learn, te, deep_stack=True), yte)
     if raw: res['linear_raw'], res['hgb_raw'] = raw_probes(tr[cats + conts], te[cats + conts], cats, conts, ytr, yte)
     if recon: res.update(recon_probes(learn, tr, te, cats, conts, ytr, yte))
@@ -88,6 +95,7 @@ if __name__ == '__main__':
     p.add_argument('--deep-stack', action='store_true', help='also probe the deep-stack codes (all hidden activations)')
     p.add_argument('--recon', action='store_true', help='also the raw-column probes on the reconstructed rows, all columns and one at a time')
     p.add_argument('--augment', action='store_true', help='also HGB on the codes with raw columns appended (what trees miss in the codes)')
+    p.add_argument('--dev', type=int, metavar='SEED', help='fit on 80%% of adult.csv and judge on the other, seeded 20%% (rows the recipe was not chosen on) instead of adult_test')
     a = p.parse_args()
     kw = {**(ARTICLE_RECIPE if a.article else {}), **json.loads(a.kw)}
-    for c in a.columns: print(json.dumps(run(c, kw, raw=not a.no_raw, deep_stack=a.deep_stack, amp=not a.fp32, recon=a.recon, augment=a.augment)), flush=True)
+    for c in a.columns: print(json.dumps(run(c, kw, raw=not a.no_raw, deep_stack=a.deep_stack, amp=not a.fp32, recon=a.recon, augment=a.augment, dev=a.dev)), flush=True)
