@@ -195,9 +195,12 @@ def encode(
         if writer is not None: writer.close(); Path(Output).unlink(missing_ok=True)  # no half-written output left behind
         raise
     if writer is not None: writer.close()
+    shown = set()
     for w in caught:
         if isinstance(w.message, UnseenCategoryWarning): unseen.update(w.message.counts)
-        else: warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        elif (key := (w.category, tuple(getattr(w.message, 'columns', [str(w.message)])))) not in shown:  # the first chunk's of each kind, not one per chunk
+            shown.add(key)
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     _warn_unseen(dict(unseen))
     if writer is None: raise CliError(f"{data} has no rows to encode")
     print(f"Wrote the {learn.model.code_size}-feature codes of {n} rows to {Output}")

@@ -1,8 +1,8 @@
-"""What tabae raises and warns about: `TabaeInputError`, `FitInterrupted`, `UnseenCategoryWarning`, `UninformativeColumnWarning`, `ManyClassesWarning` and `ExtremeValueWarning`."""
+"""What tabae raises and warns about: `TabaeInputError`, `FitInterrupted`, `UnseenCategoryWarning`, `UninformativeColumnWarning`, `ManyClassesWarning`, `ExtremeValueWarning` and `InputShiftWarning`."""
 from __future__ import annotations
 import sys, warnings
 
-__all__ = ['TabaeInputError', 'FitInterrupted', 'UnseenCategoryWarning', 'UninformativeColumnWarning', 'ManyClassesWarning', 'ExtremeValueWarning']
+__all__ = ['TabaeInputError', 'FitInterrupted', 'UnseenCategoryWarning', 'UninformativeColumnWarning', 'ManyClassesWarning', 'ExtremeValueWarning', 'InputShiftWarning']
 
 class TabaeInputError(ValueError):
     "A DataFrame or argument that tabae cannot use, with what was expected."
@@ -36,6 +36,9 @@ class ManyClassesWarning(_ColumnsWarning):
 class ExtremeValueWarning(_ColumnsWarning):
     "Continuous training columns with a value so far from the rest that it sets the column's scale and range; `columns` maps each column to that value and how far out it is."
 
+class InputShiftWarning(_ColumnsWarning):
+    "Columns of rows to encode unlike their training values (missing in every row, mostly outside the training range, or missing where a training class is a word `read_csv` reads as missing); `columns` maps each column to what was found."
+
 _LIBRARIES = {'tabae', 'fastai', 'fastcore', 'fasttransform', 'sklearn', 'joblib'}  # frames a warning looks past: a pipeline's fit, or a cross-validation's, is the user's line
 
 def _caller_level() -> int:
@@ -55,4 +58,4 @@ def _warn_unseen(counts:dict):
     if not counts: return
     msg = ', '.join(f"column {c!r} in {n} row(s)" for c, n in list(counts.items())[:_NAMED])
     if len(counts) > _NAMED: msg += f" and {len(counts) - _NAMED} more columns (the warning's `counts` has them all)"
-    warnings.warn(UnseenCategoryWarning(f"Categories never seen in training are encoded as '#na#': {msg}", counts), stacklevel=_caller_level())
+    warnings.warn(UnseenCategoryWarning(f"Categories never seen in training (no training row has them; a class held only by validation rows counts) are encoded as '#na#': {msg}", counts), stacklevel=_caller_level())

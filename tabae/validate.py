@@ -3,7 +3,7 @@ from __future__ import annotations
 import numbers, warnings
 from fastai.tabular.all import *
 from pandas.api.types import infer_dtype
-from .errors import _DETAILED, ExtremeValueWarning, ManyClassesWarning, TabaeInputError, UninformativeColumnWarning, _caller_level, _some
+from .errors import _DETAILED, ExtremeValueWarning, InputShiftWarning, ManyClassesWarning, TabaeInputError, UninformativeColumnWarning, _caller_level, _some
 from .activations import CODE_ACTS
 
 NA = '#na#'  # fastai's `Categorify` class for missing and unseen values
@@ -77,7 +77,13 @@ def check_columns(df:pd.DataFrame, names:list, what:str='the training data') -> 
     if isinstance(df.columns, pd.MultiIndex):
         raise TabaeInputError(f"The DataFrame has {df.columns.nlevels} levels of column names: flatten them first, e.g. `df.columns = ['_'.join(map(str, c)) for c in df.columns]`")
     missing = [c for c in names if c not in df.columns]
-    if missing: raise TabaeInputError(f"Column(s) {_some(missing)} of {what} are missing from the DataFrame (it has {_some(df.columns)})")
+    if not missing: return
+    keys = {_key(c): c for c in df.columns if isinstance(c, str)}
+    near = [f"{m!r} is {keys[_key(m)]!r} there" for m in missing if isinstance(m, str) and _key(m) in keys]  # 'Age' or ' age' for 'age'
+    hint = f"; differing only in case or surrounding spaces, {', '.join(near[:_DETAILED])}" + (f" and {len(near) - _DETAILED} more" if len(near) > _DETAILED else "") if near else ""
+    raise TabaeInputError(f"Column(s) {_some(missing)} of {what} are missing from the DataFrame (it has {_some(df.columns)}){hint}")
+
+def _key(name:str) -> str: return name.strip().casefold()
 
 def _listify(o) -> list:
     "`o`'s items as a list: one name, or a list, tuple, set, generator, pandas Index or Series, numpy array or tensor of them (fastcore's `L` holds the last four as one item)."
@@ -260,15 +266,23 @@ def _warn_columns(cls:type, what:str, why:dict, advice:str):
 _MIN_ID_ROWS = 20  # training rows from which a categorical column with a different value in every row is warned about as an identifier
 _ID_SHARE = 0.9  # an identifier too: a categorical column whose value no other training row has in this share of its rows (titles, free text)
 
+def _row_numbers(col:pd.Series) -> bool:
+    "Whether the numbers `col` (all distinct) are whole, none missing, and packed as row numbers are: spanning less than twice their count (a sparse identifier such as Adult's fnlwgt is not, nor are measurements)."
+    v = col.to_numpy(np.float64)
+    return bool(np.isfinite(v).all() and (v == np.round(v)).all() and v.max() - v.min() < 2 * len(v))
+
 def _warn_uninformative(train_cols:dict, cat_names:set, dated:set=frozenset()) -> dict:
-    "One `UninformativeColumnWarning` naming each training column with one value (missing counts as a value) in every row, categorical with a different value in each (or in nearly each: `_ID_SHARE`), or categorical of dates (`dated`); the columns named, with why."
+    "One `UninformativeColumnWarning` naming each training column with one value (missing counts as a value) in every row, categorical with a different value in each (or in nearly each: `_ID_SHARE`), of row numbers (`_row_numbers`), or categorical of dates (`dated`); the columns named, with why."
     why = {}
     for c, col in train_cols.items():
         n = col.nunique(dropna=False)
         if n == 1: why[c] = f"one value ({v.item() if isinstance(v := col.iloc[0], np.generic) else v!r}) in all {len(col)} training rows"
         elif c in dated: why[c] = (f"dates as {n} categories (a date after training is unseen, '{NA}'; fastai's `add_datepart(df, {c!r})` makes "
                                    "numbers and categories of it that recur, or convert it to numbers, e.g. days since a date)")
-        elif c not in cat_names or len(col) < _MIN_ID_ROWS: continue
+        elif len(col) < _MIN_ID_ROWS: continue
+        elif c not in cat_names:
+            if n == len(col) and _row_numbers(col):
+                why[c] = f"a different whole number in each of the {len(col)} training rows, {col.min():.0f} to {col.max():.0f} (row numbers or an identifier? as a number it only orders the rows)"
         elif n == len(col) and col.notna().all():
             why[c] = f"a different category in each of the {len(col)} training rows (an identifier? held-out rows will all be unseen, '{NA}')"
         elif (once := (col.value_counts() == 1).sum() / len(col)) >= _ID_SHARE:
@@ -300,7 +314,7 @@ def _warn_extreme(train_conts:pd.DataFrame):
             lo, hi = np.quantile(v, [0.005, 0.995])
             why[c] = f"{v[i]:.6g}, {z:.0f} standard deviations of the other rows from their mean (99% of the rows lie in [{lo:.6g}, {hi:.6g}])"
     _warn_columns(ExtremeValueWarning, "Continuous column(s) with an extreme training value, which sets the column's scale and range and can wreck the rebuilds of "
-                  "the column and the rest of the row", why, "Drop or clip such rows, or try `rank_gauss=True`")
+                  "the column and the rest of the row", why, "Try `rank_gauss=True` (it keeps the values' order, not their scale: right for heavy tails such as money), or drop or clip such rows if they are errors")
 
 def _plain(o):
     "A proc's fitted value as plain Python, for comparing: lists for fastai's `L`/`CategoryMap` and numpy arrays, floats for numbers, 'nan' for NaN (equal to itself)."
@@ -377,3 +391,41 @@ def _warn_left_out(df:pd.DataFrame, cat_names:list|None, cont_names:list|None):
     names = _some(left, 10)
     warnings.warn(f"`{arg}` is not given, so the {'numeric' if numeric else 'non-numeric'} column(s) {names} are left out of the autoencoder: "
                   f"pass them in `{arg}` (`infer_columns(df.drop(columns=[target]))` lists the columns by dtype), or `{arg}=[]` to leave them out without this warning", stacklevel=_caller_level())
+
+_MIN_SHIFT_ROWS = 20  # rows from which a column missing in every row, or mostly outside the training range, is warned about (one row to `predict` is not a shift)
+_READ_AS_MISSING = {'', '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#QNAN', '-NaN', '-nan', '1.#IND', '1.#QNAN', '<NA>', 'N/A', 'NA', 'NULL', 'NaN', 'None',
+                    'n/a', 'nan', 'null'}  # pandas' `read_csv` reads these as missing unless told otherwise (its `na_values` documentation)
+
+class _InputShift:
+    "What `model_outputs` counts, chunk by chunk, to warn once of columns unlike their training values: missing in every row, mostly outside the training range, or missing where a training class is a word `read_csv` reads as missing."
+    def __init__(self, learn:Learner):
+        to = learn.dls.train_ds
+        self.cats, self.conts = user_columns(to)
+        self.words = {c: w for c in self.cats if (w := [v for v in to.classes[c][1:] if isinstance(v, str) and v in _READ_AS_MISSING])}
+        head = getattr(get_model(learn.model), 'cont_head', None)
+        self.range = head[-1].data_range() if head is not None and hasattr(head[-1], 'data_range') and len(self.conts) else None
+        self.n, self.missing, self.outside = 0, pd.Series(0, index=self.cats + self.conts), 0
+
+    def update(self, df:pd.DataFrame, conts:Tensor):
+        "Count `df`'s missing values per column (infinite numbers too) and its processed numbers `conts` outside the training range."
+        self.n += len(df)
+        self.missing += df[self.cats + self.conts].isna().sum()
+        for c in self.conts:
+            if pd.api.types.is_float_dtype(df[c]): self.missing[c] += int(np.isinf(df[c].to_numpy(np.float64, na_value=np.nan)).sum())  # read as missing, as gaps are
+        if self.range is not None:
+            lo, hi = (t.float().cpu() for t in self.range)
+            tol = 1e-5 * torch.stack([hi - lo, lo.abs(), hi.abs()]).amax(0)
+            self.outside = self.outside + ((conts < lo - tol) | (conts > hi + tol)).sum(0).numpy()
+
+    def warn(self):
+        "One `InputShiftWarning` naming the columns found, if any."
+        why, n = {}, self.n
+        if n >= _MIN_SHIFT_ROWS:
+            why.update({c: f"no value in any of the {n:,} rows" for c in self.cats + self.conts if self.missing[c] == n})
+            why.update({c: f"values outside the training range in {k:,} of the {n:,} rows" for c, k in zip(self.conts, np.broadcast_to(self.outside, len(self.conts)))
+                        if k > n / 2 and c not in why})
+        why.update({c: (f"{self.missing[c]:,} missing value(s), and the training class(es) {w[:3]}, which pandas' `read_csv` reads as missing unless told "
+                        "`keep_default_na=False, na_values=['']`") for c, w in self.words.items() if self.missing[c] and c not in why})
+        _warn_columns(InputShiftWarning, "Column(s) unlike their training values (a failed join, other units, or another reader?)", why,
+                      "Check how the rows were built: their codes take such values as missing, or as the training range allows, without an error")
+

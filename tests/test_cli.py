@@ -219,8 +219,17 @@ def test_warnings_name_the_command_not_the_script(files, model_dir, tmp_path):
     test.assign(race='Martian').to_csv(tmp_path/'odd.csv', index=False)
     r = subprocess.run([sys.executable, '-m', 'tabae', 'encode', str(model_dir), str(tmp_path/'odd.csv'), '-o', str(tmp_path/'c.parquet'), '--quiet'],
                        capture_output=True, text=True, env={**ENV, 'PYTHONWARNINGS': 'default'}, timeout=120)  # as a user's shell shows warnings
-    assert r.returncode == 0 and "\ntabae encode: UnseenCategoryWarning: Categories never seen in training are encoded as '#na#': column 'race' in 1000 row(s)\n" in '\n' + r.stderr
+    assert r.returncode == 0 and "\ntabae encode: UnseenCategoryWarning: Categories never seen in training (no training row has them; a class held only by validation rows counts) are encoded as '#na#': column 'race' in 1000 row(s)\n" in '\n' + r.stderr
     assert 'sys.exit(main())' not in r.stderr and 'UnseenCategoryWarning' not in r.stderr.replace('tabae encode: UnseenCategoryWarning', '')
+
+def test_a_shift_warning_is_printed_once_for_a_file_of_many_chunks(files, model_dir, tmp_path):
+    "A column missing from every row of a file encoded in chunks is named once, in the first chunk's words, not once per chunk."
+    d, test = files
+    test.iloc[:900].assign(age=np.nan).to_csv(tmp_path/'noage.csv', index=False)
+    r = subprocess.run([sys.executable, '-m', 'tabae', 'encode', str(model_dir), str(tmp_path/'noage.csv'), '-o', str(tmp_path/'c.parquet'), '--quiet', '--chunk-size', '300'],
+                       capture_output=True, text=True, env={**ENV, 'PYTHONWARNINGS': 'default'}, timeout=120)
+    assert r.returncode == 0 and r.stderr.count("tabae encode: InputShiftWarning: Column(s) unlike their training values") == 1
+    assert "'age' has no value in any of the 300 rows" in r.stderr
 
 def test_ctrl_c_is_one_line_and_leaves_no_output(files, tmp_path, monkeypatch, capsys):
     "A Ctrl-C in `tabae fit` printed a traceback through fastai (with `fit_autoencoder`'s hint for Python users); it is one line, exit status 130, and `--out` is gone again."

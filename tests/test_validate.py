@@ -26,7 +26,12 @@ def test_missing_column_is_named(learn):
     with pytest.raises(TabaeInputError, match="'zz'"): fit(frame(), cats=['a', 'zz'])
     df = frame().drop(columns='c')
     for f in (encode, reconstruct, evaluate):
-        with pytest.raises(TabaeInputError, match="'c'"): f(learn, df)
+        with pytest.raises(TabaeInputError, match=r"Column\(s\) \['c'\] of the training data are missing from the DataFrame \(it has \['a', 'b', 'd'\]\)$"): f(learn, df)
+
+def test_a_missing_column_that_differs_only_in_case_or_spaces_is_pointed_to(learn):
+    "A CSV with other capitals or padded headers reads as missing columns: the message says which column is there under another spelling."
+    df = frame().rename(columns={'a': 'A', 'c': ' c '})
+    with pytest.raises(TabaeInputError, match=r"Column\(s\) \['a', 'c'\] .*; differing only in case or surrounding spaces, 'a' is 'A' there, 'c' is ' c ' there$"): encode(learn, df)
 
 def test_extra_columns_are_ignored(learn):
     df = frame(50, seed=1)
@@ -185,6 +190,16 @@ def test_a_nearly_unique_category_is_named_as_an_identifier():
     with pytest.warns(UninformativeColumnWarning, match=r"'title' has a category no other training row has in 9\d% of the 128 training rows \(an identifier or free text"):
         fit_autoencoder(frame().assign(title=titles), ['a', 'title'], ['c'], **KW)
 
+def test_row_numbers_among_the_numbers_are_named_as_an_identifier():
+    "A continuous column of distinct whole numbers packed as row numbers are (an id, a policy number read from zero-padded text) is warned about; a sparse nearly-unique one (Adult's fnlwgt), measurements and a column with a repeat are not."
+    rng = np.random.default_rng(0)
+    df = frame().assign(row=np.arange(1000, 1160), policy=rng.permutation(160) * 1. + 7, sparse=rng.choice(10**6, 160, replace=False),
+                        twice=np.r_[np.arange(159), 0], x=rng.normal(size=160))
+    with pytest.warns(UninformativeColumnWarning) as caught: fit_autoencoder(df, ['a'], ['c', 'row', 'policy', 'sparse', 'twice', 'x'], **KW)
+    w = [c.message for c in caught if c.category is UninformativeColumnWarning]
+    assert len(w) == 1 and list(w[0].columns) == ['row', 'policy']
+    assert re.search(r"'row' has a different whole number in each of the 128 training rows, 10\d\d to 11\d\d \(row numbers or an identifier\?", str(w[0]))
+
 DAYS = pd.Series(pd.Timestamp('2020-01-01') + pd.to_timedelta(np.arange(160) % 40, 'D'))
 
 def dated():
@@ -224,7 +239,7 @@ def test_an_extreme_training_value_is_named(adult_df):
     assert len(w) == 1 and w[0].filename == __file__ and list(w[0].message.columns) == ['age']
     lo, hi = np.quantile(df.age.iloc[:400], [0.005, 0.995])
     want = f"'age' has 1e+06, {abs(1e6 - rest.mean()) / rest.std(ddof=0):.0f} standard deviations of the other rows from their mean (99% of the rows lie in [{lo:.6g}, {hi:.6g}])"
-    assert want in str(w[0].message) and 'rank_gauss=True' in str(w[0].message)
+    assert want in str(w[0].message) and str(w[0].message).endswith("Try `rank_gauss=True` (it keeps the values' order, not their scale: right for heavy tails such as money), or drop or clip such rows if they are errors")
     assert pickle.loads(pickle.dumps(w[0].message)).columns == w[0].message.columns
     with warnings.catch_warnings():
         warnings.simplefilter('error', ExtremeValueWarning)
@@ -241,12 +256,12 @@ def test_one_value_apart_from_equal_rows_gives_no_numpy_warning():
         ae_data(df, ['a'], ['c', 'flag'], valid_idx=list(range(100, 160)), bs=32)  # row 7 in training
 
 def test_uninformative_columns_are_named_in_one_warning():
-    "A column with one value in every training row (missing counts as a value) and a categorical one with a different value in each are named, with why, at the caller's line; the fit goes on."
+    "A column with one value in every training row (missing counts as a value), a categorical one with a different value in each and row numbers are named, with why, at the caller's line; the fit goes on."
     df = frame().assign(k='same', z=0., id=[f'r{i}' for i in range(160)], gap=np.nan, idnum=np.arange(160.))
     df.loc[df.index[::2], 'gap'] = 1.  # a value or missing: not constant
     with pytest.warns(UninformativeColumnWarning) as caught: learn = fit_autoencoder(df, ['a', 'k', 'id'], ['c', 'z', 'gap', 'idnum'], **KW)
     w = [c for c in caught if c.category is UninformativeColumnWarning]
-    assert len(w) == 1 and w[0].filename == __file__ and list(w[0].message.columns) == ['k', 'id', 'z']
+    assert len(w) == 1 and w[0].filename == __file__ and list(w[0].message.columns) == ['k', 'id', 'z', 'idnum']
     msg = str(w[0].message)
     assert "'k' has one value ('same') in all 128 training rows" in msg and "'z' has one value (0.0) in all 128" in msg
     assert "'id' has a different category in each of the 128 training rows" in msg and finite(encode(learn, df))
@@ -264,7 +279,7 @@ def test_uninformative_columns_are_named_in_one_warning():
         warnings.simplefilter('error', UninformativeColumnWarning)
         fit_autoencoder(df.iloc[:20], ['a', 'id'], ['c'], **{**KW, 'bs': 8})  # 16 training rows: too few to call all-distinct an identifier
         fit_autoencoder(df.assign(id=[f'r{i // 6}' for i in range(160)]), ['a', 'id'], ['c'], **KW)  # six rows a category: a grouping, not an identifier
-        fit_autoencoder(df.assign(k=['same'] * 159 + [np.nan]), ['a', 'k'], ['idnum'], valid_idx=[0], **KW)  # a gap in training: two values
+        fit_autoencoder(df.assign(k=['same'] * 159 + [np.nan]), ['a', 'k'], ['c'], valid_idx=[0], **KW)  # a gap in training: two values
 
 def cat_kinds(n=160):
     r = np.random.default_rng(5)
@@ -691,3 +706,30 @@ def test_procs_state_compares_fitted_values_as_plain_values():
     from tabae.validate import _plain
     assert _plain(CategoryMap(['b', 'a'], add_na=True)) == ['#na#', 'a', 'b'] and _plain(CategoryMap(['a'])) == ['a']
     assert _plain(np.array([1.5, np.nan])) == [1.5, 'nan'] == _plain([np.float32(1.5), float('nan')]) and _plain(np.int64(3)) == 3
+
+def shift_warnings(f, *args) -> list:
+    "The `InputShiftWarning`s `f(*args)` issues, with its result discarded."
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        f(*args)
+    return [w for w in caught if w.category is InputShiftWarning]
+
+def test_rows_unlike_the_training_values_are_warned_of_once(learn):
+    "A failed join (a column missing in every row, infinite in every row), other units (every value past the training range) and a CSV that read a training class 'N/A' as missing are named in one `InputShiftWarning` per call, at the caller's line, for `encode`, `reconstruct` and `evaluate`; the training frame itself, or a row or two, is not."
+    import io
+    df = frame().assign(a=np.where(np.arange(160) % 4 == 0, 'N/A', frame().a))
+    learn_na = fit(df)
+    back = pd.read_csv(io.StringIO(df.to_csv(index=False)))
+    assert back.a.isna().sum() == 40
+    w = shift_warnings(encode, learn_na, back)
+    assert len(w) == 1 and w[0].filename == __file__ and list(w[0].message.columns) == ['a']
+    assert re.search(r"'a' has 40 missing value\(s\), and the training class\(es\) \['N/A'\], which pandas' `read_csv` reads as missing unless told `keep_default_na=False", str(w[0].message))
+    broken = frame().assign(b=np.nan, c=np.inf, d=frame().d * 1000)
+    for f in (encode, reconstruct, evaluate):
+        w = shift_warnings(f, learn, broken)
+        assert len(w) == 1 and w[0].message.columns == {'b': 'no value in any of the 160 rows', 'c': 'no value in any of the 160 rows',
+                                                         'd': 'values outside the training range in 160 of the 160 rows'}
+    assert str(w[0].message).startswith("Column(s) unlike their training values (a failed join, other units, or another reader?): 'b' has no value in any of the 160 rows;")
+    assert not shift_warnings(encode, learn, frame()) and not shift_warnings(encode, learn, broken.iloc[:2])
+    half = frame().assign(d=np.where(np.arange(160) < 60, frame().d * 1000, frame().d))  # 60 of 160 past the range: drift, not a shift of the whole column
+    assert not shift_warnings(encode, learn, half)
