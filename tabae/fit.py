@@ -12,7 +12,7 @@ from .validate import _check_fraction, _check_lr, _check_positive_int, _is_int
 __all__ = ['RECIPE', 'ARTICLE_RECIPE', 'KeepBest', 'EarlyStopFrom', 'fit_autoencoder']
 
 RECIPE = dict(ps=0., embed_p=0., head_p=0., code_p=0., class_balance=0.5, bound_pad=0.1, decoder='linear', bin_targets=16, bin_inputs=True, clip_inputs=True, input_skip=True)
-"`ae_learner` settings that `fit_autoencoder` uses unless told otherwise (chosen on AdultBench; see benchmarks/RESULTS.md)."
+"`ae_learner` settings that `fit_autoencoder` uses unless told otherwise (chosen by AdultBench scores on adult_test; benchmarks/RESULTS.md also judges them on rows no choice looked at)."
 
 ARTICLE_RECIPE = dict(layers=(1024, 512, 256), ps=0.1, embed_p=0.01, swap_p=0.1, head_p=None, code_p=None, class_balance=0.,
                       bound_pad=0., decoder='mirror', bin_targets=0, bin_inputs=False, clip_inputs=False, input_skip=False, epochs=20, lr=3e-3, bs=1024, patience=4, anneal_noise=None)
