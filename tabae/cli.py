@@ -114,6 +114,7 @@ def fit(
     cat:Annotated[str, "Categorical columns (default: the non-numeric columns not in --cont/--drop)", {'nargs': '*'}]=None,
     cont:Annotated[str, "Continuous columns (default: the numeric columns not in --cat/--drop)", {'nargs': '*'}]=None,
     drop:Annotated[str, "Columns left out when --cat or --cont is inferred, such as the target", {'nargs': '*'}]=None,
+    max_card:int=None, # When --cat or --cont is inferred: integer columns of at most this many values are categorical (as fastai's cont_cat_split; default: none)
     code_size:int=128, # Size of the code
     layers:Annotated[int, "Encoder sizes (default: 1024 512 256); the linear decoder maps the code to the first of them", {'nargs': '+'}]=None,
     epochs:int=None, # Most epochs, early stopping may stop sooner (default: fit_autoencoder's, 40)
@@ -140,7 +141,7 @@ def fit(
         df = read_table(train)
         drop = _cols(drop, '--drop') or []
         check_columns(df, drop, '--drop')
-        cats, conts = infer_columns(df.drop(columns=drop), _cols(cat, '--cat'), _cols(cont, '--cont'))
+        cats, conts = infer_columns(df.drop(columns=drop), _cols(cat, '--cat'), _cols(cont, '--cont'), max_card=max_card)
         given = {k: v for k, v in dict(layers=layers and list(layers), epochs=epochs, lr=lr, bs=bs, patience=patience, code_act=code_act).items() if v is not None}
         kw = {**(ARTICLE_RECIPE if article else {}), **extra, **given}
         learn = fit_distributed(df, cats, conts, code_size=code_size, valid_pct=valid_pct, seed=seed, progress=not quiet, **kw)

@@ -7,7 +7,7 @@ from .datasets import ADULT_TARGET, adult, adult_columns, read_table
 from .downstream import codes_dls
 from .evaluate import evaluate
 from .fit import _seeded, fit_autoencoder
-from .validate import check_columns, user_columns
+from .validate import check_columns, infer_columns, user_columns
 
 __all__ = ['demo_data', 'downstream_score', 'run_demo']
 
@@ -16,7 +16,7 @@ def demo_data(
     target:str=None, # the target column: `salary` when the file has one, else its last column
     valid_pct:float=0.2, # share of a file's rows held out (Adult holds out `adult_test`)
     seed:int=0, # seed of the held-out split
-    max_card:int=20, # integer columns with more distinct values than this are continuous (`cont_cat_split`)
+    max_card:int=20, # integer columns with more distinct values than this are continuous (as fastai's `cont_cat_split`)
 ) -> tuple:
     "`(train, held_out, cat_names, cont_names, target)`: Adult with the article's 9 columns, or a file with inferred columns (held-out rows whose target class no training row has left out)."
     if csv is None: return (adult(), adult('test'), *adult_columns('adult-9'), ADULT_TARGET)
@@ -24,7 +24,7 @@ def demo_data(
     target = ifnone(target, ADULT_TARGET if ADULT_TARGET in df.columns else df.columns[-1])
     check_columns(df, [target], 'the target')
     df = df[df[target].notna()].reset_index(drop=True)
-    conts, cats = cont_cat_split(df, max_card=max_card, dep_var=target)
+    cats, conts = infer_columns(df.drop(columns=target), max_card=max_card)
     cats = [c for c in cats if df[c].nunique() <= max(max_card, len(df) // 2)]  # drop identifiers and free text
     train, valid = (df.iloc[i] for i in _random_splits(len(df), valid_pct, seed))
     if not _is_regression(df[target]): valid = valid[valid[target].isin(set(train[target]))]  # a class only held-out rows have cannot be predicted

@@ -27,6 +27,7 @@ class TabularAEEncoder(TransformerMixin, BaseEstimator):
     def __init__(self,
         cat_names:list|None=None, # categorical columns; `None`: the non-numeric columns not in `cont_names`
         cont_names:list|None=None, # continuous columns; `None`: the numeric columns not in `cat_names`
+        max_card:int|None=None, # with a `None` list: integer columns of at most this many values are categorical (as fastai's `cont_cat_split`)
         code_size:int=128, # size of the code: the number of output features
         layers:tuple=(1024, 512, 256), # encoder sizes; `fit_autoencoder`'s linear decoder maps the code to the first one
         epochs:int|None=None, # most epochs (early stopping may stop sooner); `None`: `fit_autoencoder`'s
@@ -64,7 +65,7 @@ class TabularAEEncoder(TransformerMixin, BaseEstimator):
         frame = self._frame(X, reset=True)
         alias = dict(zip(X.columns if isinstance(X, pd.DataFrame) else range(frame.shape[1]), frame.columns))  # the 0, 1, ... of `read_csv(header=None)` or an array's positions: x0, x1, ...
         names = [None if ns is None else [alias.get(c, c) for c in _listify(ns)] for ns in (self.cat_names, self.cont_names)]
-        self.cat_names_, self.cont_names_ = infer_columns(frame, *names)
+        self.cat_names_, self.cont_names_ = infer_columns(frame, *names, max_card=self.max_card)
         given = {k: v for k, v in dict(epochs=self.epochs, lr=self.lr, patience=self.patience).items() if v is not None}
         kw = dict(code_size=self.code_size, layers=self.layers, valid_pct=self.valid_pct, seed=self.seed, bs=self.bs, progress=self.progress)
         learn = fit_autoencoder(frame, self.cat_names_, self.cont_names_, **{**kw, **given, **(self.fit_kwargs or {})})

@@ -91,15 +91,17 @@ def _listify(o) -> list:
 
 def _is_cont(col:pd.Series) -> bool: return pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
 
-def infer_columns(df:pd.DataFrame, cat_names:list=None, cont_names:list=None) -> tuple[list, list]:
-    "`(cat_names, cont_names)` for `df`: each given list is kept; a `None` one becomes the columns of its kind (numeric: continuous, the rest: categorical) not named in the other."
+def infer_columns(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, max_card:int|None=None) -> tuple[list, list]:
+    "`(cat_names, cont_names)` for `df`: each given list is kept; a `None` one becomes the columns of its kind not named in the other (numeric: continuous, but integers of at most `max_card` values if given, as fastai's `cont_cat_split`; the rest: categorical)."
+    if max_card is not None and (not _is_int(max_card) or max_card < 0): raise TabaeInputError(f"`max_card` must be None or an int >= 0 (integer columns of at most that many values are categorical), got {max_card!r}")
     cat_given, cont_given = _listify(cat_names), _listify(cont_names)
     check_columns(df, cat_given + cont_given, 'cat_names/cont_names')
     both = sorted({c for c in cat_given if c in set(cont_given)}, key=str)
     if both: raise TabaeInputError(f"Column(s) {both} are in both `cat_names` and `cont_names`")
     rest = [c for c in df.columns if c not in set(cat_given + cont_given)]
-    cats = cat_given if cat_names is not None else [c for c in rest if not _is_cont(df[c])]
-    conts = cont_given if cont_names is not None else [c for c in rest if _is_cont(df[c])]
+    few = {c for c in rest if max_card is not None and pd.api.types.is_integer_dtype(df[c]) and df[c].nunique() <= max_card}  # integer codes: regions, ratings
+    cats = cat_given if cat_names is not None else [c for c in rest if not _is_cont(df[c]) or c in few]
+    conts = cont_given if cont_names is not None else [c for c in rest if _is_cont(df[c]) and c not in few]
     if not cats + conts: raise TabaeInputError("No columns to encode: `cat_names` and `cont_names` are both empty")
     return cats, conts
 

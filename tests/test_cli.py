@@ -45,6 +45,9 @@ def test_fit_infers_columns_and_drops_the_target(files, capsys):
     to = learn.dls.train_ds
     assert learn.model.code_act == 'relu'
     assert 'salary' not in to.cat_names and set(to.cont_names) == set(adult_columns('adult-14')[1])
+    assert main(['fit', str(d/'train.parquet'), '--drop', 'salary', '--max-card', '20', '--out', str(d/'max_card'), *SMALL]) == 0
+    to = load_encoder(d/'max_card').dls.train_ds
+    assert 'education-num' in to.cat_names and set(to.cont_names) == set(adult_columns('adult-14')[1]) - {'education-num'}  # 16 values: a category
 
 def test_fit_article_recipe_and_json_arguments(files, model_dir, capsys):
     "`--article` trains the article's model (mirrored decoder, no skip, no clipping, its dropout); `--kw` passes more arguments; named options win over both."

@@ -8,7 +8,7 @@ scikit-learn's checks that do not run, and why:
 - `check_set_output_transform_polars`, `check_global_set_output_transform_polars`: polars is not a dependency; they run when it is installed.
 None is expected to fail: `parametrize_with_checks` gets no `expected_failed_checks`.
 """
-import os, pickle, subprocess, sys, warnings
+import os, pickle, re, subprocess, sys, warnings
 import numpy as np, pandas as pd, pytest, torch
 from fastai.torch_core import default_device
 import sklearn.utils.estimator_checks as ec
@@ -84,6 +84,20 @@ def test_infers_columns_from_dtypes(adult_df):
     assert infer_columns(adult_df, cont_names=[]) == ([c for c in adult_df.columns if c not in CONTS], [])
     enc = TabularAEEncoder(cat_names=['sex'], **SMALL).fit(adult_df.iloc[:500])
     assert enc.cat_names_ == ['sex'] and set(enc.cont_names_) == set(CONTS)
+
+def test_max_card_makes_integer_codes_categorical(adult_df):
+    "`max_card`, as fastai's `cont_cat_split`: integer columns (nullable ones too) of at most that many values are categorical; floats, wider integer columns and given lists stay as they are; a bad value is named."
+    from fastai.tabular.all import cont_cat_split
+    df = adult_df.iloc[:500].assign(region=np.arange(500) % 12 + 1, rating=pd.array([1, 2, 3, 4, None] * 100, dtype='Int64'), share=np.arange(500) % 5 / 4)
+    cats, conts = infer_columns(df.drop(columns='salary'), max_card=20)
+    want_conts, want_cats = cont_cat_split(df, max_card=20, dep_var='salary')
+    assert (cats, conts) == (want_cats, want_conts) and {'region', 'rating', 'education-num'} <= set(cats) and {'share', 'age'} <= set(conts)
+    assert infer_columns(df, max_card=None)[1] == [c for c in df.columns if c in CONTS + ['region', 'rating', 'share']]
+    assert infer_columns(df, cont_names=['region'], max_card=20)[1] == ['region']
+    enc = TabularAEEncoder(max_card=20, **SMALL).fit(df.drop(columns='salary'))
+    assert enc.cat_names_ == cats and enc.cont_names_ == conts
+    for bad in (-1, 2.5, '20'):
+        with pytest.raises(TabaeInputError, match=rf"`max_card` must be None or an int >= 0 .*got {re.escape(repr(bad))}"): infer_columns(df, max_card=bad)
 
 @pytest.mark.parametrize('kw,match', [(dict(cat_names=['age'], cont_names=['age']), r"\['age'\] are in both"),
                                       (dict(cat_names=['nope']), r"\['nope'\].*missing"),
