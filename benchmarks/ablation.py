@@ -143,7 +143,7 @@ def run(columns:str, kw:dict, flags:list) -> dict:
     else: rep = learn.evaluate(te)
     lin, hgb = probes(encode(learn, fwd(tr)), tr[ADULT_TARGET], encode(learn, fwd(te)), te[ADULT_TARGET])
     res = dict(columns=columns, kw={k: v for k, v in kw.items() if k not in ('emb_szs', 'cbs')}, flags=flags, symlog=heavy, r2=round(rep.summary.mean_r2, 4),
-               bal=round(rep.categorical.balanced_accuracy[cats].mean(), 4),  # the table's own columns: not the `bins` flags' added ones lin=round(lin, 4), hgb=round(hgb, 4), epochs=len(learn.recorder.values), fit_s=round(fit_s))
+               bal=round(rep.categorical.balanced_accuracy[cats].mean(), 4), lin=round(lin, 4), hgb=round(hgb, 4), epochs=len(learn.recorder.values), fit_s=round(fit_s))  # bal: the table's own columns, not the `bins` flags' added ones
     if 'recon' in flags: res.update({k: round(v, 4) for k, v in recon_probes(learn, tr, te, cats, conts, tr[ADULT_TARGET], te[ADULT_TARGET]).items()})
     return res
 

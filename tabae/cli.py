@@ -172,7 +172,7 @@ def encode(
     from .encode import encode as encode_frame
     from .errors import UnseenCategoryWarning, _warn_unseen
     from .persist import load_encoder
-    from .validate import user_columns
+    from .validate import _InputShift, user_columns
     if not str(Output).endswith('.parquet'): raise CliError(f"--output must be a .parquet file, got {Output}")
     _writable_file(Output, '--output')
     learn = load_encoder(model)
@@ -183,25 +183,23 @@ def encode(
     try:
         with warnings.catch_warnings(record=True) as caught:  # one unseen-category warning for the file, not one per chunk
             warnings.simplefilter('always', UnseenCategoryWarning)
-            for chunk in _with_progress(iter_table(data, chunk_size, columns), _table_rows(data), not quiet):
-                if not len(chunk): continue  # a CSV of a header alone reads as one empty chunk: no rows, as an empty parquet
-                codes = encode_frame(learn, chunk, bs=bs, progress=False)
-                table = pa.Table.from_pandas(pd.concat([chunk[keep], codes], axis=1), preserve_index=False)
-                if writer is None: writer = pq.ParquetWriter(Output, table.schema)
-                try: writer.write_table(table if table.schema == writer.schema else table.cast(writer.schema))
-                except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as e:
-                    raise CliError(f"The --keep columns change type between chunks of {data} ({e}): use a larger --chunk-size or a parquet file")
-                n += len(chunk)
+            with _InputShift.shared(learn):  # one input-shift warning for the file, counted over all its rows
+                for chunk in _with_progress(iter_table(data, chunk_size, columns), _table_rows(data), not quiet):
+                    if not len(chunk): continue  # a CSV of a header alone reads as one empty chunk: no rows, as an empty parquet
+                    codes = encode_frame(learn, chunk, bs=bs, progress=False)
+                    table = pa.Table.from_pandas(pd.concat([chunk[keep], codes], axis=1), preserve_index=False)
+                    if writer is None: writer = pq.ParquetWriter(Output, table.schema)
+                    try: writer.write_table(table if table.schema == writer.schema else table.cast(writer.schema))
+                    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as e:
+                        raise CliError(f"The --keep columns change type between chunks of {data} ({e}): use a larger --chunk-size or a parquet file")
+                    n += len(chunk)
     except BaseException:
         if writer is not None: writer.close(); Path(Output).unlink(missing_ok=True)  # no half-written output left behind
         raise
     if writer is not None: writer.close()
-    shown = set()
     for w in caught:
         if isinstance(w.message, UnseenCategoryWarning): unseen.update(w.message.counts)
-        elif (key := (w.category, tuple(getattr(w.message, 'columns', [str(w.message)])))) not in shown:  # the first chunk's of each kind, not one per chunk
-            shown.add(key)
-            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        else: warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     _warn_unseen(dict(unseen))
     if writer is None: raise CliError(f"{data} has no rows to encode")
     print(f"Wrote the {learn.model.code_size}-feature codes of {n} rows to {Output}")

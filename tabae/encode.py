@@ -9,7 +9,7 @@ from .loss import RecreatedLoss
 from .model import _finite_weights
 from .precision import amp_dtype
 from .process import _ClassIndex, _process, _unround_conts, process_frame
-from .validate import _InputShift, _check_positive_int, _check_procs, check_columns, user_columns
+from .validate import _SHIFT, _InputShift, _check_positive_int, _check_procs, check_columns, user_columns
 
 __all__ = ['model_outputs', 'encode', 'decode_outputs', 'reconstruct']
 
@@ -38,13 +38,15 @@ def model_outputs(learn:Learner, df:pd.DataFrame, bs:int=4096, encode:bool=True,
     was_training = model.training
     model.eval()
     net = _encoder(model, deep_stack, mixed_precision) if encode else model
-    unseen, index, shift = Counter(), _ClassIndex(learn.dls.train_ds), _InputShift(learn)
+    unseen, index, shared = Counter(), _ClassIndex(learn.dls.train_ds), _SHIFT.get()
+    shift = shared or _InputShift(learn)  # one shared over a file's chunks (`_InputShift.shared`), else this call's own
     out_of = _decodes(learn) if labels and not encode else noop  # a chunk of logits is rows x every class of every column: gigabytes for a column of 24k classes
     try:
         for sl in progress_bar(chunks, leave=False) if progress else chunks:
-            cats, conts, counts = _process(learn, df.iloc[sl], index)
+            part = df.iloc[sl]
+            cats, conts, counts = _process(learn, part, index)
             unseen.update(counts)
-            shift.update(df.iloc[sl], conts)
+            shift.update(part, conts)
             outs = []
             with torch.inference_mode():
                 for b in _chunks(len(cats), bs):
@@ -53,7 +55,7 @@ def model_outputs(learn:Learner, df:pd.DataFrame, bs:int=4096, encode:bool=True,
             yield sl, torch.cat(outs) if encode else tuple(torch.cat(o) for o in zip(*outs))
     finally: model.train(was_training)
     _warn_unseen(dict(unseen))  # once for the whole frame, not per chunk
-    shift.warn()
+    if shared is None: shift.warn()
 
 def encode(learn:Learner, df:pd.DataFrame, bs:int=4096, prefix:str='ae_', progress:bool=None, deep_stack:bool=False,
            mixed_precision:bool=True) -> pd.DataFrame:

@@ -6,7 +6,7 @@ from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score,
 from .encode import reconstruct
 from .errors import TabaeInputError, _some
 from .process import _ClassIndex, _unround_conts
-from .validate import NA, _check_positive_int, _cont_column, _is_positive, _listify, check_frame, clean_encode_frame, user_columns
+from .validate import NA, _check_positive_int, _cont_column, _is_positive, _listify, _tolerance, check_frame, clean_encode_frame, user_columns
 
 __all__ = ['AEReport', 'evaluate', 'output_range']
 
@@ -38,8 +38,8 @@ class AEReport:
 
     @staticmethod
     def _out_of_range(y:pd.Series, lo:float, hi:float) -> int:
-        "How many of `y` lie outside `[lo, hi]` (what the model can output), by more than float32 rounding (1e-5 of the range or of the bounds' size: a column constant in training has no range)."
-        tol = 1e-5 * max(hi - lo, abs(lo), abs(hi))
+        "How many of `y` lie outside `[lo, hi]` (what the model can output), by more than float32 rounding (`_tolerance`: a column constant in training has no range)."
+        tol = _tolerance(lo, hi)
         return int(((y < lo - tol) | (y > hi + tol)).sum())
 
     def _cat(self, c):

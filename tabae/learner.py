@@ -5,7 +5,7 @@ from fastai.tabular.all import *
 from .activations import FastMish
 from .data import TabDataLoaderIdentity
 from .encode import encode, reconstruct
-from .errors import TabaeInputError, UnseenCategoryWarning
+from .errors import InputShiftWarning, TabaeInputError, UnseenCategoryWarning
 from .loss import BinLoss, RecreatedLoss
 from .metrics import CatAccuracy, ReconR2
 from .model import TabularAE, _finite_weights, _widen, bucketize_cols
@@ -25,7 +25,7 @@ class AELearner(Learner):
         df = pd.DataFrame([row.to_dict()], index=[row.name])  # dtypes from the values: a Series of mixed values holds them as objects
         rebuilt = reconstruct(self, df, progress=False).iloc[0]  # warns of unseen categories, once
         with warnings.catch_warnings():
-            warnings.simplefilter('ignore', UnseenCategoryWarning)
+            warnings.simplefilter('ignore', UnseenCategoryWarning); warnings.simplefilter('ignore', InputShiftWarning)  # said once, by `reconstruct`
             return rebuilt, torch.tensor(encode(self, df, progress=False).to_numpy()[0])
 
     def _check_rows(self):

@@ -70,7 +70,8 @@ def _head(n_in:int, n_out:int, p:float) -> LinBnDrop:
 
 def _finite_weights(m:nn.Module) -> bool:
     "Every parameter of `m` finite: its min and max (which NaN propagates to) checked, 5x faster than `isfinite` over every weight of a wide model."
-    return all(torch.isfinite(torch.stack(torch.aminmax(p.detach()))).all() for p in m.parameters() if p.numel())
+    ends = [torch.stack(torch.aminmax(p.detach())).float() for p in m.parameters() if p.numel()]
+    return bool(torch.isfinite(torch.cat(ends)).all()) if ends else True  # one check: on a GPU, one synchronisation
 
 def _floats(p): return [float(v) for v in p] if is_listy(p) else float(p)
 

@@ -27,7 +27,6 @@ class TabularAEEncoder(TransformerMixin, BaseEstimator):
     def __init__(self,
         cat_names:list|None=None, # categorical columns; `None`: the non-numeric columns not in `cont_names`
         cont_names:list|None=None, # continuous columns; `None`: the numeric columns not in `cat_names`
-        max_card:int|None=None, # with a `None` list: integer columns of at most this many values are categorical (as fastai's `cont_cat_split`)
         code_size:int=128, # size of the code: the number of output features
         layers:tuple=(1024, 512, 256), # encoder sizes; `fit_autoencoder`'s linear decoder maps the code to the first one
         epochs:int|None=None, # most epochs (early stopping may stop sooner); `None`: `fit_autoencoder`'s
@@ -38,7 +37,9 @@ class TabularAEEncoder(TransformerMixin, BaseEstimator):
         seed:int|None=0, # seed of the split, the initial weights and the noise; `None`: unseeded
         fit_kwargs:dict|None=None, # more arguments of `fit_autoencoder` and `ae_learner` (`swap_p`, `ps`, `rank_gauss`, `code_act`, ...)
         progress:bool=False, # show fastai's progress bar and table while fitting
+        max_card:int|None=None, # with `cat_names` inferred: integer columns of at most this many values are categorical (as fastai's `cont_cat_split`)
     ): store_attr()
+    max_card = None  # encoders pickled before `max_card` existed unpickle with it
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

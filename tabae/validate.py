@@ -1,10 +1,11 @@
 """Input checks and frame normalisation: every bad table or argument stops early with a `TabaeInputError` that says what to fix."""
 from __future__ import annotations
-import numbers, warnings
+import contextlib, contextvars, numbers, warnings
 from fastai.tabular.all import *
 from pandas.api.types import infer_dtype
 from .errors import _DETAILED, ExtremeValueWarning, InputShiftWarning, ManyClassesWarning, TabaeInputError, UninformativeColumnWarning, _caller_level, _some
 from .activations import CODE_ACTS
+from .procs import RankGauss
 
 NA = '#na#'  # fastai's `Categorify` class for missing and unseen values
 
@@ -92,14 +93,14 @@ def _listify(o) -> list:
 def _is_cont(col:pd.Series) -> bool: return pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
 
 def infer_columns(df:pd.DataFrame, cat_names:list=None, cont_names:list=None, max_card:int|None=None) -> tuple[list, list]:
-    "`(cat_names, cont_names)` for `df`: each given list is kept; a `None` one becomes the columns of its kind not named in the other (numeric: continuous, but integers of at most `max_card` values if given, as fastai's `cont_cat_split`; the rest: categorical)."
+    "`(cat_names, cont_names)` for `df`: each given list is kept; a `None` one becomes the columns of its kind not named in the other (numeric: continuous, but with `max_card` and `cat_names` inferred, integers of at most `max_card` values, as fastai's `cont_cat_split`; the rest: categorical)."
     if max_card is not None and (not _is_int(max_card) or max_card < 0): raise TabaeInputError(f"`max_card` must be None or an int >= 0 (integer columns of at most that many values are categorical), got {max_card!r}")
     cat_given, cont_given = _listify(cat_names), _listify(cont_names)
     check_columns(df, cat_given + cont_given, 'cat_names/cont_names')
     both = sorted({c for c in cat_given if c in set(cont_given)}, key=str)
     if both: raise TabaeInputError(f"Column(s) {both} are in both `cat_names` and `cont_names`")
     rest = [c for c in df.columns if c not in set(cat_given + cont_given)]
-    few = {c for c in rest if max_card is not None and pd.api.types.is_integer_dtype(df[c]) and df[c].nunique() <= max_card}  # integer codes: regions, ratings
+    few = {c for c in rest if max_card is not None and cat_names is None and pd.api.types.is_integer_dtype(df[c]) and df[c].nunique(dropna=False) <= max_card}  # integer codes (regions, ratings), missing counted as fastai counts it; for an inferred `cat_names` only: a given one is the user's
     cats = cat_given if cat_names is not None else [c for c in rest if not _is_cont(df[c]) or c in few]
     conts = cont_given if cont_names is not None else [c for c in rest if _is_cont(df[c]) and c not in few]
     if not cats + conts: raise TabaeInputError("No columns to encode: `cat_names` and `cont_names` are both empty")
@@ -394,40 +395,74 @@ def _warn_left_out(df:pd.DataFrame, cat_names:list|None, cont_names:list|None):
     warnings.warn(f"`{arg}` is not given, so the {'numeric' if numeric else 'non-numeric'} column(s) {names} are left out of the autoencoder: "
                   f"pass them in `{arg}` (`infer_columns(df.drop(columns=[target]))` lists the columns by dtype), or `{arg}=[]` to leave them out without this warning", stacklevel=_caller_level())
 
-_MIN_SHIFT_ROWS = 20  # rows from which a column missing in every row, or mostly outside the training range, is warned about (one row to `predict` is not a shift)
+_MIN_SHIFT_ROWS = 20  # rows from which a column is warned about as unlike its training values (one row to `predict` is not a shift)
 _READ_AS_MISSING = {'', '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#QNAN', '-NaN', '-nan', '1.#IND', '1.#QNAN', '<NA>', 'N/A', 'NA', 'NULL', 'NaN', 'None',
                     'n/a', 'nan', 'null'}  # pandas' `read_csv` reads these as missing unless told otherwise (its `na_values` documentation)
+_SHIFT = contextvars.ContextVar('tabae_input_shift', default=None)  # the `_InputShift` that `model_outputs` calls count into, when one is shared
+
+def _missing_share(to:Tabular, c) -> float|None:
+    "The share of `to`'s training rows missing in column `c` (processed: '#na#', or `FillMissing`'s flag), or None when `to` keeps no rows (a loaded learner)."
+    if not len(to.items): return None
+    if c in to.cont_names:
+        flag = f'{c}_na'
+        return float((to.items[flag] == to.classes[flag].o2i[True]).mean()) if flag in to.cat_names and True in to.classes[flag].o2i else 0.
+    return float((to.items[c] == 0).mean())
+
+def _n_inf(col:pd.Series) -> int:
+    "How many values of `col` are infinite (numbers held as objects too)."
+    if col.dtype == object: col = pd.to_numeric(col, errors='coerce')
+    return int(np.isinf(col.to_numpy(np.float64, na_value=np.nan)).sum()) if pd.api.types.is_float_dtype(col) else 0
+
+def _tolerance(lo, hi):
+    "Float32 rounding at the bounds `lo`..`hi`: 1e-5 of the range, or of the bounds' size where they are equal (a column constant in training)."
+    return 1e-5 * np.where(hi > lo, hi - lo, np.maximum(np.abs(lo), np.abs(hi)))
 
 class _InputShift:
-    "What `model_outputs` counts, chunk by chunk, to warn once of columns unlike their training values: missing in every row, mostly outside the training range, or missing where a training class is a word `read_csv` reads as missing."
+    "What `model_outputs` counts, chunk by chunk, to warn once of columns unlike their training values: missing in every row (mostly present in training), mostly outside the training range, or missing where a training class is a word `read_csv` reads as missing."
     def __init__(self, learn:Learner):
-        to = learn.dls.train_ds
+        self.to = to = learn.dls.train_ds
         self.cats, self.conts = user_columns(to)
         self.words = {c: w for c in self.cats if (w := [v for v in to.classes[c][1:] if isinstance(v, str) and v in _READ_AS_MISSING])}
-        head = getattr(get_model(learn.model), 'cont_head', None)
-        self.range = head[-1].data_range() if head is not None and hasattr(head[-1], 'data_range') and len(self.conts) else None
-        self.n, self.missing, self.outside = 0, pd.Series(0, index=self.cats + self.conts), 0
+        rg, self.range = _proc(to, RankGauss), None
+        if rg is not None: self.range = np.array([[q[0], q[-1]] for q in (rg.quantiles[c] for c in self.conts)]).T.reshape(2, -1)  # original units: it clamps past them
+        elif self.conts:
+            try: self.range = np.stack([t.float().cpu().numpy() for t in get_model(learn.model).cont_head[-1].data_range()])  # normalized units
+            except (AttributeError, TypeError, IndexError): pass  # not a `TabularAE` head: no range to compare with
+        self.raw = rg is not None
+        self.n, self.missing, self.worded, self.outside = 0, pd.Series(0, index=self.cats + self.conts), pd.Series(0, index=list(self.words)), 0
+
+    @classmethod
+    @contextlib.contextmanager
+    def shared(cls, learn:Learner):
+        "Within it, every `model_outputs` call counts into one `_InputShift`, which warns once, at the end, of all the rows: the chunks of one file."
+        shift = cls(learn)
+        token = _SHIFT.set(shift)
+        try: yield shift
+        finally: _SHIFT.reset(token)
+        shift.warn()
 
     def update(self, df:pd.DataFrame, conts:Tensor):
-        "Count `df`'s missing values per column (infinite numbers too) and its processed numbers `conts` outside the training range."
+        "Count `df`'s missing values per column (infinite numbers too), its training words `read_csv` reads as missing, and its numbers outside the training range (`conts`: processed)."
         self.n += len(df)
         self.missing += df[self.cats + self.conts].isna().sum()
-        for c in self.conts:
-            if pd.api.types.is_float_dtype(df[c]): self.missing[c] += int(np.isinf(df[c].to_numpy(np.float64, na_value=np.nan)).sum())  # read as missing, as gaps are
-        if self.range is not None:
-            lo, hi = (t.float().cpu() for t in self.range)
-            tol = 1e-5 * torch.stack([hi - lo, lo.abs(), hi.abs()]).amax(0)
-            self.outside = self.outside + ((conts < lo - tol) | (conts > hi + tol)).sum(0).numpy()
+        for c in self.conts: self.missing[c] += _n_inf(df[c])  # read as missing, as gaps are
+        for c, w in self.words.items(): self.worded[c] += int(df[c].isin(w).sum())
+        if self.range is None: return
+        x = np.stack([pd.to_numeric(df[c], errors='coerce').to_numpy(np.float64, na_value=np.nan) for c in self.conts], 1) if self.raw else conts.numpy()
+        lo, hi = self.range
+        tol = _tolerance(lo, hi)
+        with np.errstate(invalid='ignore'): self.outside = self.outside + ((x < lo - tol) | (x > hi + tol)).sum(0)
 
     def warn(self):
         "One `InputShiftWarning` naming the columns found, if any."
         why, n = {}, self.n
-        if n >= _MIN_SHIFT_ROWS:
-            why.update({c: f"no value in any of the {n:,} rows" for c in self.cats + self.conts if self.missing[c] == n})
-            why.update({c: f"values outside the training range in {k:,} of the {n:,} rows" for c, k in zip(self.conts, np.broadcast_to(self.outside, len(self.conts)))
-                        if k > n / 2 and c not in why})
-        why.update({c: (f"{self.missing[c]:,} missing value(s), and the training class(es) {w[:3]}, which pandas' `read_csv` reads as missing unless told "
-                        "`keep_default_na=False, na_values=['']`") for c, w in self.words.items() if self.missing[c] and c not in why})
+        if n < _MIN_SHIFT_ROWS: return
+        why.update({c: f"no value in any of the {n:,} rows" for c in self.cats + self.conts
+                    if self.missing[c] == n and ((s := _missing_share(self.to, c)) is None or s < 0.5)})  # a column mostly missing in training may be missing in every row
+        why.update({c: f"values outside the training range in {k:,} of the {n:,} rows" for c, k in zip(self.conts, np.broadcast_to(self.outside, len(self.conts)))
+                    if k > n / 2 and c not in why})
+        why.update({c: (f"{self.missing[c]:,} missing value(s) and none of its training class(es) {w[:3]}, which `read_csv` (and so a CSV given to the command "
+                        "line) reads as missing: if the rows come from a CSV, keep the words, e.g. `read_csv(..., keep_default_na=False, na_values=['', '?'])`, or use parquet")
+                    for c, w in self.words.items() if self.missing[c] and not self.worded[c] and c not in why})
         _warn_columns(InputShiftWarning, "Column(s) unlike their training values (a failed join, other units, or another reader?)", why,
                       "Check how the rows were built: their codes take such values as missing, or as the training range allows, without an error")
-

@@ -226,13 +226,19 @@ def test_warnings_name_the_command_not_the_script(files, model_dir, tmp_path):
     assert 'sys.exit(main())' not in r.stderr and 'UnseenCategoryWarning' not in r.stderr.replace('tabae encode: UnseenCategoryWarning', '')
 
 def test_a_shift_warning_is_printed_once_for_a_file_of_many_chunks(files, model_dir, tmp_path):
-    "A column missing from every row of a file encoded in chunks is named once, in the first chunk's words, not once per chunk."
+    "The input-shift warning counts over the whole file, not per chunk: a column missing from every row is named once, with the file's row count; one missing only from the first chunk's rows is not named."
     d, test = files
-    test.iloc[:900].assign(age=np.nan).to_csv(tmp_path/'noage.csv', index=False)
-    r = subprocess.run([sys.executable, '-m', 'tabae', 'encode', str(model_dir), str(tmp_path/'noage.csv'), '-o', str(tmp_path/'c.parquet'), '--quiet', '--chunk-size', '300'],
-                       capture_output=True, text=True, env={**ENV, 'PYTHONWARNINGS': 'default'}, timeout=120)
-    assert r.returncode == 0 and r.stderr.count("tabae encode: InputShiftWarning: Column(s) unlike their training values") == 1
-    assert "'age' has no value in any of the 300 rows" in r.stderr
+    rows = test.iloc[:900].reset_index(drop=True)
+    rows.assign(age=np.nan).to_csv(tmp_path/'noage.csv', index=False)
+    rows.assign(race=rows.race.where(rows.index >= 300)).to_csv(tmp_path/'late.csv', index=False)
+    def stderr(name):
+        r = subprocess.run([sys.executable, '-m', 'tabae', 'encode', str(model_dir), str(tmp_path/name), '-o', str(tmp_path/'c.parquet'), '--quiet', '--chunk-size', '300'],
+                           capture_output=True, text=True, env={**ENV, 'PYTHONWARNINGS': 'always'}, timeout=120)
+        assert r.returncode == 0, r.stderr
+        return r.stderr
+    err = stderr('noage.csv')
+    assert err.count("InputShiftWarning") == 1 and "'age' has no value in any of the 900 rows" in err
+    assert "InputShiftWarning" not in stderr('late.csv')
 
 def test_ctrl_c_is_one_line_and_leaves_no_output(files, tmp_path, monkeypatch, capsys):
     "A Ctrl-C in `tabae fit` printed a traceback through fastai (with `fit_autoencoder`'s hint for Python users); it is one line, exit status 130, and `--out` is gone again."

@@ -329,3 +329,4 @@ def test_the_report_says_which_columns_mean_r2_leaves_out_and_tolerates_rounding
     assert 'mean_r2:' not in repr(AEReport(a[['x', 'c']], p[['x', 'c']], ['c'], ['x']))
     counts = lambda k: AEReport(a.assign(k=k), p, ['c'], ['x', 'k', 'm'], rng).continuous.out_of_range['k']
     assert counts(3.00000001) == 0 and counts(3.1) == 10 and counts(2.9) == 10
+    assert AEReport._out_of_range(pd.Series([1e6 + 15, 1e6 + 25, 1e6 - 12, 1e6 + 10.00001]), 1e6, 1e6 + 10) == 3  # far from 0 the range, not the size, sets the tolerance

@@ -94,8 +94,12 @@ def test_max_card_makes_integer_codes_categorical(adult_df):
     assert (cats, conts) == (want_cats, want_conts) and {'region', 'rating', 'education-num'} <= set(cats) and {'share', 'age'} <= set(conts)
     assert infer_columns(df, max_card=None)[1] == [c for c in df.columns if c in CONTS + ['region', 'rating', 'share']]
     assert infer_columns(df, cont_names=['region'], max_card=20)[1] == ['region']
+    assert infer_columns(df, cat_names=['sex'], max_card=20) == (['sex'], [c for c in df.columns if c in CONTS + ['region', 'rating', 'share']])  # a given `cat_names` is the user's: no column dropped
     enc = TabularAEEncoder(max_card=20, **SMALL).fit(df.drop(columns='salary'))
     assert enc.cat_names_ == cats and enc.cont_names_ == conts
+    old = TabularAEEncoder(**SMALL)
+    del old.max_card  # as unpickled from before `max_card`
+    assert old.get_params()['max_card'] is None and 'TabularAEEncoder' in repr(clone(old))
     for bad in (-1, 2.5, '20'):
         with pytest.raises(TabaeInputError, match=rf"`max_card` must be None or an int >= 0 .*got {re.escape(repr(bad))}"): infer_columns(df, max_card=bad)
 

@@ -1,4 +1,5 @@
-import datetime, pickle, re, sys, warnings
+import datetime, pickle, re, sys, tempfile, warnings
+from pathlib import Path
 import numpy as np, pandas as pd, pytest, torch
 from fastai.tabular.all import Callback, Categorify, FillMissing, Normalize, RandomSplitter, first
 from sklearn.metrics import balanced_accuracy_score
@@ -723,7 +724,9 @@ def test_rows_unlike_the_training_values_are_warned_of_once(learn):
     assert back.a.isna().sum() == 40
     w = shift_warnings(encode, learn_na, back)
     assert len(w) == 1 and w[0].filename == __file__ and list(w[0].message.columns) == ['a']
-    assert re.search(r"'a' has 40 missing value\(s\), and the training class\(es\) \['N/A'\], which pandas' `read_csv` reads as missing unless told `keep_default_na=False", str(w[0].message))
+    assert re.search(r"'a' has 40 missing value\(s\) and none of its training class\(es\) \['N/A'\], which `read_csv` \(and so a CSV given to the command line\) reads as missing: "
+                     r"if the rows come from a CSV, keep the words, e\.g\. `read_csv\(\.\.\., keep_default_na=False", str(w[0].message))
+    assert not shift_warnings(encode, learn_na, df.assign(a=df.a.where(np.arange(160) % 8 != 1)))  # real gaps beside the word itself: not read as missing
     broken = frame().assign(b=np.nan, c=np.inf, d=frame().d * 1000)
     for f in (encode, reconstruct, evaluate):
         w = shift_warnings(f, learn, broken)
@@ -733,3 +736,15 @@ def test_rows_unlike_the_training_values_are_warned_of_once(learn):
     assert not shift_warnings(encode, learn, frame()) and not shift_warnings(encode, learn, broken.iloc[:2])
     half = frame().assign(d=np.where(np.arange(160) < 60, frame().d * 1000, frame().d))  # 60 of 160 past the range: drift, not a shift of the whole column
     assert not shift_warnings(encode, learn, half)
+
+def test_shift_warnings_follow_rank_gauss_sparse_columns_and_predict(learn):
+    "Under `rank_gauss` (which clamps to its quantiles, so the processed values never leave the range) values past the training range are still counted, in original units; a column mostly missing in training may be missing in every row; `predict` says nothing of one row; a loaded learner, which keeps no rows, still warns."
+    rg = fit(frame(), rank_gauss=True)
+    w = shift_warnings(encode, rg, frame().assign(d=frame().d * 1000))
+    assert len(w) == 1 and w[0].message.columns == {'d': 'values outside the training range in 160 of the 160 rows'}
+    assert not shift_warnings(encode, rg, frame())
+    sparse = frame().assign(c=np.where(np.arange(160) % 10 == 0, 1.5, np.nan))  # 90% missing in training
+    assert not shift_warnings(encode, fit(sparse), sparse.assign(c=np.nan))
+    assert not shift_warnings(lambda l, d: l.predict(d.iloc[0]), learn, frame().assign(b=np.nan, d=1e9))
+    loaded = load_encoder(save_encoder(learn, Path(tempfile.mkdtemp()) / 'enc'))
+    assert list(shift_warnings(encode, loaded, frame().assign(b=np.nan))[0].message.columns) == ['b']
