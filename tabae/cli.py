@@ -114,7 +114,7 @@ def fit(
     cat:Annotated[str, "Categorical columns (default: the non-numeric columns not in --cont/--drop)", {'nargs': '*'}]=None,
     cont:Annotated[str, "Continuous columns (default: the numeric columns not in --cat/--drop)", {'nargs': '*'}]=None,
     drop:Annotated[str, "Columns left out when --cat or --cont is inferred, such as the target", {'nargs': '*'}]=None,
-    max_card:int=None, # When --cat or --cont is inferred: integer columns of at most this many values are categorical (as fastai's cont_cat_split; default: none)
+    max_card:int=None, # When --cat is inferred: integer columns of at most this many values are categorical (as fastai's cont_cat_split; default: none)
     code_size:int=128, # Size of the code
     layers:Annotated[int, "Encoder sizes (default: 1024 512 256); the linear decoder maps the code to the first of them", {'nargs': '+'}]=None,
     epochs:int=None, # Most epochs, early stopping may stop sooner (default: fit_autoencoder's, 40)

@@ -447,7 +447,7 @@ class _InputShift:
         self.missing += df[self.cats + self.conts].isna().sum()
         for c in self.conts: self.missing[c] += _n_inf(df[c])  # read as missing, as gaps are
         for c, w in self.words.items(): self.worded[c] += int(df[c].isin(w).sum())
-        if self.range is None: return
+        if self.range is None or not self.conts: return
         x = np.stack([pd.to_numeric(df[c], errors='coerce').to_numpy(np.float64, na_value=np.nan) for c in self.conts], 1) if self.raw else conts.numpy()
         lo, hi = self.range
         tol = _tolerance(lo, hi)
