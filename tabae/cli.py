@@ -237,10 +237,11 @@ def demo(
     from .demo import run_demo
     run_demo(csv=csv, quick=quick)
 
-_OPTIONS = {'cat_names/cont_names': '--cat/--cont', '`cat_names`': '--cat', '`cont_names`': '--cont', 'must be None (': 'must be left out ('}  # library terms -> CLI terms
+_OPTIONS = {'Leave them out of `cat_names`/`cont_names`': 'Leave them out with --drop (or out of --cat/--cont)', '`rank_gauss=True`': "--kw '{\"rank_gauss\": true}'",
+            'cat_names/cont_names': '--cat/--cont', '`cat_names`': '--cat', '`cont_names`': '--cont', 'must be None (': 'must be left out ('}  # library terms -> CLI terms, the longest first
 
-def _in_cli_terms(e:Exception, cmd) -> str:
-    "`e`'s message with the library's argument names written as `cmd`'s options (`code_size` as --code-size)."
+def _in_cli_terms(e:Exception|Warning|str, cmd) -> str:
+    "`e`'s message (an error's or a warning's) with the library's argument names written as `cmd`'s options (`code_size` as --code-size)."
     msg = f"No such file or directory: {e.filename or e}" if isinstance(e, FileNotFoundError) else str(e)  # one wording for every reader: pyarrow's says only the path, Python's "[Errno 2] ..."
     for py, opt in _OPTIONS.items(): msg = msg.replace(py, opt)
     for n, p in inspect.signature(cmd.__wrapped__).parameters.items():
@@ -271,7 +272,7 @@ def main(argv:list=None) -> int:
         return 2
     name, cmd, old, fmt = argv[0], COMMANDS[argv[0]], sys.argv, warnings.formatwarning
     sys.argv = [f'tabae {name}'] + argv[1:]
-    warnings.formatwarning = lambda msg, cat, *_, **__: f"tabae {name}: {cat.__name__}: {msg}\n"  # no file and line: they name the `tabae` script, not the user's
+    warnings.formatwarning = lambda msg, cat, *_, **__: f"tabae {name}: {cat.__name__}: {_in_cli_terms(msg, cmd)}\n"  # no file and line (they name the `tabae` script, not the user's); options, not arguments
     try:
         pargs, kwargs, _ = parse_cli(cmd.__wrapped__)
         res = cmd(*pargs, **kwargs)

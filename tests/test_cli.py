@@ -240,6 +240,18 @@ def test_a_shift_warning_is_printed_once_for_a_file_of_many_chunks(files, model_
     assert err.count("InputShiftWarning") == 1 and "'age' has no value in any of the 900 rows" in err
     assert "InputShiftWarning" not in stderr('late.csv')
 
+def test_fit_warnings_speak_in_options(files, tmp_path):
+    "A warning printed by `tabae fit` names the command's options (--drop, --kw), not the Python arguments (`cat_names`, `rank_gauss=True`) a command-line user cannot pass."
+    d, test = files
+    df = test.iloc[:600].assign(k='same')
+    df.loc[df.index[0], 'age'] = 1e7
+    df.to_csv(tmp_path/'odd.csv', index=False)
+    r = subprocess.run([sys.executable, '-m', 'tabae', 'fit', str(tmp_path/'odd.csv'), '--cat', 'race', 'k', '--cont', 'age', 'hours-per-week', '--out', str(tmp_path/'m'),
+                        '--epochs', '1', '--code-size', '4', '--layers', '8', '--valid-pct', '0', '--quiet'], capture_output=True, text=True, env={**ENV, 'PYTHONWARNINGS': 'default'}, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "UninformativeColumnWarning: " in r.stderr and "Leave them out with --drop (or out of --cat/--cont)" in r.stderr
+    assert "ExtremeValueWarning: " in r.stderr and """Try --kw '{"rank_gauss": true}' (it keeps""" in r.stderr and 'rank_gauss=True' not in r.stderr
+
 def test_ctrl_c_is_one_line_and_leaves_no_output(files, tmp_path, monkeypatch, capsys):
     "A Ctrl-C in `tabae fit` printed a traceback through fastai (with `fit_autoencoder`'s hint for Python users); it is one line, exit status 130, and `--out` is gone again."
     d, _ = files
