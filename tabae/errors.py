@@ -1,8 +1,8 @@
-"""What tabae raises and warns about: `TabaeInputError`, `FitInterrupted`, `UnseenCategoryWarning`, `UninformativeColumnWarning`, `ManyClassesWarning`, `ExtremeValueWarning` and `InputShiftWarning`."""
+"""What tabae raises and warns about: `TabaeInputError`, `FitInterrupted`, `UnseenCategoryWarning`, `UninformativeColumnWarning`, `ManyClassesWarning`, `ExtremeValueWarning`, `InputShiftWarning` and `NumbersAsTextWarning`."""
 from __future__ import annotations
 import sys, warnings
 
-__all__ = ['TabaeInputError', 'FitInterrupted', 'UnseenCategoryWarning', 'UninformativeColumnWarning', 'ManyClassesWarning', 'ExtremeValueWarning', 'InputShiftWarning']
+__all__ = ['TabaeInputError', 'FitInterrupted', 'UnseenCategoryWarning', 'UninformativeColumnWarning', 'ManyClassesWarning', 'ExtremeValueWarning', 'InputShiftWarning', 'NumbersAsTextWarning']
 
 class TabaeInputError(ValueError):
     "A DataFrame or argument that tabae cannot use, with what was expected."
@@ -35,6 +35,9 @@ class ManyClassesWarning(_ColumnsWarning):
 
 class ExtremeValueWarning(_ColumnsWarning):
     "Continuous training columns with a value so far from the rest that it sets the column's scale and range; `columns` maps each column to that value and how far out it is."
+
+class NumbersAsTextWarning(_ColumnsWarning):
+    "Categorical training columns of many classes that are nearly all numbers held as text ('12%', '1,200', '700' beside 'N/A'): each a class, their order lost; `columns` maps each column to what was found."
 
 class InputShiftWarning(_ColumnsWarning):
     "Columns of rows to encode unlike their training values (missing in every row, mostly outside the training range, or missing where a training class is a word `read_csv` reads as missing); `columns` maps each column to what was found."

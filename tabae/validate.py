@@ -3,7 +3,7 @@ from __future__ import annotations
 import contextlib, contextvars, numbers, warnings
 from fastai.tabular.all import *
 from pandas.api.types import infer_dtype
-from .errors import _DETAILED, ExtremeValueWarning, InputShiftWarning, ManyClassesWarning, TabaeInputError, UninformativeColumnWarning, _caller_level, _some
+from .errors import _DETAILED, ExtremeValueWarning, InputShiftWarning, ManyClassesWarning, NumbersAsTextWarning, TabaeInputError, UninformativeColumnWarning, _caller_level, _some
 from .activations import CODE_ACTS
 from .procs import RankGauss
 
@@ -255,6 +255,7 @@ def clean_train_frame(df:pd.DataFrame, cat_names:list, cont_names:list, splits:t
     if empty: raise TabaeInputError(f"Column(s) {empty} have no value in the {len(train)} training rows (all missing; for numbers, no finite value): drop them or fill them")
     named = _warn_uninformative(train_cols, set(cat_names), {c for c in cat_names if _holds_dates(df[c]) or _text_dates(df[c])})
     _warn_many_classes({c: train_cols[c] for c in cat_names if c not in named})
+    _warn_numbers_as_text({c: train_cols[c] for c in cat_names if c not in named})
     return pd.DataFrame(cols)
 
 def _warn_columns(cls:type, what:str, why:dict, advice:str):
@@ -300,6 +301,19 @@ def _warn_many_classes(train_cats:dict):
     why = {c: f"{n:,} classes in the training rows" for c, col in train_cats.items() if (n := col.nunique()) > _MANY_CLASSES}
     _warn_columns(ManyClassesWarning, "Categorical column(s) with many classes, each rebuilt as one logit per class per row, so the model's size and time grow with them",
                   why, "Group the rare classes (e.g. keep the 1,000 most frequent and call the rest 'other'), or leave the columns out")
+
+_TEXT_NUMBER_CLASSES, _TEXT_NUMBER_SHARE = 20, 0.9  # classes from which, and share of them that read as numbers (without %, currency signs, thousands separators), a text column is named
+
+def _warn_numbers_as_text(train_cats:dict):
+    "One `NumbersAsTextWarning` naming each categorical column of the training rows `train_cats` whose classes, more than `_TEXT_NUMBER_CLASSES`, read as numbers in `_TEXT_NUMBER_SHARE` or more of them."
+    why = {}
+    for c, col in train_cats.items():
+        if not _is_text(vals := col.dropna()) or (u := pd.Series(vals.unique(), dtype=object)).size <= _TEXT_NUMBER_CLASSES: continue
+        nums = pd.to_numeric(u.astype(str).str.replace(r'[\s,%$€£]', '', regex=True), errors='coerce')
+        if (share := nums.notna().mean()) >= _TEXT_NUMBER_SHARE:
+            why[c] = f"{len(u):,} classes, {int(share * 100)}% of them numbers as text (such as {u[nums.notna()].head(3).tolist()}{', beside ' + repr(u[nums.isna()].head(2).tolist()) if share < 1 else ''})"
+    _warn_columns(NumbersAsTextWarning, "Categorical column(s) of numbers held as text, each value a class of its own (their order lost)", why,
+                  "If they are quantities, convert them, e.g. `pd.to_numeric(df[col].str.rstrip('%'), errors='coerce')`, and pass them in `cont_names`")
 
 _EXTREME_Z = 40  # standard deviations of the other rows from their mean: one such training value wrecked the rebuilds of wind_speed in `benchmarks/extreme_values.py` (R2 0.82 at 53, below 0 from there; fine at 25)
 

@@ -749,3 +749,16 @@ def test_shift_warnings_follow_rank_gauss_sparse_columns_and_predict(learn):
     assert not shift_warnings(lambda l, d: l.predict(d.iloc[0]), learn, frame().assign(b=np.nan, d=1e9))
     loaded = load_encoder(save_encoder(learn, Path(tempfile.mkdtemp()) / 'enc'))
     assert list(shift_warnings(encode, loaded, frame().assign(b=np.nan))[0].message.columns) == ['b']
+
+def test_numbers_held_as_text_are_named():
+    "A categorical column of many classes that are nearly all numbers as text ('12%', or numbers beside 'N/A', as a CSV with one word in a number column reads) is named, with examples; a few numeric codes, words and an identifier are not (the identifier is named as one)."
+    rng = np.random.default_rng(0)
+    n = 300
+    df = frame(n).assign(pct=[f'{v}%' for v in rng.integers(0, 40, n)], credit=[str(v) if v > 350 else 'N/A' for v in rng.integers(300, 850, n)],
+                         codes=rng.choice(['1', '2', '3'], n), words=rng.choice([f'w{i}' for i in range(30)], n), ids=[str(i) for i in range(n)])
+    with pytest.warns(NumbersAsTextWarning) as caught: fit_autoencoder(df, ['a', 'pct', 'credit', 'codes', 'words', 'ids'], ['c'], **KW)
+    w = [c for c in caught if c.category is NumbersAsTextWarning]
+    assert len(w) == 1 and w[0].filename == __file__ and list(w[0].message.columns) == ['pct', 'credit']
+    assert re.search(r"'pct' has \d+ classes, 100% of them numbers as text \(such as \['\d+%', ", str(w[0].message))
+    assert re.search(r"'credit' has \d+ classes, 9\d% of them numbers as text \(such as \['\d+', .*\], beside \['N/A'\]\)", str(w[0].message))
+    assert str(w[0].message).endswith("convert them, e.g. `pd.to_numeric(df[col].str.rstrip('%'), errors='coerce')`, and pass them in `cont_names`")
