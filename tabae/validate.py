@@ -422,11 +422,6 @@ def _missing_share(to:Tabular, c) -> float|None:
         return float((to.items[flag] == to.classes[flag].o2i[True]).mean()) if flag in to.cat_names and True in to.classes[flag].o2i else 0.
     return float((to.items[c] == 0).mean())
 
-def _n_inf(col:pd.Series) -> int:
-    "How many values of `col` are infinite (numbers held as objects too)."
-    if col.dtype == object: col = pd.to_numeric(col, errors='coerce')
-    return int(np.isinf(col.to_numpy(np.float64, na_value=np.nan)).sum()) if pd.api.types.is_float_dtype(col) else 0
-
 def _tolerance(lo, hi):
     "Float32 rounding at the bounds `lo`..`hi`: 1e-5 of the range, or of the bounds' size where they are equal (a column constant in training)."
     return 1e-5 * np.where(hi > lo, hi - lo, np.maximum(np.abs(lo), np.abs(hi)))
@@ -458,11 +453,11 @@ class _InputShift:
     def update(self, df:pd.DataFrame, conts:Tensor):
         "Count `df`'s missing values per column (infinite numbers too), its training words `read_csv` reads as missing, and its numbers outside the training range (`conts`: processed)."
         self.n += len(df)
-        self.missing += df[self.cats + self.conts].isna().sum()
-        for c in self.conts: self.missing[c] += _n_inf(df[c])  # read as missing, as gaps are
+        nums = {c: _cont_column(df[c], c, trained=True).to_numpy() for c in self.conts}  # float64, infinities as NaN: the numbers as training read them
+        self.missing += pd.concat([df[self.cats].isna().sum(), pd.Series({c: int(np.isnan(v).sum()) for c, v in nums.items()}, dtype=int)])
         for c, w in self.words.items(): self.worded[c] += int(df[c].isin(w).sum())
         if self.range is None or not self.conts: return
-        x = np.stack([pd.to_numeric(df[c], errors='coerce').to_numpy(np.float64, na_value=np.nan) for c in self.conts], 1) if self.raw else conts.numpy()
+        x = np.stack(list(nums.values()), 1) if self.raw else conts.numpy()
         lo, hi = self.range
         tol = _tolerance(lo, hi)
         with np.errstate(invalid='ignore'): self.outside = self.outside + ((x < lo - tol) | (x > hi + tol)).sum(0)
