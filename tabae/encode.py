@@ -39,7 +39,7 @@ def model_outputs(learn:Learner, df:pd.DataFrame, bs:int=4096, encode:bool=True,
     model.eval()
     net = _encoder(model, deep_stack, mixed_precision) if encode else model
     unseen, index, shared = Counter(), _ClassIndex(learn.dls.train_ds), _SHIFT.get()
-    shift = shared or _InputShift(learn)  # one shared over a file's chunks (`_InputShift.shared`), else this call's own
+    shift = shared or _InputShift.of(learn)  # one shared over a file's chunks (`_InputShift.shared`), else this call's own
     out_of = _decodes(learn) if labels and not encode else noop  # a chunk of logits is rows x every class of every column: gigabytes for a column of 24k classes
     try:
         for sl in progress_bar(chunks, leave=False) if progress else chunks:

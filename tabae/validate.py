@@ -428,23 +428,31 @@ def _tolerance(lo, hi):
 
 class _InputShift:
     "What `model_outputs` counts, chunk by chunk, to warn once of columns unlike their training values: missing in every row (mostly present in training), mostly outside the training range, or missing where a training class is a word `read_csv` reads as missing."
-    def __init__(self, learn:Learner):
-        self.to = to = learn.dls.train_ds
+    def __init__(self, to:Tabular, bounds:np.ndarray|None=None):
+        "Counts against `to`, the training data: `bounds` are the `(low, high)` training range in normalized units (the model's), else that of `to`'s rows if it keeps any."
+        self.to = to
         self.cats, self.conts = user_columns(to)
         self.words = {c: w for c in self.cats if (w := [v for v in to.classes[c][1:] if isinstance(v, str) and v in _READ_AS_MISSING])}
-        rg, self.range = _proc(to, RankGauss), None
+        rg, self.range = _proc(to, RankGauss), bounds
         if rg is not None: self.range = np.array([[q[0], q[-1]] for q in (rg.quantiles[c] for c in self.conts)]).T.reshape(2, -1)  # original units: it clamps past them
-        elif self.conts:
-            try: self.range = np.stack([t.float().cpu().numpy() for t in get_model(learn.model).cont_head[-1].data_range()])  # normalized units
-            except (AttributeError, TypeError, IndexError): pass  # not a `TabularAE` head: no range to compare with
+        elif bounds is None and self.conts and len(to.items):
+            x = to.conts.to_numpy(np.float32)
+            self.range = np.stack([x.min(0), x.max(0)])
         self.raw = rg is not None
         self.n, self.missing, self.worded, self.outside = 0, pd.Series(0, index=self.cats + self.conts), pd.Series(0, index=list(self.words)), 0
+
+    @classmethod
+    def of(cls, learn:Learner) -> _InputShift:
+        "The counter for `learn`'s rows to encode, against its model's training range (kept when the learner keeps no rows)."
+        try: bounds = np.stack([t.float().cpu().numpy() for t in get_model(learn.model).cont_head[-1].data_range()])  # normalized units
+        except (AttributeError, TypeError, IndexError): bounds = None  # not a `TabularAE` head: the training rows' range, if kept
+        return cls(learn.dls.train_ds, bounds)
 
     @classmethod
     @contextlib.contextmanager
     def shared(cls, learn:Learner):
         "Within it, every `model_outputs` call counts into one `_InputShift`, which warns once, at the end, of all the rows: the chunks of one file."
-        shift = cls(learn)
+        shift = cls.of(learn)
         token = _SHIFT.set(shift)
         try: yield shift
         finally: _SHIFT.reset(token)

@@ -750,6 +750,15 @@ def test_shift_warnings_follow_rank_gauss_sparse_columns_and_predict(learn):
     loaded = load_encoder(save_encoder(learn, Path(tempfile.mkdtemp()) / 'enc'))
     assert list(shift_warnings(encode, loaded, frame().assign(b=np.nan))[0].message.columns) == ['b']
 
+def test_shift_warnings_cover_the_fastai_test_dl(learn):
+    "`dls.test_dl(df)` (the fastai way to `get_preds`) names the columns `encode` names, against the training rows' range; a loaded learner's DataLoaders, which keep no rows, still name a failed join."
+    broken = frame().assign(b=np.nan, d=frame().d * 1000)
+    w = shift_warnings(learn.dls.test_dl, broken)
+    assert len(w) == 1 and w[0].filename == __file__ and w[0].message.columns == {'b': 'no value in any of the 160 rows', 'd': 'values outside the training range in 160 of the 160 rows'}
+    assert not shift_warnings(learn.dls.test_dl, frame()) and not shift_warnings(learn.dls.test_dl, broken.iloc[:2])
+    loaded = load_encoder(save_encoder(learn, Path(tempfile.mkdtemp()) / 'enc'))
+    assert shift_warnings(loaded.dls.test_dl, broken)[0].message.columns == {'b': 'no value in any of the 160 rows'}
+
 def test_numbers_held_as_text_are_named():
     "A categorical column of many classes that are nearly all numbers as text ('12%', or numbers beside 'N/A', as a CSV with one word in a number column reads) is named, with examples; a few numeric codes, words and an identifier are not (the identifier is named as one)."
     rng = np.random.default_rng(0)
