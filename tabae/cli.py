@@ -248,11 +248,11 @@ def _in_cli_terms(e:Exception|Warning|str, cmd) -> str:
         if p.default is not inspect.Parameter.empty: msg = msg.replace(f'`{n}`', f"--{n.replace('_', '-')}")
     return msg
 
-COMMANDS = {'fit': fit, 'encode': encode, 'report': report, 'demo': demo}
+_COMMANDS = {'fit': fit, 'encode': encode, 'report': report, 'demo': demo}
 
 def _usage() -> str:
-    cmds = '\n'.join(f"  {k:<8}{f.__doc__.split(';')[0].split(':')[0].rstrip('.')}" for k, f in COMMANDS.items())
-    return f"usage: tabae {{{','.join(COMMANDS)}}} ...\n\ncommands:\n{cmds}\n\n`tabae COMMAND --help` describes each."
+    cmds = '\n'.join(f"  {k:<8}{f.__doc__.split(';')[0].split(':')[0].rstrip('.')}" for k, f in _COMMANDS.items())
+    return f"usage: tabae {{{','.join(_COMMANDS)}}} ...\n\ncommands:\n{cmds}\n\n`tabae COMMAND --help` describes each."
 
 def _stdout_closed() -> bool:
     "Whether standard output is a pipe whose reader has gone away (a broken pipe from anything else is an error to report)."
@@ -266,11 +266,11 @@ def _stdout_closed() -> bool:
 def main(argv:list=None) -> int:
     "Dispatch `tabae COMMAND ...` to the command's own parser; errors in the input are one line on stderr and exit status 1."
     argv = sys.argv[1:] if argv is None else list(argv)
-    if not argv or argv[0] not in COMMANDS:
+    if not argv or argv[0] not in _COMMANDS:
         if argv and argv[0] in ('-h', '--help'): print(_usage()); return 0
         print(_usage() + (f"\n\ntabae: error: unknown command {argv[0]!r}" if argv else ''), file=sys.stderr)
         return 2
-    name, cmd, old, fmt = argv[0], COMMANDS[argv[0]], sys.argv, warnings.formatwarning
+    name, cmd, old, fmt = argv[0], _COMMANDS[argv[0]], sys.argv, warnings.formatwarning
     sys.argv = [f'tabae {name}'] + argv[1:]
     warnings.formatwarning = lambda msg, cat, *_, **__: f"tabae {name}: {cat.__name__}: {_in_cli_terms(msg, cmd)}\n"  # no file and line (they name the `tabae` script, not the user's); options, not arguments
     try:

@@ -6,13 +6,13 @@ from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score,
 from .encode import reconstruct
 from .errors import TabaeInputError, _some
 from .process import _ClassIndex, _unround_conts
-from .validate import NA, _check_positive_int, _cont_column, _is_positive, _listify, _tolerance, check_frame, clean_encode_frame, user_columns
+from .validate import _NA, _check_positive_int, _cont_column, _is_positive, _listify, _tolerance, check_frame, clean_encode_frame, user_columns
 
 __all__ = ['AEReport', 'evaluate', 'output_range']
 
 _OUT_NOTE = "out_of_range: actual values the model cannot output (outside `output_range`: the training range)\n"
 
-def _labels(s:pd.Series) -> pd.Series: return s.astype(object).where(s.notna(), NA).astype(str)
+def _labels(s:pd.Series) -> pd.Series: return s.astype(object).where(s.notna(), _NA).astype(str)
 
 class AEReport:
     "Per-column reconstruction quality: `.continuous` (absolute errors, R2, `out_of_range`), `.categorical` (a missing category scored as the class '#na#'), `.summary`, `.plot()`."

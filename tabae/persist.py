@@ -12,19 +12,19 @@ from .learner import AELearner, _assemble
 from .loss import BinLoss, RecreatedLoss
 from .model import TabularAE
 from .procs import RankGauss
-from .validate import NA, _check_procs
+from .validate import _NA, _check_procs
 
 __all__ = ['WEIGHTS_FILE', 'CONFIG_FILE', 'save_encoder', 'load_encoder']
 
-WEIGHTS_FILE, CONFIG_FILE, FORMAT, VERSION = 'model.safetensors', 'tabae.json', 'tabae-encoder', 5
+WEIGHTS_FILE, CONFIG_FILE, _FORMAT, _VERSION = 'model.safetensors', 'tabae.json', 'tabae-encoder', 5
 "The files of a `save_encoder` directory (weights, and the JSON of everything else), and the format and version that JSON names."
-READS = (1, 2, 3, 4, 5)  # version 2 added bin inputs and bin weights, version 3 the code's activation, version 4 input clipping and the input skip, version 5 the exact training range of a clamped head; older files load as before
-ACTIVATIONS = {'Mish': FastMish, **{c.__name__: c for c in (nn.ReLU, nn.GELU, nn.SiLU, nn.LeakyReLU, nn.ELU, nn.SELU, nn.Tanh, nn.Sigmoid)}}
+_READS = (1, 2, 3, 4, 5)  # version 2 added bin inputs and bin weights, version 3 the code's activation, version 4 input clipping and the input skip, version 5 the exact training range of a clamped head; older files load as before
+_ACTIVATIONS = {'Mish': FastMish, **{c.__name__: c for c in (nn.ReLU, nn.GELU, nn.SiLU, nn.LeakyReLU, nn.ELU, nn.SELU, nn.Tanh, nn.Sigmoid)}}
 "Activations that `tabae.json` can name; 'Mish' (`nn.Mish` or `FastMish`, the same function) loads as `FastMish`."
 
 def _version(m:TabularAE) -> int:
     "The oldest format version that describes `m`: an older tabae would fail on the training range a padded head keeps (5) or the input skip's weights (4), or drop input clipping (4) or the code's activation (3), so only such models get those."
-    return VERSION if m.cont_head[-1].pad else 4 if m.clip_inputs or m.input_skip else 3 if m.code_act is not None else 2
+    return _VERSION if m.cont_head[-1].pad else 4 if m.clip_inputs or m.input_skip else 3 if m.code_act is not None else 2
 
 def _act_name(o:nn.Module) -> str:
     "The name `tabae.json` gives module `o`: 'Mish' for both Mish classes, else its class name."
@@ -53,7 +53,7 @@ def _new_proc(s:dict):
     if name == 'Categorify':
         p = Categorify()
         p.classes = {n: CategoryMap(items[1:], sort=False, add_na=True) for n, items in s['classes']}
-        if any(items[:1] != [NA] or len(p.classes[n]) != len(items) for n, items in s['classes']): raise ValueError("malformed Categorify classes")
+        if any(items[:1] != [_NA] or len(p.classes[n]) != len(items) for n, items in s['classes']): raise ValueError("malformed Categorify classes")
     elif name == 'FillMissing': p = FillMissing(add_col=bool(s['add_col'])); p.na_dict = dict(s['na_dict'])
     elif name == 'Normalize': p = Normalize(); p.means, p.stds = dict(s['means']), dict(s['stds'])
     elif name == 'RankGauss': p = RankGauss(int(s['n_quantiles'])); p.quantiles = {n: np.asarray(q, np.float64) for n, q in s['quantiles']}
@@ -66,8 +66,8 @@ def _arch(m:TabularAE) -> dict:
     "The `TabularAE` arguments that rebuild `m`'s layout (its bounds and weights are in the state dict)."
     act = first(o for o in m.layers[0] if not isinstance(o, (nn.Linear, nn.BatchNorm1d, nn.Dropout)))
     name = _act_name(act)
-    if name not in ACTIVATIONS or (name != 'Mish' and ACTIVATIONS[name] is not type(act)):
-        raise TabaeInputError(f"Cannot save the activation {type(act).__name__} as JSON (one of {list(ACTIVATIONS)} can be): use `learn.export()`, a pickle")
+    if name not in _ACTIVATIONS or (name != 'Mish' and _ACTIVATIONS[name] is not type(act)):
+        raise TabaeInputError(f"Cannot save the activation {type(act).__name__} as JSON (one of {list(_ACTIVATIONS)} can be): use `learn.export()`, a pickle")
     return {'emb_szs': [[e.num_embeddings, e.embedding_dim] for e in m.embeds[:len(m.n_classes)]], 'n_cont': m.n_cont, 'code_size': m.code_size,
             'cat_dict': list(m.n_classes), 'layers': [b[0].out_features for b in m.layers[:-1]],
             'ps': [_drop_p(b) for b in m.decoder][::-1], 'enc_ps': [_drop_p(b) for b in m.layers[:-1]],
@@ -78,12 +78,12 @@ def _arch(m:TabularAE) -> dict:
 
 def _new_model(a:dict, state:dict) -> TabularAE:
     "A `TabularAE` built from `_arch` and filled from `state`; built on the meta device, so the JSON sizes allocate nothing."
-    if a['act'] not in ACTIVATIONS: raise ValueError(f"unknown activation {a['act']!r}")
+    if a['act'] not in _ACTIVATIONS: raise ValueError(f"unknown activation {a['act']!r}")
     flags = {k: a.get(k, False) for k in ('bin_inputs', 'clip_inputs', 'input_skip')}  # absent from older files: off
     if bad := [k for k, v in flags.items() if not isinstance(v, bool)]: raise ValueError(f"{bad} must be true or false")
     with torch.device('meta'):
         m = TabularAE([tuple(o) for o in a['emb_szs']], a['n_cont'], a['code_size'], a['cat_dict'], torch.zeros(a['n_cont']), torch.zeros(a['n_cont']),
-                      layers=a['layers'], ps=a['ps'], enc_ps=a['enc_ps'], embed_p=a['embed_p'], swap_p=a['swap_p'], act_cls=ACTIVATIONS[a['act']],
+                      layers=a['layers'], ps=a['ps'], enc_ps=a['enc_ps'], embed_p=a['embed_p'], swap_p=a['swap_p'], act_cls=_ACTIVATIONS[a['act']],
                       head_p=a['head_p'], code_p=a['code_p'], decoder=a.get('decoder', 'mirror'),
                       bin_edges=torch.zeros(a['n_cont'], a['n_bins'] - 1) if a.get('n_bins') else None, code_act=a.get('code_act'), bound_pad=a.get('bound_pad'), **flags)  # `bound_pad` absent from older files: nothing clamped
     m.load_state_dict(state, strict=True, assign=True)
@@ -131,7 +131,7 @@ def save_encoder(learn:Learner, path:str|Path) -> Path:
     if not isinstance(model, TabularAE): raise TabaeInputError(f"`save_encoder` saves a `TabularAE`, got {type(model).__name__}")
     _check_procs(learn)  # else the file's procs would not match its weights: `load_encoder` refused it
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    cfg = {'format': FORMAT, 'version': _version(model), 'tabae_version': __version__,
+    cfg = {'format': _FORMAT, 'version': _version(model), 'tabae_version': __version__,
            'cat_names': [_py(c, 'the column name') for c in to.cat_names], 'cont_names': [_py(c, 'the column name') for c in to.cont_names],
            'procs': [_proc_state(p) for p in to.procs.fs], 'model': _arch(model), 'class_weights': _class_weights(learn.loss_func), 'bin_weights': _bin_weights(learn),
            'wd': float(learn.wd) if isinstance(learn.wd, (int, float)) else None}
@@ -139,7 +139,7 @@ def save_encoder(learn:Learner, path:str|Path) -> Path:
         raise TabaeInputError(f"This {type(model).__name__} has a layout that `tabae.json` cannot describe (a custom activation or layer?): use `learn.export()`")
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    save_file(state, path/WEIGHTS_FILE, metadata={'format': FORMAT})
+    save_file(state, path/WEIGHTS_FILE, metadata={'format': _FORMAT})
     (path/CONFIG_FILE).write_text(json.dumps(cfg, ensure_ascii=False, indent=1), encoding='utf-8')
     return path
 
@@ -158,7 +158,7 @@ def load_encoder(path:str|Path, device:str|torch.device|None=None, mixed_precisi
         if not (path/f).is_file(): raise TabaeInputError(f"{path} is not a tabae encoder directory: {f} is missing")
     try:
         cfg = json.loads((path/CONFIG_FILE).read_text(encoding='utf-8'))
-        if cfg.get('format') != FORMAT or cfg.get('version') not in READS: raise ValueError(f"format {cfg.get('format')!r} version {cfg.get('version')!r}, expected {FORMAT!r} version {' or '.join(map(str, READS))}")
+        if cfg.get('format') != _FORMAT or cfg.get('version') not in _READS: raise ValueError(f"format {cfg.get('format')!r} version {cfg.get('version')!r}, expected {_FORMAT!r} version {' or '.join(map(str, _READS))}")
         # fresh (aligned) copies: safetensors slices one buffer, and misaligned weights change the last bit of some CPU kernels
         state = {k: v.clone() for k, v in load_file(path/WEIGHTS_FILE, device='cpu').items()}
         model, dls = _new_model(cfg['model'], state), _template(cfg)

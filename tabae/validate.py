@@ -7,7 +7,7 @@ from .errors import _DETAILED, ExtremeValueWarning, InputShiftWarning, ManyClass
 from .activations import CODE_ACTS
 from .procs import RankGauss
 
-NA = '#na#'  # fastai's `Categorify` class for missing and unseen values
+_NA = '#na#'  # fastai's `Categorify` class for missing and unseen values
 
 __all__ = ['user_columns', 'check_columns', 'infer_columns', 'check_frame', 'check_hparams', 'cat_column', 'clean_train_frame', 'clean_encode_frame', 'check_train_data']
 
@@ -246,7 +246,7 @@ def clean_train_frame(df:pd.DataFrame, cat_names:list, cont_names:list, splits:t
                                                       f"pass at least {math.ceil(1 / valid_pct)} rows, or `valid_pct=0` to monitor the training loss")
     if len(train) < 2: raise TabaeInputError(f"Training needs at least 2 rows in the training split, got {len(train)} of {len(df)}")
     cols = {c: cat_column(df[c]).reset_index(drop=True) for c in cat_names}
-    na_named = [c for c in cat_names if cols[c].isin([NA]).any()]
+    na_named = [c for c in cat_names if cols[c].isin([_NA]).any()]
     if na_named: raise TabaeInputError(f"Categorical column(s) {na_named} hold the value '#na#', which fastai's `Categorify` keeps for missing and unseen "
                                        "values, so the two would merge: rename that value (e.g. `df[col].replace('#na#', 'na')`), or make it NaN if it means missing")
     cols.update(_cont_columns(df, cont_names))
@@ -281,16 +281,16 @@ def _warn_uninformative(train_cols:dict, cat_names:set, dated:set=frozenset()) -
     for c, col in train_cols.items():
         n = col.nunique(dropna=False)
         if n == 1: why[c] = f"one value ({v.item() if isinstance(v := col.iloc[0], np.generic) else v!r}) in all {len(col)} training rows"
-        elif c in dated: why[c] = (f"dates as {n} categories (a date after training is unseen, '{NA}'; fastai's `add_datepart(df, {c!r})` makes "
+        elif c in dated: why[c] = (f"dates as {n} categories (a date after training is unseen, '{_NA}'; fastai's `add_datepart(df, {c!r})` makes "
                                    "numbers and categories of it that recur, or convert it to numbers, e.g. days since a date)")
         elif len(col) < _MIN_ID_ROWS: continue
         elif c not in cat_names:
             if n == len(col) and _row_numbers(col):
                 why[c] = f"a different whole number in each of the {len(col)} training rows, {col.min():.0f} to {col.max():.0f} (row numbers or an identifier? as a number it only orders the rows)"
         elif n == len(col) and col.notna().all():
-            why[c] = f"a different category in each of the {len(col)} training rows (an identifier? held-out rows will all be unseen, '{NA}')"
+            why[c] = f"a different category in each of the {len(col)} training rows (an identifier? held-out rows will all be unseen, '{_NA}')"
         elif (once := (col.value_counts() == 1).sum() / len(col)) >= _ID_SHARE:
-            why[c] = f"a category no other training row has in {once:.0%} of the {len(col)} training rows (an identifier or free text? most held-out rows will be unseen, '{NA}')"
+            why[c] = f"a category no other training row has in {once:.0%} of the {len(col)} training rows (an identifier or free text? most held-out rows will be unseen, '{_NA}')"
     _warn_columns(UninformativeColumnWarning, "Column(s) the code can learn nothing lasting from", why, "Leave them out of `cat_names`/`cont_names`")
     return why
 
