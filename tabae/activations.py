@@ -34,6 +34,10 @@ class _MishBF16(torch.autograd.Function):
         one_minus_t = q2.mul(2).div_(q2.add_(1))
         return one_minus_t.mul_(t + 1).mul_(s).mul_(x).add_(t).mul_(grad)
 
+def _is_mish(m:nn.Module) -> bool:
+    "Whether `m` is Mish itself, `nn.Mish` or `FastMish`: exact classes, as a subclass may change the function."
+    return type(m) in (nn.Mish, FastMish)
+
 class FastMish(nn.Mish):
     "`nn.Mish` that takes the one-sigmoid path (`mish_bf16`, with its gradient when one is needed; not in place, first-order only) for bf16 tensors on CPU, where `F.mish` is slow; `F.mish` elsewhere."
     def forward(self, x:Tensor) -> Tensor:

@@ -8,7 +8,7 @@ from .inference import FoldedEncoder
 from .loss import RecreatedLoss
 from .model import _finite_weights
 from .precision import amp_dtype
-from .process import _ClassIndex, _process, _unround_conts, process_frame
+from .process import _ClassIndex, _decoded, _n_classes, _process, process_frame
 from .validate import _SHIFT, _InputShift, _check_positive_int, _check_procs, check_columns, user_columns
 
 __all__ = ['model_outputs', 'encode', 'decode_outputs', 'reconstruct']
@@ -71,8 +71,7 @@ def encode(learn:Learner, df:pd.DataFrame, bs:int=4096, prefix:str='ae_', progre
 
 def _decodes(learn:Learner):
     "What maps the model's `(cat_logits, conts)` to `(class index per categorical column, conts)`."
-    tmpl = learn.dls.train_ds
-    return RecreatedLoss([len(tmpl.classes[c]) for c in tmpl.cat_names]).decodes
+    return RecreatedLoss(_n_classes(learn.dls.train_ds)).decodes
 
 def decode_outputs(learn:Learner, out:tuple) -> pd.DataFrame:
     "The rows that the model's `(cat_logits, conts)` output stands for: the user's cat and cont columns, in labels and original units."
@@ -84,7 +83,7 @@ def _rows(learn:Learner, pc:Tensor, pf:Tensor, index:_ClassIndex=None) -> pd.Dat
     frame = pd.concat([pd.DataFrame(pf.float().cpu().numpy().astype(np.float64), columns=list(tmpl.cont_names)),
                        pd.DataFrame(pc.cpu().numpy(), columns=list(tmpl.cat_names))], axis=1)
     cats, conts = user_columns(tmpl)
-    res = _unround_conts(tmpl.new(frame[list(tmpl.x_names)]).decode().items, tmpl)
+    res = _decoded(tmpl, frame[list(tmpl.x_names)])
     at = {c: i for i, c in enumerate(tmpl.cat_names)}
     for c, dtype in ifnone(index, _ClassIndex(tmpl)).dtypes.items(): res[c] = _class_column(pc[:, at[c]].cpu().numpy() - 1, dtype)
     return res[cats + conts]

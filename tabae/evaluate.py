@@ -5,7 +5,7 @@ from fastai.tabular.all import *
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score, r2_score
 from .encode import reconstruct
 from .errors import TabaeInputError, _some
-from .process import _ClassIndex, _unround_conts
+from .process import _ClassIndex, _decoded
 from .validate import _NA, _check_positive_int, _cont_column, _is_positive, _listify, _tolerance, check_frame, clean_encode_frame, user_columns
 
 __all__ = ['AEReport', 'evaluate', 'output_range']
@@ -151,7 +151,7 @@ def output_range(learn:Learner) -> pd.DataFrame:
     to = learn.dls.train_ds
     bounds = dict(zip(to.cont_names, torch.stack(get_model(learn.model).cont_head[-1].data_range(), 1).float().cpu().numpy()))
     frame = pd.DataFrame({c: bounds.get(c, [0, 0]) for c in to.x_names})  # categories: any code
-    return _unround_conts(to.new(frame).decode().items, to)[list(to.cont_names)].T.set_axis(['min', 'max'], axis=1)
+    return _decoded(to, frame)[list(to.cont_names)].T.set_axis(['min', 'max'], axis=1)
 
 def _actual(to:Tabular, df:pd.DataFrame) -> pd.DataFrame:
     "`df`'s training columns as `reconstruct` gives them: a category that matches a training class by value (as `encode` matches it; 1.0 and '1' for 1) as that class, one that matches none as '<value> (unseen)' (no rebuild equals it), numbers as float64."

@@ -2,7 +2,7 @@
 from __future__ import annotations
 from fastai.tabular.all import *
 from torch.nn.modules.batchnorm import _BatchNorm
-from .activations import CODE_ACTS, FastMish
+from .activations import CODE_ACTS, FastMish, _is_mish
 from .model import bucketize_cols
 
 __all__ = ['FoldedEncoder']
@@ -26,8 +26,8 @@ class FoldedEncoder(Module):
         lins = [b[0] for b in blocks]
         if not all(isinstance(l, nn.Linear) for l in lins): raise ValueError("FoldedEncoder needs `LinBnDrop` blocks with the linear layer first")
         act = blocks[0][1] if len(blocks) > 1 else nn.Identity()
-        # Mish (exact classes: a subclass may change the function) as `FastMish`, which picks the fast path for bf16 on CPU itself
-        self.act, self.dtype = (FastMish() if type(act) in (nn.Mish, FastMish) else act), dtype
+        # Mish as `FastMish`, which picks the fast path for bf16 on CPU itself
+        self.act, self.dtype = (FastMish() if _is_mish(act) else act), dtype
         self.code_act = getattr(model, 'code_act', None)
         with torch.no_grad():
             # one block-diagonal table: summing each row's lookups concatenates the column embeddings; one lookup per column where that table would be much larger

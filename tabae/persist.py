@@ -5,13 +5,14 @@ from fastai.tabular.all import *
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from . import __version__
-from .activations import FastMish
+from .activations import FastMish, _is_mish
 from .data import TabularPandasIdentity
 from .errors import TabaeInputError
 from .learner import AELearner, _assemble
 from .loss import BinLoss, RecreatedLoss
 from .model import TabularAE
 from .procs import RankGauss
+from .process import _n_classes
 from .validate import _NA, _check_procs
 
 __all__ = ['WEIGHTS_FILE', 'CONFIG_FILE', 'save_encoder', 'load_encoder']
@@ -28,7 +29,7 @@ def _version(m:TabularAE) -> int:
 
 def _act_name(o:nn.Module) -> str:
     "The name `tabae.json` gives module `o`: 'Mish' for both Mish classes, else its class name."
-    return 'Mish' if type(o) in (nn.Mish, FastMish) else type(o).__name__
+    return 'Mish' if _is_mish(o) else type(o).__name__
 
 def _py(o, what:str):
     "`o` as a plain JSON value (str, int, float or bool)."
@@ -163,7 +164,7 @@ def load_encoder(path:str|Path, device:str|torch.device|None=None, mixed_precisi
         state = {k: v.clone() for k, v in load_file(path/WEIGHTS_FILE, device='cpu').items()}
         model, dls = _new_model(cfg['model'], state), _template(cfg)
         to = dls.train_ds
-        if (n := [len(to.classes[c]) for c in to.cat_names]) != list(model.n_classes) or len(to.cont_names) != model.n_cont:
+        if (n := list(_n_classes(to).values())) != list(model.n_classes) or len(to.cont_names) != model.n_cont:
             raise ValueError(f"its columns ({len(n)} categorical with {n} classes, {len(to.cont_names)} continuous) do not match its weights "
                              f"({len(model.n_classes)} categorical with {list(model.n_classes)} classes, {model.n_cont} continuous)")
         loss, cbs = _new_loss(model, cfg.get('class_weights')), _bin_loss(model, cfg.get('bin_weights'))

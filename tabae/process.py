@@ -25,6 +25,14 @@ def _unround_conts(df:pd.DataFrame, to:Tabular) -> pd.DataFrame:
     for c in to.cont_names if norm is not None else []: df[c] = _unround(df[c], float(norm.means[c]))
     return df
 
+def _n_classes(to:Tabular) -> dict:
+    "`{name: number of classes}` of `to`'s categorical columns, '#na#' included."
+    return {n: len(to.classes[n]) for n in to.cat_names}
+
+def _decoded(to:Tabular, frame:pd.DataFrame) -> pd.DataFrame:
+    "`frame` of processed values decoded through `to`'s procs to labels and original units, float32's noise rounded off (`_unround_conts`)."
+    return _unround_conts(to.new(frame).decode().items, to)
+
 def _centre(to:Tabular) -> dict:
     "Per continuous column, the value in original units that the procs map to 0: the training mean after `Normalize` (also behind `RankGauss`)."
     row = pd.DataFrame({c: [0 if c in to.cat_names else 0.] for c in to.x_names})
