@@ -233,8 +233,6 @@ def _check_names(df:pd.DataFrame, cat_names:list, cont_names:list):
     if tuples: raise TabaeInputError(f"Column name(s) {tuples} are tuples, which pandas and fastai read as levels of column names: "
                                      "rename them, e.g. `df.columns = ['_'.join(map(str, c)) if isinstance(c, tuple) else c for c in df.columns]`")
     _check_unique(df, names)
-    clash = [f'{c}_na' for c in cont_names if f'{c}_na' in names]
-    if clash: raise TabaeInputError(f"Column(s) {clash} clash with the missing-value flags tabae adds for continuous columns: rename them")
 
 def clean_train_frame(df:pd.DataFrame, cat_names:list, cont_names:list, splits:tuple, valid_pct:float=0.) -> pd.DataFrame:
     "A new frame of `df`'s cat and cont columns (positional index, continuous gaps kept as NaN) that the procs can set up on, or a `TabaeInputError`."
@@ -251,6 +249,8 @@ def clean_train_frame(df:pd.DataFrame, cat_names:list, cont_names:list, splits:t
                                        "values, so the two would merge: rename that value (e.g. `df[col].replace('#na#', 'na')`), or make it NaN if it means missing")
     cols.update(_cont_columns(df, cont_names))
     train_cols = {c: cols[c].iloc[train] for c in cat_names + cont_names}  # taken once: the checks and both warnings read them
+    if clash := [f'{c}_na' for c in cont_names if f'{c}_na' in train_cols and train_cols[c].isna().any()]:  # a column without training gaps gets no flag
+        raise TabaeInputError(f"Column(s) {clash} clash with the missing-value flags tabae adds for continuous columns with gaps in the training rows: rename them")
     empty = [c for c, col in train_cols.items() if col.isna().all()]
     if empty: raise TabaeInputError(f"Column(s) {empty} have no value in the {len(train)} training rows (all missing; for numbers, no finite value): drop them or fill them")
     named = _warn_uninformative(train_cols, set(cat_names), {c for c in cat_names if _holds_dates(df[c]) or _text_dates(df[c])})
@@ -419,7 +419,7 @@ def _missing_share(to:Tabular, c) -> float|None:
     if not len(to.items): return None
     if c in to.cont_names:
         flag = f'{c}_na'
-        return float((to.items[flag] == to.classes[flag].o2i[True]).mean()) if flag in to.cat_names and True in to.classes[flag].o2i else 0.
+        return float((to.items[flag] == to.classes[flag].o2i[True]).mean()) if flag in set(to.cat_names) - set(user_columns(to)[0]) and True in to.classes[flag].o2i else 0.
     return float((to.items[c] == 0).mean())
 
 def _tolerance(lo, hi):

@@ -669,11 +669,16 @@ def test_a_diverging_fit_without_normalize_names_columns_past_100():
         fit(df, conts=('d', 'big'), procs=[Categorify, FillMissing], lr=1e4, mixed_precision=False, bin_targets=0, clip_inputs=False, epochs=2)
 
 def test_swap_p_may_be_1_and_a_flag_name_clash_is_named():
-    "`swap_p` lies in [0, 1], 1 included; a categorical column named like a continuous one's missing flag (`c_na`) is refused by name."
+    "`swap_p` lies in [0, 1], 1 included; a categorical column named like the missing flag of a continuous one with training gaps (`c_na`) is refused by name, one named after a column without gaps is the user's own."
     check_hparams(swap_p=1.)
     with pytest.raises(TabaeInputError, match='swap_p'): check_hparams(swap_p=1.01)
-    df = frame().assign(c_na=['u', 'v'] * 80)
-    with pytest.raises(TabaeInputError, match=r"\['c_na'\] clash with the missing-value flags"): fit(df, cats=['a', 'c_na'])
+    df = frame().assign(c_na=['u', 'v'] * 80, d_na=[True, False] * 80)
+    with pytest.raises(TabaeInputError, match=r"^Column\(s\) \['c_na'\] clash with the missing-value flags tabae adds for continuous columns with gaps in the training rows: rename them$"):
+        fit(df, cats=['a', 'c_na', 'd_na'])
+    ok = fit(df, cats=['a', 'd_na'])  # 'd' has no gaps, so no flag: 'd_na' is the user's own column
+    assert user_columns(ok.dls.train_ds)[0] == ['a', 'd_na'] and reconstruct(ok, df).columns.tolist() == ['a', 'd_na', 'c', 'd']
+    assert evaluate(ok, df).categorical.index.tolist() == ['a', 'd_na']
+    assert list(shift_warnings(encode, ok, df.assign(d=np.nan))[0].message.columns) == ['d']  # 'd_na' (half True) is not read as 'd' missing in training
 
 def test_a_whole_float_matches_its_text_class_unless_the_float_text_is_a_class():
     "A float 1.0 (a CSV chunk's reading of '1') is the text class '1', but the class '1.0' where training had both."
