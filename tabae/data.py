@@ -207,12 +207,15 @@ class TabularPandasIdentity(TabularPandas):
         if do_setup and _in_procs(procs, Categorify): df = _train_classes(df, cat_names, None if splits is None else splits[0])
         super().__init__(df, procs, cat_names, cont_names, y_names, y_block, splits, do_setup, device, inplace, reduce_memory=False)
     def setup(self):
-        "fastai's, with `FillMissing`'s flag columns made first for the columns with gaps in the training rows (`_add_na_columns`), and dropped again where it made none."
-        if not getattr(_proc(self, FillMissing), 'add_col', False): return super().setup()
-        gaps = self.items.iloc[:self.split][list(self.cont_names)].isna().any()
-        added = self._add_na_columns(gaps[gaps].index)
-        super().setup()
-        if stray := [c for c in added if c not in self.cat_names]: self.items = self.items.drop(columns=stray)  # an earlier proc filled the gaps
+        "fastai's, with `FillMissing`'s flag columns made first for the columns with gaps in the training rows (`_add_na_columns`), and dropped again where it made none; `Categorify` notes the ordered categoricals (`ordered`), which come back ordered."
+        ordered = [c for c in self.cat_names if isinstance(d := self.items[c].dtype, pd.CategoricalDtype) and d.ordered]
+        if not getattr(_proc(self, FillMissing), 'add_col', False): super().setup()
+        else:
+            gaps = self.items.iloc[:self.split][list(self.cont_names)].isna().any()
+            added = self._add_na_columns(gaps[gaps].index)
+            super().setup()
+            if stray := [c for c in added if c not in self.cat_names]: self.items = self.items.drop(columns=stray)  # an earlier proc filled the gaps
+        if (cat := _proc(self, Categorify)) is not None: cat.ordered = ordered
     def process(self):
         "fastai's, with `FillMissing`'s flag columns made first (`_add_na_columns`)."
         if getattr(fm := _proc(self, FillMissing), 'add_col', False): self._add_na_columns(getattr(fm, 'na_dict', {}))

@@ -89,7 +89,8 @@ def _rows(learn:Learner, pc:Tensor, pf:Tensor, index:_ClassIndex=None) -> pd.Dat
     return res[cats + conts]
 
 def _class_column(codes:np.ndarray, dtype:pd.CategoricalDtype) -> pd.Series:
-    "The classes at `codes` (positions in `dtype`'s categories; -1, fastai's '#na#', as missing) in one dtype per kind of class, whatever the rows: nullable `Int64`/`UInt64` and `boolean` for whole numbers and booleans, else the classes' own (float64, text)."
+    "The classes at `codes` (positions in `dtype`'s categories; -1, fastai's '#na#', as missing) in one dtype per kind of class, whatever the rows: an ordered categorical stays one, else nullable `Int64`/`UInt64` and `boolean` for whole numbers and booleans, else the classes' own (float64, text)."
+    if dtype.ordered: return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype))
     cls = dtype.categories
     to = 'boolean' if cls.inferred_type == 'boolean' else {'i': 'Int64', 'u': 'UInt64'}.get(cls.dtype.kind, cls.dtype)
     return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype)).astype(to)

@@ -78,7 +78,8 @@ class _ClassIndex:
     def __init__(self, to:Tabular):
         cat = _proc(to, Categorify)
         # what `Categorify` matches, '#na#' left out: missing and unseen map to it
-        self.dtypes = {} if cat is None else {c: pd.CategoricalDtype(cat.classes[c].items[1:]) for c in user_columns(to)[0]}
+        ordered = set(getattr(cat, 'ordered', ()))  # learners saved before it kept no order
+        self.dtypes = {} if cat is None else {c: pd.CategoricalDtype(cat.classes[c].items[1:], ordered=c in ordered) for c in user_columns(to)[0]}
         self.value_sets = {}
 
     def codes(self, col:pd.Series, c:str) -> np.ndarray:

@@ -157,6 +157,13 @@ def cat_column(col:pd.Series, classes:list|None=None) -> pd.Series:
     if not as_str and (col.dtype != object or infer_dtype(col, skipna=True) in _PLAIN): return col
     return col if _is_text(col) else col.map(partial(_text, classes=set(classes)) if as_str else str, na_action='ignore').astype(object)
 
+def _kept_order(orig:pd.Series, col:pd.Series) -> pd.Series:
+    "`col`, `orig` cleaned by `cat_column`, as a pandas categorical in the order of `orig`'s categories (ordered if they were) when `orig` is one: fastai's `Categorify` keeps that order."
+    if not isinstance(orig.dtype, pd.CategoricalDtype): return col
+    cats = pd.unique(cat_column(orig.cat.categories.to_series()).dropna())
+    if len(cats) < len(orig.cat.categories) or not col.dropna().isin(cats).all(): return col  # cleaning merged or changed classes: sorted, as other text
+    return pd.Series(pd.Categorical(col, categories=cats, ordered=orig.cat.ordered), index=col.index)
+
 def _text(v, classes:set) -> str:
     "`str(v)`, but a whole float as the text class its integer form is (a CSV chunk or a column with a gap reads '1' as 1.0)."
     if isinstance(v, float) and v.is_integer() and (s := str(int(v))) in classes and str(v) not in classes: return s
@@ -243,7 +250,7 @@ def clean_train_frame(df:pd.DataFrame, cat_names:list, cont_names:list, splits:t
     if valid_pct and not valid: raise TabaeInputError(f"With `valid_pct`={valid_pct} the validation split of {len(df)} row(s) is empty: "
                                                       f"pass at least {math.ceil(1 / valid_pct)} rows, or `valid_pct=0` to monitor the training loss")
     if len(train) < 2: raise TabaeInputError(f"Training needs at least 2 rows in the training split, got {len(train)} of {len(df)}")
-    cols = {c: cat_column(df[c]).reset_index(drop=True) for c in cat_names}
+    cols = {c: _kept_order(df[c], cat_column(df[c])).reset_index(drop=True) for c in cat_names}
     na_named = [c for c in cat_names if cols[c].isin([_NA]).any()]
     if na_named: raise TabaeInputError(f"Categorical column(s) {na_named} hold the value '#na#', which fastai's `Categorify` keeps for missing and unseen "
                                        "values, so the two would merge: rename that value (e.g. `df[col].replace('#na#', 'na')`), or make it NaN if it means missing")

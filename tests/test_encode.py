@@ -1,6 +1,6 @@
 import sys, warnings
 import numpy as np, pandas as pd, pytest, torch
-from tabae import TabaeInputError, UnseenCategoryWarning, adult_columns, encode, fit_autoencoder, reconstruct
+from tabae import TabaeInputError, UnseenCategoryWarning, adult_columns, encode, fit_autoencoder, load_encoder, reconstruct, save_encoder
 
 CATS, CONTS = adult_columns('adult-14')
 
@@ -286,3 +286,22 @@ def test_rebuilt_categories_missing_as_missing_in_one_dtype_per_kind():
         assert {c: rec[c].dtype for c in cats} == want and rec[cats].isna().all().all() == missing and not rec[cats].astype(object).isin(['#na#']).any().any()
         assert learn.predict(df.iloc[0])[0][cats].isna().all() == missing
     assert (rec['i'] == df['i'].dropna().min()).all() and learn.evaluate(df).categorical.loc['i', 'balanced_accuracy'] > 0  # the class, scored as `evaluate`'s actual values
+
+def test_categoricals_keep_their_order_and_ordered_ones_come_back_ordered(tmp_path):
+    "A pandas categorical's classes keep its categories' order, as fastai's own `Categorify` keeps them (they were sorted as text), and an ordered one is rebuilt as that ordered categorical, through `save_encoder` and `export` too: comparisons on the rebuilt rows follow the order (on text, 'Ideal' < 'Premium')."
+    from fastai.tabular.all import TabularPandas, Categorify as FastaiCategorify, load_learner
+    r = np.random.default_rng(0)
+    n = 300
+    cut = ['Fair', 'Good', 'Very Good', 'Premium', 'Ideal']
+    df = pd.DataFrame({'cut': pd.Categorical(r.choice(cut, n), categories=cut, ordered=True), 'lvl': pd.Categorical(r.choice(['lo', 'mid', 'hi'], n), categories=['mid', 'lo', 'hi']),
+                       'x': r.normal(size=n)})
+    learn = fit_autoencoder(df, ['cut', 'lvl'], ['x'], code_size=4, layers=[16], epochs=2, progress=False)
+    fastai = TabularPandas(df, [FastaiCategorify], ['cut', 'lvl'], ['x'])
+    classes = learn.dls.train_ds.classes
+    assert list(classes['cut']) == list(fastai.classes['cut']) == ['#na#'] + cut and list(classes['lvl']) == list(fastai.classes['lvl']) == ['#na#', 'mid', 'lo', 'hi']
+    learn.export(tmp_path / 'l.pkl')
+    for l in (learn, load_encoder(save_encoder(learn, tmp_path / 'enc')), load_learner(tmp_path / 'l.pkl')):
+        rec = l.reconstruct(df)
+        assert rec.cut.dtype == df.cut.dtype and rec.lvl.dtype == pd.Series(['a']).dtype  # an unordered categorical comes back as its classes' values, as before
+        assert ((rec.cut > 'Premium') == (rec.cut == 'Ideal')).all()
+    assert learn.reconstruct(df.assign(cut=df.cut.astype(str))).cut.dtype == df.cut.dtype  # the rows to rebuild need not be categorical
