@@ -64,6 +64,11 @@ def codes_dls(learn:Learner, df:pd.DataFrame, y_names:str|list, keep_raw:bool=Fa
     if valid_df is not None:
         if valid_idx is not None: raise TabaeInputError("Give the validation rows once: `valid_df` (rows of their own) or `valid_idx` (positions in `df`), not both")
         valid_idx = range(len(frame), len(frame) + len(valid_df))
+        check_columns(valid_df, y_names, 'the targets')
+        if odd := {y: (str(df[y].dtype), str(valid_df[y].dtype)) for y in y_names if pd.api.types.is_numeric_dtype(df[y]) != pd.api.types.is_numeric_dtype(valid_df[y])}:
+            y, (a, b) = next(iter(odd.items()))
+            raise TabaeInputError(f"Target(s) {list(odd)} hold numbers in one frame and not in the other ({y!r}: {a} in `df`, {b} in `valid_df`), so no class or value would match: "
+                                  f"convert one, e.g. `valid_df[{y!r}] = valid_df[{y!r}].astype(df[{y!r}].dtype)`")
         frame = pd.concat([frame, codes_frame(learn, valid_df, y_names, keep_raw)])
     if gaps := {y: int(n) for y in y_names if (n := (frame[y].isna() | (np.isinf(frame[y]) if pd.api.types.is_float_dtype(frame[y]) else False)).sum())}:
         raise TabaeInputError(f"Target column(s) have missing or infinite values (rows per column: {gaps}): drop those rows first, e.g. `df.dropna(subset={list(gaps)})`")
@@ -84,8 +89,9 @@ def codes_dls(learn:Learner, df:pd.DataFrame, y_names:str|list, keep_raw:bool=Fa
         for y in y_names:
             ys = frame[y].reset_index(drop=True)
             if unseen := ys.iloc[splits[1]][lambda v: ~v.isin(set(ys.iloc[splits[0]]))].value_counts()[lambda n: n > 0].to_dict():  # a pandas category lists empty classes too
-                raise TabaeInputError(f"Target {y!r} has class(es) in the validation rows that no training row has, so a classifier cannot learn them "
-                                      f"(rows per class: {unseen}): drop those rows or split differently")
+                shown = dict(list(unseen.items())[:10]) | ({'...': f'{len(unseen) - 10} more classes'} if len(unseen) > 10 else {})
+                raise TabaeInputError(f"Target {y!r} has {len(unseen)} class(es) in the validation rows that no training row has, so a classifier cannot learn them "
+                                      f"(rows per class: {shown}): drop those rows or split differently")
     if 'c' in cats and _in_procs(procs, Categorify):  # fastai's procs answer `dls.c` with the classes of a categorical column named 'c'
         n_out = next((len(p.vocab) for p in to.procs if isinstance(p, Categorize)), len(y_names))
         warnings.warn(f"The raw categorical column 'c' hides fastai's `dls.c` (the number of outputs, here {n_out}), so `tabular_learner(dls)` fails with a TypeError: "

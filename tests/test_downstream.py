@@ -1,4 +1,4 @@
-import pickle, warnings
+import pickle, re, warnings
 import numpy as np, pandas as pd, pytest, torch
 from fastai.tabular.all import Categorify, CategoryBlock, FillMissing, FillStrategy, Normalize, RegressionBlock, accuracy, set_seed, tabular_learner
 from tabae import TabaeInputError, UnseenCategoryWarning, adult_columns, codes_dls, codes_frame, encode, fit_autoencoder
@@ -38,7 +38,7 @@ def test_targets_a_classifier_cannot_learn_are_named(small_learn, frames):
         codes_dls(small_learn, train, 'country', valid_df=test)
     known = train.dropna(subset=['country'])
     only_held_out = sorted(set(test['country'].dropna()) - set(known['country']))
-    with pytest.raises(TabaeInputError, match=rf"Target 'country' has class\(es\) in the validation rows that no training row has.*'{only_held_out[0]}'"):
+    with pytest.raises(TabaeInputError, match=rf"Target 'country' has \d+ class\(es\) in the validation rows that no training row has.*'{only_held_out[0]}'"):
         codes_dls(small_learn, known, 'country', valid_df=test.dropna(subset=['country']))
     dls = codes_dls(small_learn, known, 'country', valid_df=test[test['country'].isin(set(known['country']))])
     assert dls.train_ds.ys.max().item() < len(dls.vocab) and dls.valid_ds.ys.max().item() < len(dls.vocab)
@@ -47,6 +47,12 @@ def test_targets_a_classifier_cannot_learn_are_named(small_learn, frames):
     odd = as_category(test).assign(salary=lambda d: d.salary.cat.add_categories('X'))
     odd.loc[odd.index[:3], 'salary'] = 'X'
     with pytest.raises(TabaeInputError, match=r"no training row has.*\(rows per class: \{'X': 3\}\)"): codes_dls(small_learn, as_category(train), 'salary', valid_df=odd)
+    num, text = train.assign(num=np.arange(len(train))), test.assign(num=[str(i) for i in range(len(test))])  # a number target read as text on one side: named
+    with pytest.raises(TabaeInputError, match='^' + re.escape(f"Target(s) ['num'] hold numbers in one frame and not in the other ('num': int64 in `df`, {text.num.dtype} in `valid_df`), "
+                                                          "so no class or value would match: convert one, e.g. `valid_df['num'] = valid_df['num'].astype(df['num'].dtype)`") + '$'):
+        codes_dls(small_learn, num, 'num', valid_df=text)
+    with pytest.raises(TabaeInputError) as e: codes_dls(small_learn, num.assign(num=num.num.astype(str)), 'num', valid_df=text.assign(num=text.num + 'x'))  # 400 classes, none in training
+    assert str(e.value).startswith("Target 'num' has 400 class(es) in the validation rows that no training row has") and "'...': '390 more classes'}): drop those rows" in str(e.value)
 
 def test_several_categorical_targets_and_repeats_are_named(small_learn, frames):
     "Two categorical targets built loaders `tabular_learner` could not train on (a batch-size mismatch in its loss); a target given twice failed inside pandas; several float targets still work."
