@@ -208,8 +208,11 @@ def _cont_column(col:pd.Series, name, trained:bool=False) -> pd.Series:
     if _holds_dates(col, _TIME_KINDS):
         raise TabaeInputError(f"Continuous column {name!r} holds dates or times (dtype {col.dtype})" + (other if trained else ": convert it to numbers (e.g. days since a date) or pass it in `cat_names`"))
     if not pd.api.types.is_numeric_dtype(col) or col.dtype.kind == 'c':
-        raise TabaeInputError(f"Continuous column {name!r} must be numeric, got dtype {col.dtype} with {_not_numbers(col.dropna())}: "
-                              "convert it with `pd.to_numeric`" + ("" if trained else " or pass it in `cat_names`"))
+        alt = "" if trained else " or pass it in `cat_names`"
+        if isinstance(col.dtype, pd.CategoricalDtype) and col.dtype.ordered:  # its rank is the number: codes, with -1 for missing
+            raise TabaeInputError(f"Continuous column {name!r} is an ordered categorical ({' < '.join(map(repr, col.dtype.categories[:4]))}{' < ...' * (len(col.dtype.categories) > 4)}): "
+                                  f"take its ranks, `df[{name!r}].cat.codes.where(df[{name!r}].notna())`" + ("," + alt if alt else ""))
+        raise TabaeInputError(f"Continuous column {name!r} must be numeric, got dtype {col.dtype} with {_not_numbers(col.dropna())}: convert it with `pd.to_numeric`{alt}")
     return pd.Series(col.to_numpy(dtype=np.float64, na_value=np.nan)).replace([np.inf, -np.inf], np.nan)
 
 def _cont_columns(df:pd.DataFrame, names:list, trained:bool=False) -> dict:

@@ -62,6 +62,7 @@ def bad_conts():
     yield 'booleans', pd.Series([True, False] * (n // 2)), 'booleans'
     yield 'datetimes', pd.Series(pd.date_range('2020-01-01', periods=n)), 'dates'
     yield 'periods', pd.Series(pd.period_range('2020-01', periods=n, freq='M')), 'dates'  # was 'must be numeric'
+    yield 'ordered', pd.Series(pd.Categorical(['lo', 'hi'] * (n // 2), categories=['lo', 'hi'], ordered=True)), r"an ordered categorical \('lo' < 'hi'\): take its ranks, `df\['c'\]\.cat\.codes\.where\(df\['c'\]\.notna\(\)\)`, or pass it in `cat_names`$"
     yield 'all NaN', pd.Series([np.nan] * n), 'no value in the 128 training rows.*no finite value'
     yield 'all inf', pd.Series([np.inf, -np.inf] * (n // 2)), 'no value in the 128 training rows.*no finite value'
 
@@ -71,7 +72,8 @@ def test_bad_continuous_column_at_training(kind, col, msg):
 
 @pytest.mark.parametrize('col,msg', [(['1.5', 'x'] * 25, r"must be numeric, got dtype \w+ with 25 row\(s\) of values that are not numbers, such as \['x'\].*`pd.to_numeric`$"),
                                      ([True, False] * 25, r"holds booleans, and the model was trained on numbers in it: .*`.astype\(float\)`"),
-                                     (pd.date_range('2020-01-01', periods=50), r"holds dates or times \(dtype datetime64.*\), and the model was trained on numbers in it")])
+                                     (pd.date_range('2020-01-01', periods=50), r"holds dates or times \(dtype datetime64.*\), and the model was trained on numbers in it"),
+                                     (pd.Categorical(['lo', 'hi'] * 25, categories=['lo', 'hi'], ordered=True), r"is an ordered categorical \('lo' < 'hi'\): take its ranks, `df\['c'\]\.cat\.codes\.where\(df\['c'\]\.notna\(\)\)`$")])
 def test_bad_continuous_column_at_encode(learn, col, msg):
     "A column trained on numbers that holds text, booleans or dates at encode time is named, with why, and (it was trained as numbers) no hint to declare it categorical."
     with pytest.raises(TabaeInputError, match=f"Continuous column 'c' {msg}"): encode(learn, frame(50).assign(c=col))
