@@ -181,7 +181,7 @@ class AEDataLoaders(TabularDataLoaders):
         dl = self.valid.new(to, **kwargs)
         _check_float32(dl.conts, test_items, to.cont_names)
         shift = _InputShift(self.train_ds)  # against the training rows' range: `DataLoaders` hold no model
-        shift.update(test_items, dl.conts.cpu())
+        shift.update(test_items, dl.conts.cpu(), unseen)
         shift.warn()
         return dl
 
