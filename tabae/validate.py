@@ -281,9 +281,9 @@ _MIN_ID_ROWS = 20  # training rows from which a categorical column with a differ
 _ID_SHARE = 0.9  # an identifier too: a categorical column whose value no other training row has in this share of its rows (titles, free text)
 
 def _row_numbers(col:pd.Series) -> bool:
-    "Whether the numbers `col` (all distinct) are whole, none missing, and packed as row numbers are: spanning less than twice their count (a sparse identifier such as Adult's fnlwgt is not, nor are measurements)."
+    "Whether the numbers `col` (all distinct) are whole, none missing, and packed too densely for values drawn at random to be distinct: row numbers, or those of a sample of rows (random whole numbers in that span would repeat 10 times on average: distinct by chance about once in 20,000)."
     v = col.to_numpy(np.float64)
-    return bool(np.isfinite(v).all() and (v == np.round(v)).all() and v.max() - v.min() < 2 * len(v))
+    return bool(np.isfinite(v).all() and (v == np.round(v)).all() and len(v) ** 2 / (2 * (v.max() - v.min() + 1)) >= 10)
 
 def _warn_uninformative(train_cols:dict, cat_names:set, dated:set=frozenset()) -> dict:
     "One `UninformativeColumnWarning` naming each training column with one value (missing counts as a value) in every row, categorical with a different value in each (or in nearly each: `_ID_SHARE`), of row numbers (`_row_numbers`), or categorical of dates (`dated`); the columns named, with why."

@@ -195,13 +195,13 @@ def test_a_nearly_unique_category_is_named_as_an_identifier():
         fit_autoencoder(frame().assign(title=titles), ['a', 'title'], ['c'], **KW)
 
 def test_row_numbers_among_the_numbers_are_named_as_an_identifier():
-    "A continuous column of distinct whole numbers packed as row numbers are (an id, a policy number read from zero-padded text) is warned about; a sparse nearly-unique one (Adult's fnlwgt), measurements and a column with a repeat are not."
+    "A continuous column of distinct whole numbers packed as row numbers are (an id, a policy number read from zero-padded text, the row numbers of a sample) is warned about; a sparse nearly-unique one (Adult's fnlwgt), measurements and a column with a repeat are not."
     rng = np.random.default_rng(0)
-    df = frame().assign(row=np.arange(1000, 1160), policy=rng.permutation(160) * 1. + 7, sparse=rng.choice(10**6, 160, replace=False),
-                        twice=np.r_[np.arange(159), 0], x=rng.normal(size=160))
-    with pytest.warns(UninformativeColumnWarning) as caught: fit_autoencoder(df, ['a'], ['c', 'row', 'policy', 'sparse', 'twice', 'x'], **KW)
+    df = frame().assign(row=np.arange(1000, 1160), policy=rng.permutation(160) * 1. + 7, sampled=rng.choice(600, 160, replace=False) + 1,  # row numbers of a 160-row sample of 600
+                        sparse=rng.choice(10**6, 160, replace=False), twice=np.r_[np.arange(159), 0], x=rng.normal(size=160))
+    with pytest.warns(UninformativeColumnWarning) as caught: fit_autoencoder(df, ['a'], ['c', 'row', 'policy', 'sampled', 'sparse', 'twice', 'x'], **KW)
     w = [c.message for c in caught if c.category is UninformativeColumnWarning]
-    assert len(w) == 1 and list(w[0].columns) == ['row', 'policy']
+    assert len(w) == 1 and list(w[0].columns) == ['row', 'policy', 'sampled']
     assert re.search(r"'row' has a different whole number in each of the 128 training rows, 10\d\d to 11\d\d \(row numbers or an identifier\?", str(w[0]))
 
 DAYS = pd.Series(pd.Timestamp('2020-01-01') + pd.to_timedelta(np.arange(160) % 40, 'D'))
