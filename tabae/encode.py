@@ -96,7 +96,7 @@ def _class_column(codes:np.ndarray, dtype:pd.CategoricalDtype) -> pd.Series:
     return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype)).astype(to)
 
 def reconstruct(learn:Learner, df:pd.DataFrame, bs:int=4096, progress:bool=None) -> pd.DataFrame:
-    "The autoencoder's rebuild of `df`'s cat and cont columns: labels and original units, same index."
+    "The autoencoder's rebuild of `df`'s cat and cont columns: labels and original units, same index, columns in `df`'s order."
     parts, index = [], _ClassIndex(learn.dls.train_ds)  # built once, not per chunk
     for _, out in model_outputs(learn, df, bs=bs, encode=False, progress=progress, labels=True): parts.append(_rows(learn, *out, index))
     if not parts:  # no rows: the columns and dtypes of a rebuilt row of each column's first class
@@ -104,4 +104,4 @@ def reconstruct(learn:Learner, df:pd.DataFrame, bs:int=4096, progress:bool=None)
         parts = [_rows(learn, torch.tensor([[min(1, n - 1) for n in m.n_classes]]), torch.zeros(1, m.n_cont), index).iloc[:0]]
     res = pd.concat(parts, ignore_index=True)
     res.index = df.index
-    return res
+    return res[[c for c in df.columns if c in res.columns]]

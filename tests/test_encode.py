@@ -134,7 +134,8 @@ def test_missing_column_is_named(small_learn, rows):
 
 def test_reconstruct_labels_and_original_units(small_learn, adult_df, rows):
     rec = reconstruct(small_learn, rows)
-    assert list(rec.columns) == CATS + CONTS and rec.index.equals(rows.index)
+    assert list(rec.columns) == [c for c in rows.columns if c in CATS + CONTS] != CATS + CONTS and rec.index.equals(rows.index)  # the frame's order, not the model's
+    assert list(reconstruct(small_learn, rows[CONTS[::-1] + CATS]).columns) == CONTS[::-1] + CATS
     to = small_learn.dls.train_ds
     classes = to.procs.categorify.classes
     for c in CATS: assert set(rec[c].dropna()) <= set(classes[c][1:]), c  # labels (or missing: '#na#'), not class indices
@@ -156,7 +157,7 @@ def test_reconstruct_labels_and_original_units(small_learn, adult_df, rows):
 def test_empty_frame(small_learn, rows):
     assert small_learn.encode(rows.iloc[:0]).shape == (0, 16)
     empty, some = small_learn.reconstruct(rows.iloc[:0]), small_learn.reconstruct(rows.iloc[:3])
-    assert list(empty.columns) == CATS + CONTS and empty.dtypes.equals(some.dtypes) and len(empty) == 0  # typed as rebuilt rows, not object
+    assert list(empty.columns) == list(some.columns) == [c for c in rows.columns if c in CATS + CONTS] and empty.dtypes.equals(some.dtypes) and len(empty) == 0  # typed as rebuilt rows, not object
 
 @pytest.mark.parametrize('values,msg', [([True, False], 'holds booleans'), ([1 + 2j, 3j], 'must be numeric'), (['a', 'b'], 'must be numeric')])
 def test_encode_checks_continuous_columns_as_training_does(small_learn, rows, values, msg):
@@ -201,7 +202,8 @@ def test_reconstruct_keeps_class_indices_not_logits(small_learn, rows, monkeypat
     assert torch.equal(pc, small_learn.loss_func.decodes(raw)[0]) and torch.equal(pf, raw[1])
     seen, real = [], E.model_outputs
     monkeypatch.setattr(E, 'model_outputs', lambda *a, **kw: seen.append(kw.get('labels')) or real(*a, **kw))
-    pd.testing.assert_frame_equal(small_learn.reconstruct(rows).reset_index(drop=True), E.decode_outputs(small_learn, raw))
+    rec = small_learn.reconstruct(rows)
+    pd.testing.assert_frame_equal(rec.reset_index(drop=True), E.decode_outputs(small_learn, raw)[list(rec.columns)])
     assert seen == [True]
 
 def test_no_progress_bar_on_a_small_frame(small_learn, rows, monkeypatch):

@@ -679,7 +679,7 @@ def test_swap_p_may_be_1_and_a_flag_name_clash_is_named():
     with pytest.raises(TabaeInputError, match=r"^Column\(s\) \['c_na'\] clash with the missing-value flags tabae adds for continuous columns with gaps in the training rows: rename them$"):
         fit(df, cats=['a', 'c_na', 'd_na'])
     ok = fit(df, cats=['a', 'd_na'])  # 'd' has no gaps, so no flag: 'd_na' is the user's own column
-    assert user_columns(ok.dls.train_ds)[0] == ['a', 'd_na'] and reconstruct(ok, df).columns.tolist() == ['a', 'd_na', 'c', 'd']
+    assert user_columns(ok.dls.train_ds)[0] == ['a', 'd_na'] and reconstruct(ok, df).columns.tolist() == ['a', 'c', 'd', 'd_na']
     assert evaluate(ok, df).categorical.index.tolist() == ['a', 'd_na']
     assert list(shift_warnings(encode, ok, df.assign(d=np.nan))[0].message.columns) == ['d']  # 'd_na' (half True) is not read as 'd' missing in training
 
