@@ -238,6 +238,8 @@ def demo(
     run_demo(csv=csv, quick=quick)
 
 _OPTIONS = {'Leave them out of `cat_names`/`cont_names`': 'Leave them out with --drop (or out of --cat/--cont)', '`rank_gauss=True`': "--kw '{\"rank_gauss\": true}'",
+            'convert it with `pd.to_numeric`': 'correct them in the file (an empty cell is missing)', " (`errors='coerce'` makes them missing)": '',
+            "keep the words, e.g. `read_csv(..., keep_default_na=False, na_values=['', '?'])`, or use parquet": 'give them as parquet, which keeps the words',
             'cat_names/cont_names': '--cat/--cont', '`cat_names`': '--cat', '`cont_names`': '--cont', 'must be None (': 'must be left out ('}  # library terms -> CLI terms, the longest first
 
 def _in_cli_terms(e:Exception|Warning|str, cmd) -> str:

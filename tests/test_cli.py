@@ -2,7 +2,7 @@
 import os, pickle, shutil, subprocess, sys, warnings
 from functools import partial
 import numpy as np, pandas as pd, pyarrow.parquet as pq, pytest, torch
-from tabae import FitInterrupted, UnseenCategoryWarning, adult_columns, encode, load_encoder
+from tabae import FitInterrupted, UnseenCategoryWarning, adult_columns, encode, fit_autoencoder, load_encoder, save_encoder
 from tabae.cli import iter_table, main
 
 CATS, CONTS = adult_columns('adult-9')
@@ -251,6 +251,22 @@ def test_fit_warnings_speak_in_options(files, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "UninformativeColumnWarning: " in r.stderr and "Leave them out with --drop (or out of --cat/--cont)" in r.stderr
     assert "ExtremeValueWarning: " in r.stderr and """Try --kw '{"rank_gauss": true}' (it keeps""" in r.stderr and 'rank_gauss=True' not in r.stderr
+
+def test_errors_and_warnings_give_command_line_remedies(files, tmp_path):
+    "Text in a number column is to be corrected in the file (or the column passed with --cat), not converted with `pd.to_numeric`; a CSV that read a training class 'N/A' as missing is to be given as parquet, not read with `read_csv` options."
+    d, test = files
+    test.iloc[:200].assign(age=['41', 'forty'] * 100).to_csv(tmp_path/'text.csv', index=False)
+    r = subprocess.run([sys.executable, '-m', 'tabae', 'fit', str(tmp_path/'text.csv'), '--cat', 'race', '--cont', 'age', '--out', str(tmp_path/'m'), '--epochs', '1'],
+                       capture_output=True, text=True, env=ENV, timeout=120)
+    assert r.returncode == 1 and r.stderr.strip().endswith("such as ['forty']: correct them in the file (an empty cell is missing) or pass it in --cat"), r.stderr
+    rows = test.iloc[:200].assign(race=np.where(np.arange(200) % 4 == 0, 'N/A', test.race.iloc[:200]))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        save_encoder(fit_autoencoder(rows, ['race'], ['age'], code_size=4, layers=[8], epochs=1, progress=False), tmp_path/'na')
+    rows.to_csv(tmp_path/'na.csv', index=False)
+    r = subprocess.run([sys.executable, '-m', 'tabae', 'encode', str(tmp_path/'na'), str(tmp_path/'na.csv'), '-o', str(tmp_path/'c.parquet'), '--quiet'],
+                       capture_output=True, text=True, env={**ENV, 'PYTHONWARNINGS': 'default'}, timeout=120)
+    assert r.returncode == 0 and "if the rows come from a CSV, give them as parquet, which keeps the words" in r.stderr and 'read_csv(' not in r.stderr, r.stderr
 
 def test_ctrl_c_is_one_line_and_leaves_no_output(files, tmp_path, monkeypatch, capsys):
     "A Ctrl-C in `tabae fit` printed a traceback through fastai (with `fit_autoencoder`'s hint for Python users); it is one line, exit status 130, and `--out` is gone again."
