@@ -253,7 +253,7 @@ def clean_train_frame(df:pd.DataFrame, cat_names:list, cont_names:list, splits:t
     if valid_pct and not valid: raise TabaeInputError(f"With `valid_pct`={valid_pct} the validation split of {len(df)} row(s) is empty: "
                                                       f"pass at least {math.ceil(1 / valid_pct)} rows, or `valid_pct=0` to monitor the training loss")
     if len(train) < 2: raise TabaeInputError(f"Training needs at least 2 rows in the training split, got {len(train)} of {len(df)}")
-    cols = {c: _kept_order(df[c], cat_column(df[c])).reset_index(drop=True) for c in cat_names}
+    cols = {c: cat_column(df[c]).reset_index(drop=True) for c in cat_names}
     na_named = [c for c in cat_names if cols[c].isin([_NA]).any()]
     if na_named: raise TabaeInputError(f"Categorical column(s) {na_named} hold the value '#na#', which fastai's `Categorify` keeps for missing and unseen "
                                        "values, so the two would merge: rename that value (e.g. `df[col].replace('#na#', 'na')`), or make it NaN if it means missing")
@@ -266,7 +266,7 @@ def clean_train_frame(df:pd.DataFrame, cat_names:list, cont_names:list, splits:t
     named = _warn_uninformative(train_cols, set(cat_names), {c for c in cat_names if _holds_dates(df[c]) or _text_dates(df[c])})
     _warn_many_classes({c: train_cols[c] for c in cat_names if c not in named})
     _warn_numbers_as_text({c: train_cols[c] for c in cat_names if c not in named})
-    return pd.DataFrame(cols)
+    return pd.DataFrame({**cols, **{c: _kept_order(df[c], cols[c]) for c in cat_names}})
 
 def _warn_columns(cls:type, what:str, why:dict, advice:str):
     "One `cls` warning at the user's line, \"`what`: 'col' has `why[col]`; ... `advice`\", when `why` names any column: the first `_DETAILED` with why, the next ones by name (`_some`), then a count (`columns` holds them all)."

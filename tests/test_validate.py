@@ -783,3 +783,5 @@ def test_numbers_held_as_text_are_named():
     assert re.search(r"'pct' has \d+ classes, 100% of them numbers as text \(such as \['\d+%', ", str(w[0].message))
     assert re.search(r"'credit' has \d+ classes, 9\d% of them numbers as text \(such as \['\d+', .*\], beside \['N/A'\]\)", str(w[0].message))
     assert str(w[0].message).endswith("convert them, e.g. `pd.to_numeric(df[col].str.rstrip('%'), errors='coerce')`, and pass them in `cont_names`")
+    with pytest.warns(NumbersAsTextWarning) as caught: fit_autoencoder(df.assign(pct=df.pct.astype('category')), ['a', 'pct'], ['c'], **KW)  # a pandas categorical too
+    assert [list(c.message.columns) for c in caught if c.category is NumbersAsTextWarning] == [['pct']]
