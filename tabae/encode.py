@@ -59,15 +59,16 @@ def model_outputs(learn:Learner, df:pd.DataFrame, bs:int=4096, encode:bool=True,
 
 def encode(learn:Learner, df:pd.DataFrame, bs:int=4096, prefix:str='ae_', progress:bool=None, deep_stack:bool=False,
            mixed_precision:bool=True) -> pd.DataFrame:
-    "The code of every row of `df` (with `deep_stack`, every hidden activation too), as a DataFrame with `df`'s index and columns `ae_0..`; bf16 matmuls where the hardware has them unless `mixed_precision=False`."
+    "The code of every row of `df` as a DataFrame with `df`'s index and columns `ae_0..` (with `deep_stack`, each hidden layer's activations first, `ae_h0_0..`, `ae_h1_0..`, ...); bf16 matmuls where the hardware has them unless `mixed_precision=False`."
     check_columns(df, [])
     if not isinstance(prefix, str): raise TabaeInputError(f"`prefix` must be a string (the code columns are `prefix` + 0, 1, ...), got {prefix!r}")
     m = learn.model
-    width = sum(l.out_features for l in m.layers.modules() if isinstance(l, nn.Linear)) if deep_stack else m.code_size
-    res = np.empty((len(df), width), dtype=np.float32)
+    widths = [l.out_features for l in m.layers.modules() if isinstance(l, nn.Linear)][:-1] if deep_stack else []
+    columns = [f'{prefix}h{j}_{i}' for j, w in enumerate(widths) for i in range(w)] + [f'{prefix}{i}' for i in range(m.code_size)]  # `ae_3` is the code's unit 3 in both
+    res = np.empty((len(df), len(columns)), dtype=np.float32)
     for sl, code in model_outputs(learn, df, bs=bs, encode=True, progress=progress, deep_stack=deep_stack, mixed_precision=mixed_precision):
         res[sl] = code.numpy()
-    return pd.DataFrame(res, index=df.index, columns=[f'{prefix}{i}' for i in range(width)], copy=False)
+    return pd.DataFrame(res, index=df.index, columns=columns, copy=False)
 
 def _decodes(learn:Learner):
     "What maps the model's `(cat_logits, conts)` to `(class index per categorical column, conts)`."

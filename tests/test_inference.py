@@ -53,12 +53,13 @@ def test_folded_encoder_with_many_large_categorical_columns():
         assert _encoder(m, deep_stack=True, mixed_precision=False)(xc, xf).shape == (64, 32 + 16 + 8)
 
 def test_deep_stack_codes(small_learn, adult_test_df):
-    "`deep_stack` returns every hidden activation, then the bottleneck code itself."
+    "`deep_stack` returns every hidden activation, then the bottleneck code itself, under the code's own column names (`ae_0` is the code's unit 0 in both; the layers are `ae_h0_..`, `ae_h1_..`)."
     df = adult_test_df.iloc[:300]
     code, stack = encode(small_learn, df), encode(small_learn, df, deep_stack=True)
     widths = [l.out_features for l in small_learn.model.layers.modules() if isinstance(l, torch.nn.Linear)]
     assert stack.shape == (300, sum(widths)) and (stack.index == df.index).all()
-    assert np.allclose(stack.iloc[:, -code.shape[1]:].to_numpy(), code.to_numpy(), atol=1e-5)
+    assert np.allclose(stack[code.columns].to_numpy(), code.to_numpy(), atol=1e-5) and list(stack.columns[-code.shape[1]:]) == list(code.columns)
+    assert list(stack.columns[:widths[0] + 1]) == [f'ae_h0_{i}' for i in range(widths[0])] + ['ae_h1_0']
     assert (stack.iloc[:, :widths[0]].std() > 0).any()
     acts, model = [], small_learn.model.eval()
     hook = model.layers[0][1].register_forward_hook(lambda m, i, o: acts.append(o))  # one activation module, shared by the blocks
