@@ -1,6 +1,6 @@
 """How faithfully each column is rebuilt: `evaluate` and its `AEReport`."""
 from __future__ import annotations
-import html, warnings
+import html, re, warnings
 from fastai.tabular.all import *
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score, r2_score
 from .encode import reconstruct
@@ -10,14 +10,15 @@ from .validate import _NA, _check_positive_int, _cont_column, _is_positive, _lis
 
 __all__ = ['AEReport', 'evaluate', 'output_range']
 
-_OUT_NOTE = "out_of_range: actual values the model cannot output (outside `output_range`: the training range)\n"
+_OUT_NOTE = "out_of_range: how many rows hold an actual value the model cannot output (outside `output_range`: the training range)\n"
 
 def _labels(s:pd.Series) -> pd.Series: return s.astype(object).where(s.notna(), _NA).astype(str)
 
 class AEReport:
     "Per-column reconstruction quality: `.continuous` (absolute errors, R2, `out_of_range`), `.categorical` (a missing category scored as the class '#na#'), `.summary`, `.plot()`."
     # Missing or infinite actual numbers are left out; R2 is NaN where the actual values are constant or missing, and `mean_r2` averages the others (the report says which).
-    def __init__(self, actual:pd.DataFrame, predicted:pd.DataFrame, cat_names:list, cont_names:list, output_range:pd.DataFrame|None=None):
+    # `unseen`: per categorical column, `(rows, classes)` of actual classes training never saw, which no rebuild can equal (the report says which).
+    def __init__(self, actual:pd.DataFrame, predicted:pd.DataFrame, cat_names:list, cont_names:list, output_range:pd.DataFrame|None=None, unseen:dict|None=None):
         store_attr()
         self.continuous = pd.DataFrame([self._cont(c) for c in cont_names], index=pd.Index(cont_names, name='column'),
                                        columns=['min_abs_err', 'max_abs_err', 'mean_abs_err', 'median_abs_err', 'r2', 'out_of_range'])
@@ -63,16 +64,23 @@ class AEReport:
               f"(constant or missing in these rows)\n") if undefined else ""
         return r2 + ("" if self.output_range is None or not len(self.continuous) else _OUT_NOTE)
 
+    def _cat_note(self) -> str:
+        "Which categorical columns hold classes training never saw: rebuilt as none of them, each such class a miss in balanced accuracy."
+        if not (cols := {c: v for c, v in (self.unseen or {}).items() if v[0]}): return ""
+        said = '; '.join(f"{c!r} {n:,} row(s) of {k} class(es)" for c, (n, k) in list(cols.items())[:10]) + (f"; and {len(cols) - 10} more columns" if len(cols) > 10 else "")
+        return f"classes training never saw, which no rebuild can equal (each counts in balanced_accuracy with no row right): {said}\n"
+
     def __repr__(self):
-        table = lambda d, kind: d.to_string(max_rows=pd.get_option('display.max_rows')) if len(d) else f"(no {kind} columns)"
+        table = lambda d, kind, fmt: d.to_string(float_format=fmt, max_rows=pd.get_option('display.max_rows')) if len(d) else f"(no {kind} columns)"
         return (f"{self._title()}\n\nsummary\n{self._shown().to_string()}\n\n"
-                f"continuous\n{table(self.continuous, 'continuous')}\n{self._note()}\ncategorical\n{table(self.categorical, 'categorical')}")
+                f"continuous\n{table(self.continuous, 'continuous', _num)}\n{self._note()}\ncategorical\n{table(self.categorical, 'categorical', '{:.4f}'.format)}\n{self._cat_note()}")
 
     def _repr_html_(self):
         table = lambda d, kind, fmt: d.to_html(float_format=fmt, max_rows=pd.get_option('display.max_rows')) if len(d) else f"<p>(no {kind} columns)</p>"
+        note = lambda s: "<p><small>" + re.sub(r'`([^`]*)`', r'<code>\1</code>', html.escape(s)).replace('\n', '<br>') + "</small></p>" if s else ""
         return (f"<h4>{self._title()}</h4>{self._shown().to_frame().T.to_html(float_format='%.4f')}"
-                f"<h5>continuous</h5>{table(self.continuous, 'continuous', _num)}<p><small>{html.escape(self._note()).replace(chr(10), '<br>')}</small></p>"
-                f"<h5>categorical</h5>{table(self.categorical, 'categorical', '%.4f')}")
+                f"<h5>continuous</h5>{table(self.continuous, 'continuous', _num)}{note(self._note())}"
+                f"<h5>categorical</h5>{table(self.categorical, 'categorical', '%.4f')}{note(self._cat_note())}")
 
     def plot(self, max_classes:int=20, ncols:int=3, size:float=3.5, columns:list|None=None) -> None:
         "Predicted vs actual per continuous column and a confusion matrix (shares of each actual class, its `max_classes` most frequent) per categorical one, in a new figure; of a wide table the 24 rebuilt worst unless `columns`."
@@ -111,7 +119,8 @@ class AEReport:
         lo, hi = np.nanmin(y), np.nanmax(y)
         ax.plot([lo, hi], [lo, hi], 'r--', lw=1)
         for axis in (ax.xaxis, ax.yaxis): axis.set_major_locator(MaxNLocator(4)); axis.set_major_formatter(FuncFormatter(_tick))  # 200k, not 200000 run into its neighbours
-        ax.set_title(f"{_short(c)}\nR2={self.continuous.loc[c, 'r2']:.3f}", fontsize=9)
+        r2 = self.continuous.loc[c, 'r2']
+        ax.set_title(f"{_short(c)}\n" + (f"R2={r2:.3f}" if np.isfinite(r2) else "R2 undefined (constant)"), fontsize=9)
         ax.set(xlabel='actual', ylabel='reconstructed')
 
     def _plot_cat(self, ax, c, max_classes):
@@ -124,10 +133,10 @@ class AEReport:
         cm = cm / np.maximum(counts[labels].to_numpy()[:, None], 1)  # of all rows of each class: rebuilt as a class not shown too
         ax.imshow(cm, vmin=0, vmax=1, cmap='Blues')
         ax.set_xticks(range(len(labels)), [_short(o, 16) for o in labels], rotation=90, fontsize=6)
-        ax.set_yticks(range(len(labels)), [_short(o, 16) for o in labels], fontsize=6)
+        ax.set_yticks(range(len(labels)), [_short(o[:-len(_UNSEEN)], 15) + '*' if o.endswith(_UNSEEN) else _short(o, 16) for o in labels], fontsize=6)
         shown = f", {len(labels)} of {len(counts)} classes" if len(labels) < len(counts) else ""
         ax.set_title(f"{_short(c)}\nbal.acc={self.categorical.loc[c, 'balanced_accuracy']:.3f}{shown}", fontsize=9)
-        ax.set(xlabel='reconstructed', ylabel='actual')
+        ax.set(xlabel='reconstructed', ylabel='actual' + (' (* unseen in training)' if any(o.endswith(_UNSEEN) for o in labels) else ''))
 
 _MAX_PANELS = 24  # panels `AEReport.plot` draws unless told which: 400 made a figure 300 inches tall that took 45 s to draw and save
 
@@ -144,7 +153,8 @@ def evaluate(learn:Learner, df:pd.DataFrame, bs:int=4096) -> AEReport:
     check_frame(df, 1, '`evaluate`')
     cats, conts = user_columns(learn.dls.train_ds)
     pred = reconstruct(learn, df, bs=bs)
-    return AEReport(_actual(learn.dls.train_ds, df), pred, cats, conts, output_range(learn))
+    actual, unseen = _actual(learn.dls.train_ds, df)
+    return AEReport(actual, pred, cats, conts, output_range(learn), unseen)
 
 def output_range(learn:Learner) -> pd.DataFrame:
     "Each continuous column's smallest and largest value the model outputs in eval mode, in original units (`min`, `max`): the training range (the head's bounds, for models saved before they were narrowed to it), decoded through the procs."
@@ -153,12 +163,17 @@ def output_range(learn:Learner) -> pd.DataFrame:
     frame = pd.DataFrame({c: bounds.get(c, [0, 0]) for c in to.x_names})  # categories: any code
     return _decoded(to, frame)[list(to.cont_names)].T.set_axis(['min', 'max'], axis=1)
 
-def _actual(to:Tabular, df:pd.DataFrame) -> pd.DataFrame:
-    "`df`'s training columns as `reconstruct` gives them: a category that matches a training class by value (as `encode` matches it; 1.0 and '1' for 1) as that class, one that matches none as '<value> (unseen)' (no rebuild equals it), numbers as float64."
+_UNSEEN = ' (unseen)'
+
+def _actual(to:Tabular, df:pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    "`df`'s training columns as `reconstruct` gives them: a category that matches a training class by value (as `encode` matches it; 1.0 and '1' for 1) as that class, one that matches none as '<value> (unseen)' (no rebuild equals it), numbers as float64; with `{column: (rows, classes)}` of the unseen ones."
     cats, conts = user_columns(to)
-    clean, index, res = clean_encode_frame(df, to), _ClassIndex(to), df[cats + conts].copy()
+    clean, index, res, unseen = clean_encode_frame(df, to), _ClassIndex(to), df[cats + conts].copy(), {}
     for c in cats:
         if c not in index.dtypes: continue
-        res[c] = index.classes_of(clean[c], c, df[c].map(lambda v: f'{v} (unseen)', na_action='ignore').to_numpy(dtype=object))
+        codes = index.codes(clean[c], c)
+        res[c] = index.classes_of(clean[c], c, df[c].map(lambda v: f'{v}{_UNSEEN}', na_action='ignore').to_numpy(dtype=object), codes)
+        new = clean[c][(codes < 0) & clean[c].notna().to_numpy()]
+        unseen[c] = (len(new), new.nunique())
     for c in conts: res[c] = _cont_column(df[c], c, trained=True).to_numpy()
-    return res
+    return res, unseen

@@ -94,9 +94,9 @@ class _ClassIndex:
         if categories.inferred_type in _READS and _is_text(col): return _text_codes(categories, col)  # a CSV column of numbers with one word in it reads as text
         return categories.get_indexer(col)
 
-    def classes_of(self, col:pd.Series, c:str, other:np.ndarray) -> np.ndarray:
-        "The values of `col` (cleaned as `clean_encode_frame` cleans it) as column `c`'s training classes where one matches by value (as `codes` matches them: 1.0 and '1' for 1), `other`'s where none does."
-        codes = self.codes(col, c)
+    def classes_of(self, col:pd.Series, c:str, other:np.ndarray, codes:np.ndarray|None=None) -> np.ndarray:
+        "The values of `col` (cleaned as `clean_encode_frame` cleans it) as column `c`'s training classes where one matches by value (as `codes` matches them: 1.0 and '1' for 1), `other`'s where none does (`codes`: `self.codes(col, c)`, if already known)."
+        codes = self.codes(col, c) if codes is None else codes
         classes = np.append(self.dtypes[c].categories.to_numpy(dtype=object), None)  # code -1 (missing, unmatched) picks the None, which `other` replaces
         return np.where(codes >= 0, classes[codes], other)
 

@@ -169,7 +169,7 @@ def test_training_metrics_leave_out_filled_numbers_and_flag_columns(adult_df):
         valid = df.loc[learn.dls.valid_ds.items.index]
         rep, rebuilt = learn.evaluate(valid), learn.reconstruct(valid)
     assert r2 == pytest.approx(rep.summary['mean_r2'], abs=1e-4)
-    truth = _actual(learn.dls.train_ds, valid)
+    truth = _actual(learn.dls.train_ds, valid)[0]
     assert acc == pytest.approx(np.mean([(_labels(rebuilt[c]).to_numpy() == _labels(truth[c]).to_numpy()).mean() for c in CATS]), abs=1e-4)
 
 def test_a_column_with_no_training_class(adult_df):
@@ -243,10 +243,11 @@ def test_report_text_says_what_out_of_range_counts_and_reads_its_numbers():
     "`out_of_range` is explained under the table (it read as rebuilt values out of the data's range); the HTML table writes large errors in full (2.697e+04 beside 2096); one row is 'row'."
     rng = pd.DataFrame({'min': [0.], 'max': [4e5]}, index=['x'])
     rep = AEReport(pd.DataFrame({'x': [1e5, 2e5, 3.5e5]}), pd.DataFrame({'x': [1.2e5, 2e5, 2.5e5]}), [], ['x'], rng)
-    assert 'out_of_range: actual values the model cannot output' in repr(rep) and 'out_of_range: actual values' in rep._repr_html_()
-    assert '<td>100,000</td>' in rep._repr_html_() and 'e+0' not in rep._repr_html_()
+    assert 'out_of_range: how many rows hold an actual value the model cannot output (outside `output_range`: the training range)' in repr(rep)
+    assert 'out_of_range: how many rows hold an actual value the model cannot output (outside <code>output_range</code>: the training range)' in rep._repr_html_()  # no literal backticks
+    assert '<td>100,000</td>' in rep._repr_html_() and 'e+0' not in rep._repr_html_() and ' 100,000 ' in repr(rep) and 'e+0' not in repr(rep)  # the text table as the HTML one
     one = AEReport(pd.DataFrame({'x': [1.]}), pd.DataFrame({'x': [1.]}), [], ['x'])
-    assert repr(one).startswith('AEReport on 1 row\n') and 'out_of_range: actual' not in repr(one)  # no range given: nothing to explain
+    assert repr(one).startswith('AEReport on 1 row\n') and 'out_of_range: how many' not in repr(one)  # no range given: nothing to explain
 
 def test_rebuilt_numbers_stay_in_the_training_range(small_learn, adult_df, held_out):
     "The head's bounds widen the training range by `bound_pad` so training reaches its extremes; rebuilds past them (7,410 negative capital gains of 16,281 held-out rows, down to -1,794, with the default fit) are clamped to it in eval mode, not in training."
@@ -330,3 +331,20 @@ def test_the_report_says_which_columns_mean_r2_leaves_out_and_tolerates_rounding
     counts = lambda k: AEReport(a.assign(k=k), p, ['c'], ['x', 'k', 'm'], rng).continuous.out_of_range['k']
     assert counts(3.00000001) == 0 and counts(3.1) == 10 and counts(2.9) == 10
     assert AEReport._out_of_range(pd.Series([1e6 + 15, 1e6 + 25, 1e6 - 12, 1e6 + 10.00001]), 1e6, 1e6 + 10) == 3  # far from 0 the range, not the size, sets the tolerance
+
+def test_classes_training_never_saw_are_named_under_the_report(small_learn, held_out):
+    "Held-out classes that no training row had (no rebuild can equal them, so each costs balanced accuracy a whole class) are counted under the categorical table, in text and HTML, and starred in the confusion matrix; the plot titles a constant column's R2 as undefined, not nan."
+    rows = held_out.iloc[:300].copy()
+    rows.loc[rows.index[:4], 'race'] = ['Martian', 'Martian', 'Venusian', np.nan]
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        rep = small_learn.evaluate(rows.assign(age=40))
+    assert rep.unseen['race'] == (3, 2) and rep.unseen['workclass'] == (0, 0)
+    note = "classes training never saw, which no rebuild can equal (each counts in balanced_accuracy with no row right): 'race' 3 row(s) of 2 class(es)"
+    assert note in repr(rep) and note.replace("'", '&#x27;') in rep._repr_html_() and note not in repr(small_learn.evaluate(held_out.iloc[:300]))
+    rep.plot(columns=['race', 'age'])
+    fig = plt.gcf()
+    plt.close(fig)
+    race, age = fig.axes[:2]
+    assert {'Martian*', 'Venusian*'} <= {t.get_text() for t in race.get_yticklabels()} and race.get_ylabel() == 'actual (* unseen in training)'
+    assert age.get_title() == 'age\nR2 undefined (constant)'
