@@ -179,7 +179,7 @@ def encode(
     keep = _cols(keep, '--keep') or []
     cats, conts = user_columns(learn.dls.train_ds)
     columns = list(dict.fromkeys(keep + cats + conts))
-    writer, n, unseen = None, 0, Counter()
+    writer, n, unseen, examples = None, 0, Counter(), {}
     try:
         with warnings.catch_warnings(record=True) as caught:  # one unseen-category warning for the file, not one per chunk
             warnings.simplefilter('always', UnseenCategoryWarning)
@@ -198,9 +198,9 @@ def encode(
         raise
     if writer is not None: writer.close()
     for w in caught:
-        if isinstance(w.message, UnseenCategoryWarning): unseen.update(w.message.counts)
+        if isinstance(w.message, UnseenCategoryWarning): unseen.update(w.message.counts); examples = {**w.message.examples, **examples}  # the first chunk's first
         else: warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-    _warn_unseen(dict(unseen))
+    _warn_unseen(dict(unseen), examples)
     if writer is None: raise CliError(f"{data} has no rows to encode")
     print(f"Wrote the {learn.model.code_size}-feature codes of {n} rows to {Output}")
 

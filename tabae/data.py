@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastai.tabular.all import *
 from .datasets import read_table
 from .errors import TabaeInputError, _warn_unseen
-from .process import _check_float32, _process_tabular, _unround_conts, tab_tensors
+from .process import _ClassIndex, _check_float32, _process_tabular, _unround_conts, tab_tensors
 from .procs import RankGauss
 from .validate import _InputShift, _check_positive_int, _check_valid_pct, _in_procs, _is_int, _warn_left_out, _listify, _no_categorify, _proc, check_columns, clean_train_frame, infer_columns, user_columns, _warn_extreme
 
@@ -176,8 +176,9 @@ class AEDataLoaders(TabularDataLoaders):
     def test_dl(self, test_items:pd.DataFrame, rm_type_tfms=None, process:bool=True, inplace:bool=False, **kwargs) -> TabDataLoaderIdentity:
         "A `TabDataLoaderIdentity` of `test_items`' rows in order, as `encode` processes them: unseen categories as '#na#' (one warning), missing and infinite numbers filled, extra columns ignored, bad columns named in a `TabaeInputError`, columns unlike their training values named (`InputShiftWarning`), `test_items` never modified (`inplace` and `rm_type_tfms` apply only with `process=False`: fastai's, for an already processed frame)."
         if not process: return super().test_dl(test_items, rm_type_tfms=rm_type_tfms, process=False, inplace=inplace, **kwargs)
-        to, unseen = _process_tabular(self.train_ds, test_items)
-        _warn_unseen(unseen)
+        index = _ClassIndex(self.train_ds)
+        to, unseen = _process_tabular(self.train_ds, test_items, index)
+        _warn_unseen(unseen, index.examples)
         dl = self.valid.new(to, **kwargs)
         _check_float32(dl.conts, test_items, to.cont_names)
         shift = _InputShift(self.train_ds)  # against the training rows' range: `DataLoaders` hold no model

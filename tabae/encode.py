@@ -54,7 +54,7 @@ def model_outputs(learn:Learner, df:pd.DataFrame, bs:int=4096, encode:bool=True,
                     outs.append(out.float().cpu() if encode else tuple((o if o.dtype == torch.long else o.float()).cpu() for o in out))
             yield sl, torch.cat(outs) if encode else tuple(torch.cat(o) for o in zip(*outs))
     finally: model.train(was_training)
-    _warn_unseen(dict(unseen))  # once for the whole frame, not per chunk
+    _warn_unseen(dict(unseen), index.examples)  # once for the whole frame, not per chunk
     if shared is None: shift.warn()
 
 def encode(learn:Learner, df:pd.DataFrame, bs:int=4096, prefix:str='ae_', progress:bool=None, deep_stack:bool=False,

@@ -14,11 +14,11 @@ class FitInterrupted(KeyboardInterrupt):
         self.learn = learn
 
 class UnseenCategoryWarning(UserWarning):
-    "Categorical values that training never saw, encoded as '#na#'; `counts` maps each column to its number of such rows."
-    def __init__(self, msg:str, counts:dict):
+    "Categorical values that training never saw, encoded as '#na#'; `counts` maps each column to its number of such rows, `examples` to a few of those values."
+    def __init__(self, msg:str, counts:dict, examples:dict|None=None):
         super().__init__(msg)
-        self.counts = counts
-    def __reduce__(self): return type(self), (str(self), self.counts)  # picklable, e.g. raised as an error in a worker process
+        self.counts, self.examples = counts, examples or {}
+    def __reduce__(self): return type(self), (str(self), self.counts, self.examples)  # picklable, e.g. raised as an error in a worker process
 
 class _ColumnsWarning(UserWarning):
     "A warning about training columns; `columns` maps each column to what was found."
@@ -56,9 +56,10 @@ def _some(items:list, n:int=_NAMED) -> str:
     "The first `n` of `items` as a list, and how many more there are: \"['a', 'b'] and 380 more\"."
     return f"{list(items)[:n]}" + (f" and {len(items) - n} more" if len(items) > n else "")
 
-def _warn_unseen(counts:dict):
-    "One warning naming each column with unseen categories and counting its rows."
+def _warn_unseen(counts:dict, examples:dict|None=None):
+    "One warning naming each column with unseen categories, counting its rows, with a few of the values (`examples`, per column)."
     if not counts: return
-    msg = ', '.join(f"column {c!r} in {n} row(s)" for c, n in list(counts.items())[:_NAMED])
+    examples = examples or {}
+    msg = ', '.join(f"column {c!r} in {n} row(s)" + (f" (such as {examples[c]})" if examples.get(c) else "") for c, n in list(counts.items())[:_NAMED])
     if len(counts) > _NAMED: msg += f" and {len(counts) - _NAMED} more columns (the warning's `counts` has them all)"
-    warnings.warn(UnseenCategoryWarning(f"Categories never seen in training (no training row has them; a class held only by validation rows counts) are encoded as '#na#': {msg}", counts), stacklevel=_caller_level())
+    warnings.warn(UnseenCategoryWarning(f"Categories never seen in training (no training row has them; a class held only by validation rows counts) are encoded as '#na#': {msg}", counts, examples), stacklevel=_caller_level())

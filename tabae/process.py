@@ -80,7 +80,7 @@ class _ClassIndex:
         # what `Categorify` matches, '#na#' left out: missing and unseen map to it
         ordered = set(getattr(cat, 'ordered', ()))  # learners saved before it kept no order
         self.dtypes = {} if cat is None else {c: pd.CategoricalDtype(cat.classes[c].items[1:], ordered=c in ordered) for c in user_columns(to)[0]}
-        self.value_sets = {}
+        self.value_sets, self.examples = {}, {}  # `examples`: a few unseen values per column, from the first rows that had any
 
     def codes(self, col:pd.Series, c:str) -> np.ndarray:
         "The position of each value of `col` among column `c`'s classes, -1 where it is missing or absent: Arrow's `index_in` for Arrow strings (no Python objects), else pandas' `get_indexer`."
@@ -105,14 +105,17 @@ class _ClassIndex:
         unseen = {}
         for c, dtype in self.dtypes.items():
             codes = self.codes(df[c], c)
-            if (n := int(((codes < 0) & df[c].notna().to_numpy()).sum())): unseen[c] = n
+            new = (codes < 0) & df[c].notna().to_numpy()
+            if n := int(new.sum()):
+                unseen[c] = n
+                if c not in self.examples: self.examples[c] = pd.unique(df[c][new].iloc[:1000])[:3].tolist()
             df[c] = pd.Categorical.from_codes(codes, dtype=dtype)
         return unseen
 
-def _process_tabular(tmpl:Tabular, df:pd.DataFrame, index:_ClassIndex=None) -> tuple[Tabular, dict]:
-    "`df` cleaned as the training frame was, its categories matched to the training classes (`index`, if already built) and run through `tmpl`'s procs; with the count of unseen categories per column."
+def _process_tabular(tmpl:Tabular, df:pd.DataFrame, index:_ClassIndex) -> tuple[Tabular, dict]:
+    "`df` cleaned as the training frame was, its categories matched to the training classes (`index`, `tmpl`'s) and run through `tmpl`'s procs; with the count of unseen categories per column."
     sub = _clean_conts(clean_encode_frame(df, tmpl), tmpl)
-    unseen = (_ClassIndex(tmpl) if index is None else index)(sub)
+    unseen = index(sub)
     to = tmpl.new(sub, inplace=True)
     to.process()
     return to, unseen
@@ -124,8 +127,8 @@ def _check_float32(conts:Tensor, df:pd.DataFrame, cont_names:list):
     raise TabaeInputError(f"Continuous column(s) {list(bad)} hold values past float32's range (~3.4e38) once normalized; "
                           f"first rows by index: {bad}. Clip or rescale them")
 
-def _process(learn:Learner, df:pd.DataFrame, index:_ClassIndex=None) -> tuple[Tensor, Tensor, dict]:
-    "`process_frame`'s tensors and the count of unseen categories per column (`index`: the training classes, if already built)."
+def _process(learn:Learner, df:pd.DataFrame, index:_ClassIndex) -> tuple[Tensor, Tensor, dict]:
+    "`process_frame`'s tensors and the count of unseen categories per column (`index`: the training classes, built once per frame)."
     to, unseen = _process_tabular(learn.dls.train_ds, df, index)
     with np.errstate(over='ignore'): cats, conts = tab_tensors(to)  # finite in float64, yet past float32's range once normalized: reported by column
     _check_float32(conts, df, to.cont_names)
@@ -133,6 +136,7 @@ def _process(learn:Learner, df:pd.DataFrame, index:_ClassIndex=None) -> tuple[Te
 
 def process_frame(learn:Learner, df:pd.DataFrame, warn:bool=True) -> tuple[Tensor, Tensor]:
     "The `(cats, conts)` tensors of `df` after the training data's procs (Categorify, FillMissing, Normalize, ...)."
-    cats, conts, unseen = _process(learn, df)
-    if warn: _warn_unseen(unseen)
+    index = _ClassIndex(learn.dls.train_ds)
+    cats, conts, unseen = _process(learn, df, index)
+    if warn: _warn_unseen(unseen, index.examples)
     return cats, conts

@@ -103,8 +103,8 @@ def test_encode_warns_once_per_file_about_unseen_categories(files, model_dir, tm
         warnings.simplefilter('always')
         assert main(['encode', str(model_dir), str(tmp_path/'odd.csv'), '-o', str(tmp_path/'c.parquet'), '--chunk-size', '300', '--quiet']) == 0
     unseen = [w.message for w in caught if isinstance(w.message, UnseenCategoryWarning)]
-    assert len(unseen) == 1 and unseen[0].counts == {'race': 3, 'workclass': 2}
-    assert "column 'race' in 3 row(s)" in str(unseen[0])
+    assert len(unseen) == 1 and unseen[0].counts == {'race': 3, 'workclass': 2} and unseen[0].examples == {'race': ['Martian'], 'workclass': ['Astronaut']}
+    assert "column 'race' in 3 row(s) (such as ['Martian'])" in str(unseen[0]) and "column 'workclass' in 2 row(s) (such as ['Astronaut'])" in str(unseen[0])
 
 @pytest.mark.parametrize('fmt', ['parquet', 'csv'])
 def test_encode_error_names_file_rows_and_leaves_no_output(files, model_dir, fmt, tmp_path):
@@ -119,8 +119,8 @@ def test_encode_error_names_file_rows_and_leaves_no_output(files, model_dir, fmt
     assert not out.exists()
 
 def test_unseen_category_warning_pickles():
-    w = pickle.loads(pickle.dumps(UnseenCategoryWarning('msg', {'race': 3})))
-    assert str(w) == 'msg' and w.counts == {'race': 3}
+    w = pickle.loads(pickle.dumps(UnseenCategoryWarning('msg', {'race': 3}, {'race': ['Martian']})))
+    assert str(w) == 'msg' and w.counts == {'race': 3} and w.examples == {'race': ['Martian']}
 
 @pytest.mark.parametrize('fmt', ['parquet', 'csv'])
 def test_iter_table_reads_bounded_chunks(files, fmt):
@@ -222,7 +222,7 @@ def test_warnings_name_the_command_not_the_script(files, model_dir, tmp_path):
     test.assign(race='Martian').to_csv(tmp_path/'odd.csv', index=False)
     r = subprocess.run([sys.executable, '-m', 'tabae', 'encode', str(model_dir), str(tmp_path/'odd.csv'), '-o', str(tmp_path/'c.parquet'), '--quiet'],
                        capture_output=True, text=True, env={**ENV, 'PYTHONWARNINGS': 'default'}, timeout=120)  # as a user's shell shows warnings
-    assert r.returncode == 0 and "\ntabae encode: UnseenCategoryWarning: Categories never seen in training (no training row has them; a class held only by validation rows counts) are encoded as '#na#': column 'race' in 1000 row(s)\n" in '\n' + r.stderr
+    assert r.returncode == 0 and "\ntabae encode: UnseenCategoryWarning: Categories never seen in training (no training row has them; a class held only by validation rows counts) are encoded as '#na#': column 'race' in 1000 row(s) (such as ['Martian'])\n" in '\n' + r.stderr
     assert 'sys.exit(main())' not in r.stderr and 'UnseenCategoryWarning' not in r.stderr.replace('tabae encode: UnseenCategoryWarning', '')
 
 def test_a_shift_warning_is_printed_once_for_a_file_of_many_chunks(files, model_dir, tmp_path):

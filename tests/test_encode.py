@@ -125,7 +125,7 @@ def test_chunks_share_one_class_index(small_learn, rows, monkeypatch):
             parts = list(enc.model_outputs(small_learn, d, bs=64, chunk=64))
         assert len(parts) == 7 and len(built) == n + 1
         np.testing.assert_allclose(np.concatenate([o.numpy() for _, o in parts]), whole, atol=1e-5)
-        assert [w.message.counts for w in ws if isinstance(w.message, UnseenCategoryWarning)] == [{'workclass': 3}]
+        assert [(w.message.counts, w.message.examples) for w in ws if isinstance(w.message, UnseenCategoryWarning)] == [({'workclass': 3}, {'workclass': ['Martian']})]
         assert bool(arrow) == (d is not df_objects)  # Arrow's `index_in` for Arrow strings, pandas for Python ones
         arrow.clear()
 
