@@ -6,7 +6,7 @@ from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score,
 from .encode import reconstruct
 from .errors import TabaeInputError, _some
 from .process import _ClassIndex, _decoded
-from .validate import _NA, _check_positive_int, _cont_column, _is_positive, _listify, _tolerance, check_frame, clean_encode_frame, user_columns
+from .validate import _NA, _check_positive_int, _missing_share, _cont_column, _is_positive, _listify, _tolerance, check_frame, clean_encode_frame, user_columns
 
 __all__ = ['AEReport', 'evaluate', 'output_range']
 
@@ -17,7 +17,7 @@ def _labels(s:pd.Series) -> pd.Series: return s.astype(object).where(s.notna(), 
 class AEReport:
     "Per-column reconstruction quality: `.continuous` (absolute errors, R2, `out_of_range`), `.categorical` (a missing category scored as the class '#na#'), `.summary`, `.plot()`."
     # Missing or infinite actual numbers are left out; R2 is NaN where the actual values are constant or missing, and `mean_r2` averages the others (the report says which).
-    # `unseen`: per categorical column, `(rows, classes)` of actual classes training never saw, which no rebuild can equal (the report says which).
+    # `unseen`: per categorical column, `(rows, classes)` of actual classes training never saw (gaps too, where training had none), which no rebuild can equal (the report says which).
     def __init__(self, actual:pd.DataFrame, predicted:pd.DataFrame, cat_names:list, cont_names:list, output_range:pd.DataFrame|None=None, unseen:dict|None=None):
         store_attr()
         self.continuous = pd.DataFrame([self._cont(c) for c in cont_names], index=pd.Index(cont_names, name='column'),
@@ -68,7 +68,7 @@ class AEReport:
         "Which categorical columns hold classes training never saw: rebuilt as none of them, each such class a miss in balanced accuracy."
         if not (cols := {c: v for c, v in (self.unseen or {}).items() if v[0]}): return ""
         said = '; '.join(f"{c!r} {n:,} row(s) of {k} class(es)" for c, (n, k) in list(cols.items())[:10]) + (f"; and {len(cols) - 10} more columns" if len(cols) > 10 else "")
-        return f"classes training never saw, which no rebuild can equal (each counts in balanced_accuracy with no row right): {said}\n"
+        return f"classes training never saw, which no rebuild can equal (each counts in balanced_accuracy with no row right; a gap is one where no training row had one): {said}\n"
 
     def __repr__(self):
         table = lambda d, kind, fmt: d.to_string(float_format=fmt, max_rows=pd.get_option('display.max_rows')) if len(d) else f"(no {kind} columns)"
@@ -166,7 +166,7 @@ def output_range(learn:Learner) -> pd.DataFrame:
 _UNSEEN = ' (unseen)'
 
 def _actual(to:Tabular, df:pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    "`df`'s training columns as `reconstruct` gives them: a category that matches a training class by value (as `encode` matches it; 1.0 and '1' for 1) as that class, one that matches none as '<value> (unseen)' (no rebuild equals it), numbers as float64; with `{column: (rows, classes)}` of the unseen ones."
+    "`df`'s training columns as `reconstruct` gives them: a category that matches a training class by value (as `encode` matches it; 1.0 and '1' for 1) as that class, one that matches none as '<value> (unseen)' (no rebuild equals it), numbers as float64; with `{column: (rows, classes)}` of the unseen ones (gaps as one class where the training rows had none)."
     cats, conts = user_columns(to)
     clean, index, res, unseen = clean_encode_frame(df, to), _ClassIndex(to), df[cats + conts].copy(), {}
     for c in cats:
@@ -174,6 +174,7 @@ def _actual(to:Tabular, df:pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         codes = index.codes(clean[c], c)
         res[c] = index.classes_of(clean[c], c, df[c].map(lambda v: f'{v}{_UNSEEN}', na_action='ignore').to_numpy(dtype=object), codes)
         new = clean[c][(codes < 0) & clean[c].notna().to_numpy()]
-        unseen[c] = (len(new), new.nunique())
+        gaps = int(clean[c].isna().sum()) if _missing_share(to, c) == 0 else 0  # '#na#', a class the model never rebuilt in training (unknown for a learner without rows)
+        unseen[c] = (len(new) + gaps, new.nunique() + (gaps > 0))
     for c in conts: res[c] = _cont_column(df[c], c, trained=True).to_numpy()
     return res, unseen

@@ -335,12 +335,14 @@ def test_the_report_says_which_columns_mean_r2_leaves_out_and_tolerates_rounding
 def test_classes_training_never_saw_are_named_under_the_report(small_learn, held_out):
     "Held-out classes that no training row had (no rebuild can equal them, so each costs balanced accuracy a whole class) are counted under the categorical table, in text and HTML, and starred in the confusion matrix; the plot titles a constant column's R2 as undefined, not nan."
     rows = held_out.iloc[:300].copy()
-    rows.loc[rows.index[:4], 'race'] = ['Martian', 'Martian', 'Venusian', np.nan]
+    rows.loc[rows.index[:4], 'race'] = ['Martian', 'Martian', 'Venusian', np.nan]  # race has no gap in training: its gap is a class never seen too
+    rows.loc[rows.index[:5], 'workclass'] = np.nan  # workclass has gaps in training ('?'): a class the model learned
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         rep = small_learn.evaluate(rows.assign(age=40))
-    assert rep.unseen['race'] == (3, 2) and rep.unseen['workclass'] == (0, 0)
-    note = "classes training never saw, which no rebuild can equal (each counts in balanced_accuracy with no row right): 'race' 3 row(s) of 2 class(es)"
+    assert rep.unseen['race'] == (4, 3) and rep.unseen['workclass'] == (0, 0)
+    note = ("classes training never saw, which no rebuild can equal (each counts in balanced_accuracy with no row right; a gap is one where no training row had one): "
+            "'race' 4 row(s) of 3 class(es)")
     assert note in repr(rep) and note.replace("'", '&#x27;') in rep._repr_html_() and note not in repr(small_learn.evaluate(held_out.iloc[:300]))
     rep.plot(columns=['race', 'age'])
     fig = plt.gcf()
