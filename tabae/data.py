@@ -201,22 +201,21 @@ class TabularPandasIdentity(TabularPandas):
     n_inp = 2
     def __init__(self, df:pd.DataFrame, procs:list=None, cat_names:list=None, cont_names:list=None, y_names=None, y_block=None, splits:tuple=None,
                  do_setup:bool=True, device=None, inplace:bool=False, reduce_memory:bool=True):
-        "fastai's constructor (the column lists are copied, not extended with `FillMissing`'s `<col>_na`; `Categorify` learns the classes of training rows only, `_train_classes`); `reduce_memory` shrinks integer columns and makes text categorical, but leaves floats as they are (`_shrink`)."
+        "fastai's constructor (the column lists are copied, not extended with `FillMissing`'s `<col>_na`; `Categorify` learns the classes of training rows only, `_train_classes`, and notes each ordered categorical's categories, `ordered`); `reduce_memory` shrinks integer columns and makes text categorical, but leaves floats as they are (`_shrink`)."
         cat_names, cont_names = list(L(cat_names)), list(L(cont_names))
         if do_setup and _in_procs(procs, FillMissing): _check_fill_missing(df, cont_names, splits)
         if reduce_memory: df = _shrink(df)
+        ordered = {c: list(d.categories) for c in cat_names if do_setup and isinstance(d := df[c].dtype, pd.CategoricalDtype) and d.ordered}  # all the categories, in order: rebuilt rows take that dtype
         if do_setup and _in_procs(procs, Categorify): df = _train_classes(df, cat_names, None if splits is None else splits[0])
         super().__init__(df, procs, cat_names, cont_names, y_names, y_block, splits, do_setup, device, inplace, reduce_memory=False)
+        if do_setup and (cat := _proc(self, Categorify)) is not None: cat.ordered = ordered
     def setup(self):
-        "fastai's, with `FillMissing`'s flag columns made first for the columns with gaps in the training rows (`_add_na_columns`), and dropped again where it made none; `Categorify` notes the ordered categoricals (`ordered`), which come back ordered."
-        ordered = [c for c in self.cat_names if isinstance(d := self.items[c].dtype, pd.CategoricalDtype) and d.ordered]
-        if not getattr(_proc(self, FillMissing), 'add_col', False): super().setup()
-        else:
-            gaps = self.items.iloc[:self.split][list(self.cont_names)].isna().any()
-            added = self._add_na_columns(gaps[gaps].index)
-            super().setup()
-            if stray := [c for c in added if c not in self.cat_names]: self.items = self.items.drop(columns=stray)  # an earlier proc filled the gaps
-        if (cat := _proc(self, Categorify)) is not None: cat.ordered = ordered
+        "fastai's, with `FillMissing`'s flag columns made first for the columns with gaps in the training rows (`_add_na_columns`), and dropped again where it made none."
+        if not getattr(_proc(self, FillMissing), 'add_col', False): return super().setup()
+        gaps = self.items.iloc[:self.split][list(self.cont_names)].isna().any()
+        added = self._add_na_columns(gaps[gaps].index)
+        super().setup()
+        if stray := [c for c in added if c not in self.cat_names]: self.items = self.items.drop(columns=stray)  # an earlier proc filled the gaps
     def process(self):
         "fastai's, with `FillMissing`'s flag columns made first (`_add_na_columns`)."
         if getattr(fm := _proc(self, FillMissing), 'add_col', False): self._add_na_columns(getattr(fm, 'na_dict', {}))

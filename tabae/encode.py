@@ -86,12 +86,13 @@ def _rows(learn:Learner, pc:Tensor, pf:Tensor, index:_ClassIndex=None) -> pd.Dat
     cats, conts = user_columns(tmpl)
     res = _decoded(tmpl, frame[list(tmpl.x_names)])
     at = {c: i for i, c in enumerate(tmpl.cat_names)}
-    for c, dtype in ifnone(index, _ClassIndex(tmpl)).dtypes.items(): res[c] = _class_column(pc[:, at[c]].cpu().numpy() - 1, dtype)
+    index = ifnone(index, _ClassIndex(tmpl))
+    for c, dtype in index.dtypes.items(): res[c] = _class_column(pc[:, at[c]].cpu().numpy() - 1, dtype, index.ordered.get(c))
     return res[cats + conts]
 
-def _class_column(codes:np.ndarray, dtype:pd.CategoricalDtype) -> pd.Series:
-    "The classes at `codes` (positions in `dtype`'s categories; -1, fastai's '#na#', as missing) in one dtype per kind of class, whatever the rows: an ordered categorical stays one, else nullable `Int64`/`UInt64` and `boolean` for whole numbers and booleans, else the classes' own (float64, text)."
-    if dtype.ordered: return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype))
+def _class_column(codes:np.ndarray, dtype:pd.CategoricalDtype, ordered:pd.CategoricalDtype|None=None) -> pd.Series:
+    "The classes at `codes` (positions in `dtype`'s categories; -1, fastai's '#na#', as missing) in one dtype per kind of class, whatever the rows: `ordered`, the user's ordered categorical, if given; else nullable `Int64`/`UInt64` and `boolean` for whole numbers and booleans, else the classes' own (float64, text)."
+    if ordered is not None: return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype)).astype(ordered)
     cls = dtype.categories
     to = 'boolean' if cls.inferred_type == 'boolean' else {'i': 'Int64', 'u': 'UInt64'}.get(cls.dtype.kind, cls.dtype)
     return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype)).astype(to)

@@ -78,8 +78,8 @@ class _ClassIndex:
     def __init__(self, to:Tabular):
         cat = _proc(to, Categorify)
         # what `Categorify` matches, '#na#' left out: missing and unseen map to it
-        ordered = set(getattr(cat, 'ordered', ()))  # learners saved before it kept no order
-        self.dtypes = {} if cat is None else {c: pd.CategoricalDtype(cat.classes[c].items[1:], ordered=c in ordered) for c in user_columns(to)[0]}
+        self.dtypes = {} if cat is None else {c: pd.CategoricalDtype(cat.classes[c].items[1:]) for c in user_columns(to)[0]}
+        self.ordered = {c: pd.CategoricalDtype(v, ordered=True) for c, v in getattr(cat, 'ordered', {}).items() if c in self.dtypes}  # the user's ordered categoricals (none in learners saved before)
         self.value_sets, self.examples = {}, {}  # `examples`: a few unseen values per column, from the first rows that had any
 
     def codes(self, col:pd.Series, c:str) -> np.ndarray:
