@@ -4,7 +4,7 @@ import html, re, warnings
 from fastai.tabular.all import *
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score, r2_score
 from .encode import reconstruct
-from .errors import TabaeInputError, _some
+from .errors import TabaeInputError, _short, _some
 from .process import _ClassIndex, _decoded
 from .validate import _NA, _check_positive_int, _missing_share, _cont_column, _is_positive, _listify, _tolerance, check_frame, clean_encode_frame, user_columns
 
@@ -145,8 +145,6 @@ def _num(v:float) -> str: return f'{v:,.0f}' if abs(v) >= 1e3 else f'{v:.4g}'  #
 def _tick(v:float, pos=None) -> str:
     "A tick label: thousands and millions as 200k and 1.5M, smaller numbers as they are (0.3, not 300m)."
     return f'{v / 1e6:g}M' if abs(v) >= 1e6 else f'{v / 1e3:g}k' if abs(v) >= 1e4 else f'{v:g}'
-
-def _short(name, n:int=28) -> str: return s if len(s := str(name)) <= n else s[:n - 1] + '…'
 
 def evaluate(learn:Learner, df:pd.DataFrame, bs:int=4096) -> AEReport:
     "Reconstruct `df` and report R2, absolute errors (original units) and how many values the model cannot output (`output_range`) per continuous column, balanced accuracy and weighted F1 per categorical one."

@@ -1,7 +1,7 @@
 """A new frame processed as the training frame was: cleaned, its categories matched to the training classes, run through the procs, as tensors."""
 from __future__ import annotations
 from fastai.tabular.all import *
-from .errors import TabaeInputError, _warn_unseen
+from .errors import TabaeInputError, _short, _warn_unseen
 from .procs import RankGauss
 from .validate import _cont_columns, _is_text, _proc, clean_encode_frame, user_columns
 
@@ -108,7 +108,7 @@ class _ClassIndex:
             new = (codes < 0) & df[c].notna().to_numpy()
             if n := int(new.sum()):
                 unseen[c] = n
-                if c not in self.examples: self.examples[c] = pd.unique(df[c][new].iloc[:1000])[:3].tolist()
+                if c not in self.examples: self.examples[c] = [_short(v, 40) if isinstance(v, str) else v for v in pd.unique(df[c][new].iloc[:1000])[:3].tolist()]  # free text, shortened
             df[c] = pd.Categorical.from_codes(codes, dtype=dtype)
         return unseen
 

@@ -165,6 +165,9 @@ def test_unseen_categories(learn):
         unseen = [w for w in caught if w.category is UnseenCategoryWarning]  # and an `InputShiftWarning` from 20 rows: every row unseen
         assert len(unseen) == 1 and unseen[0].filename == __file__, (f.__name__, unseen[0].filename)
     assert np.array_equal(codes.values, encode(learn, df.assign(a=np.nan)).values)
+    with pytest.warns(UnseenCategoryWarning) as caught: encode(learn, df.assign(a=[f'{i} ' + 'free text ' * 100 for i in range(len(df))]))  # long free text: examples shortened
+    msg = str(first(w for w in caught if w.category is UnseenCategoryWarning).message)
+    assert len(msg) < 400 and "column 'a' in 40 row(s) (such as ['0 free text free text free text free te…', '1 free text" in msg
 
 def test_a_warning_about_many_columns_stays_readable():
     "30 constant columns: the reasons of the first 5, the names of the next 20, a count of the rest; `columns` holds all 30 (25 columns of reasons made a 3,000-character line)."
@@ -744,10 +747,11 @@ def test_rows_unlike_the_training_values_are_warned_of_once(learn):
     assert not shift_warnings(encode, learn, frame()) and not shift_warnings(encode, learn, broken.iloc[:2])
     half = frame().assign(d=np.where(np.arange(160) < 60, frame().d * 1000, frame().d))  # 60 of 160 past the range: drift, not a shift of the whole column
     assert not shift_warnings(encode, learn, half)
-    coded = frame().assign(a=frame().a.map({'x': 0, 'y': 1, 'z': 2}))  # text classes read as their codes
+    coded = frame().assign(a=pd.Series([v if i < 40 else {'x': 7, 'y': 8, 'z': 9}[v] for i, v in enumerate(frame().a)], dtype=object))  # text classes read as codes, in 120 rows
     w = shift_warnings(encode, learn, coded)
-    assert len(w) == 1 and w[0].message.columns == {'a': "classes training never saw in 160 of the 160 rows, such as [2, 1, 0], where the training classes are such as ['x', 'y', 'z']"}
+    assert len(w) == 1 and w[0].message.columns == {'a': "numbers training never saw in 120 of the 160 rows, such as ['8', '7', '9'], where the training classes are text, such as ['x', 'y', 'z']"}
     assert not shift_warnings(encode, learn, frame().assign(a=np.where(np.arange(160) < 60, 'new', frame().a)))  # 60 of 160 unseen: new classes, not another coding
+    assert not shift_warnings(encode, learn, frame().assign(a=[f'2026-12-{d % 28 + 1:02d}' for d in range(160)]))  # new classes of the same kind (next month's dates): no shift
 
 def test_shift_warnings_follow_rank_gauss_sparse_columns_and_predict(learn):
     "Under `rank_gauss` (which clamps to its quantiles, so the processed values never leave the range) values past the training range are still counted, in original units; a column mostly missing in training may be missing in every row; `predict` says nothing of one row; a loaded learner, which keeps no rows, still warns."
