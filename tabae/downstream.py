@@ -35,6 +35,10 @@ def codes_frame(learn:Learner, df:pd.DataFrame, y_names:str|list|None=None, keep
         parts.insert(1, raw)
     return pd.concat(parts, axis=1)
 
+def _target_kind(s:pd.Series) -> str:
+    "How fastai reads a target column: as categories, numbers or text."
+    return 'categories' if isinstance(s.dtype, pd.CategoricalDtype) else 'numbers' if pd.api.types.is_numeric_dtype(s) else 'text'
+
 class _FillMissing(FillMissing):
     "fastai's `FillMissing`, which also fills the gaps of a column that had none in the training rows (fastai's asserts), with its fill strategy's training value and no flag: validation or new rows of raw columns."
     def setups(self, to):
@@ -65,10 +69,10 @@ def codes_dls(learn:Learner, df:pd.DataFrame, y_names:str|list, keep_raw:bool=Fa
         if valid_idx is not None: raise TabaeInputError("Give the validation rows once: `valid_df` (rows of their own) or `valid_idx` (positions in `df`), not both")
         valid_idx = range(len(frame), len(frame) + len(valid_df))
         check_columns(valid_df, y_names, 'the targets')
-        if odd := {y: (str(df[y].dtype), str(valid_df[y].dtype)) for y in y_names if pd.api.types.is_numeric_dtype(df[y]) != pd.api.types.is_numeric_dtype(valid_df[y])}:
+        if odd := {y: (str(df[y].dtype), str(valid_df[y].dtype)) for y in y_names if _target_kind(df[y]) != _target_kind(valid_df[y])}:
             y, (a, b) = next(iter(odd.items()))
-            raise TabaeInputError(f"Target(s) {list(odd)} hold numbers in one frame and not in the other ({y!r}: {a} in `df`, {b} in `valid_df`), so no class or value would match: "
-                                  f"convert one, e.g. `valid_df[{y!r}] = valid_df[{y!r}].astype(df[{y!r}].dtype)`")
+            raise TabaeInputError(f"Target(s) {list(odd)} have different kinds of dtype in the two frames ({y!r}: {a} in `df`, {b} in `valid_df`), so they would be read as different targets "
+                                  f"(numbers, text or categories): give both the same dtype, e.g. `valid_df[{y!r}] = valid_df[{y!r}].astype(df[{y!r}].dtype)`")
         frame = pd.concat([frame, codes_frame(learn, valid_df, y_names, keep_raw)])
     if gaps := {y: int(n) for y in y_names if (n := (frame[y].isna() | (np.isinf(frame[y]) if pd.api.types.is_float_dtype(frame[y]) else False)).sum())}:
         raise TabaeInputError(f"Target column(s) have missing or infinite values (rows per column: {gaps}): drop those rows first, e.g. `df.dropna(subset={list(gaps)})`")

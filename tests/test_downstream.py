@@ -48,9 +48,11 @@ def test_targets_a_classifier_cannot_learn_are_named(small_learn, frames):
     odd.loc[odd.index[:3], 'salary'] = 'X'
     with pytest.raises(TabaeInputError, match=r"no training row has.*\(rows per class: \{'X': 3\}\)"): codes_dls(small_learn, as_category(train), 'salary', valid_df=odd)
     num, text = train.assign(num=np.arange(len(train))), test.assign(num=[str(i) for i in range(len(test))])  # a number target read as text on one side: named
-    with pytest.raises(TabaeInputError, match='^' + re.escape(f"Target(s) ['num'] hold numbers in one frame and not in the other ('num': int64 in `df`, {text.num.dtype} in `valid_df`), "
-                                                          "so no class or value would match: convert one, e.g. `valid_df['num'] = valid_df['num'].astype(df['num'].dtype)`") + '$'):
-        codes_dls(small_learn, num, 'num', valid_df=text)
+    for other in (text, text.assign(num=pd.Categorical(range(len(text))))):  # text, or categories of numbers
+        with pytest.raises(TabaeInputError, match='^' + re.escape(f"Target(s) ['num'] have different kinds of dtype in the two frames ('num': int64 in `df`, {other.num.dtype} in `valid_df`), "
+                                                              "so they would be read as different targets (numbers, text or categories): give both the same dtype, e.g. "
+                                                              "`valid_df['num'] = valid_df['num'].astype(df['num'].dtype)`") + '$'):
+            codes_dls(small_learn, num, 'num', valid_df=other)
     with pytest.raises(TabaeInputError) as e: codes_dls(small_learn, num.assign(num=num.num.astype(str)), 'num', valid_df=text.assign(num=text.num + 'x'))  # 400 classes, none in training
     assert str(e.value).startswith("Target 'num' has 400 class(es) in the validation rows that no training row has") and "'...': '390 more classes'}): drop those rows" in str(e.value)
 
