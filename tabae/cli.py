@@ -1,6 +1,6 @@
 """The `tabae` command line (fastcore `call_parse`): `tabae fit`, `encode`, `report` and `demo`; each command has `--help`."""
 from __future__ import annotations
-import inspect, json, os, sys, tempfile, warnings
+import inspect, json, os, re, sys, tempfile, warnings
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
@@ -237,7 +237,8 @@ def demo(
     from .demo import run_demo
     run_demo(csv=csv, quick=quick)
 
-_OPTIONS = {'Leave them out of `cat_names`/`cont_names`': 'Leave them out with --drop (or out of --cat/--cont)', '`rank_gauss=True`': "--kw '{\"rank_gauss\": true}'",
+_OPTIONS = {"convert them, e.g. `pd.to_numeric(df[col].str.rstrip('%'), errors='coerce')`, and pass them in `cont_names`": 'write them to the file as plain numbers and pass them with --cont',
+            'Leave them out of `cat_names`/`cont_names`': 'Leave them out with --drop (or out of --cat/--cont)', '`rank_gauss=True`': "--kw '{\"rank_gauss\": true}'",
             'convert it with `pd.to_numeric`': 'correct them in the file (an empty cell is missing)', " (`errors='coerce'` makes them missing)": '',
             "keep the words, e.g. `read_csv(..., keep_default_na=False, na_values=['', '?'])`, or use parquet": 'give them as parquet, which keeps the words',
             'cat_names/cont_names': '--cat/--cont', '`cat_names`': '--cat', '`cont_names`': '--cont', 'must be None (': 'must be left out ('}  # library terms -> CLI terms, the longest first
@@ -246,6 +247,7 @@ def _in_cli_terms(e:Exception|Warning|str, cmd) -> str:
     "`e`'s message (an error's or a warning's) with the library's argument names written as `cmd`'s options (`code_size` as --code-size)."
     msg = f"No such file or directory: {e.filename or e}" if isinstance(e, FileNotFoundError) else str(e)  # one wording for every reader: pyarrow's says only the path, Python's "[Errno 2] ..."
     for py, opt in _OPTIONS.items(): msg = msg.replace(py, opt)
+    msg = re.sub(r"take its ranks, `df\[(.*?)\]\.cat\.codes\.where\(df\[\1\]\.notna\(\)\)`", "write its ranks (0, 1, ...) to the file", msg)  # an ordered categorical given as a number
     for n, p in inspect.signature(cmd.__wrapped__).parameters.items():
         if p.default is not inspect.Parameter.empty: msg = msg.replace(f'`{n}`', f"--{n.replace('_', '-')}")
     return msg

@@ -253,12 +253,21 @@ def test_fit_warnings_speak_in_options(files, tmp_path):
     assert "ExtremeValueWarning: " in r.stderr and """Try --kw '{"rank_gauss": true}' (it keeps""" in r.stderr and 'rank_gauss=True' not in r.stderr
 
 def test_errors_and_warnings_give_command_line_remedies(files, tmp_path):
-    "Text in a number column is to be corrected in the file (or the column passed with --cat), not converted with `pd.to_numeric`; a CSV that read a training class 'N/A' as missing is to be given as parquet, not read with `read_csv` options."
+    "Text in a number column is to be corrected in the file (or the column passed with --cat), not converted with `pd.to_numeric`; an ordered categorical's ranks and numbers held as text are to be written to the file; a CSV that read a training class 'N/A' as missing is to be given as parquet, not read with `read_csv` options."
     d, test = files
     test.iloc[:200].assign(age=['41', 'forty'] * 100).to_csv(tmp_path/'text.csv', index=False)
     r = subprocess.run([sys.executable, '-m', 'tabae', 'fit', str(tmp_path/'text.csv'), '--cat', 'race', '--cont', 'age', '--out', str(tmp_path/'m'), '--epochs', '1'],
                        capture_output=True, text=True, env=ENV, timeout=120)
     assert r.returncode == 1 and r.stderr.strip().endswith("such as ['forty']: correct them in the file (an empty cell is missing) or pass it in --cat"), r.stderr
+    order = ['Preschool', '1st-4th', '5th-6th', '7th-8th', '9th', '10th', '11th', '12th', 'HS-grad', 'Some-college', 'Assoc-voc', 'Assoc-acdm', 'Bachelors', 'Masters', 'Prof-school', 'Doctorate']
+    test.iloc[:200].assign(education=lambda d: pd.Categorical(d.education, categories=order, ordered=True)).to_parquet(tmp_path/'ordered.parquet')
+    r = subprocess.run([sys.executable, '-m', 'tabae', 'fit', str(tmp_path/'ordered.parquet'), '--cat', 'race', '--cont', 'education', '--out', str(tmp_path/'m'), '--epochs', '1'],
+                       capture_output=True, text=True, env=ENV, timeout=120)
+    assert r.returncode == 1 and r.stderr.strip().endswith("write its ranks (0, 1, ...) to the file, or pass it in --cat"), r.stderr
+    test.iloc[:300].assign(pct=[f'{i % 40}%' for i in range(300)]).to_csv(tmp_path/'pct.csv', index=False)
+    r = subprocess.run([sys.executable, '-m', 'tabae', 'fit', str(tmp_path/'pct.csv'), '--cat', 'race', 'pct', '--cont', 'age', '--out', str(tmp_path/'m'), '--epochs', '1',
+                        '--code-size', '4', '--layers', '8', '--quiet'], capture_output=True, text=True, env={**ENV, 'PYTHONWARNINGS': 'default'}, timeout=120)
+    assert r.returncode == 0 and "NumbersAsTextWarning" in r.stderr and "write them to the file as plain numbers and pass them with --cont" in r.stderr and 'pd.to_numeric' not in r.stderr, r.stderr
     rows = test.iloc[:200].assign(race=np.where(np.arange(200) % 4 == 0, 'N/A', test.race.iloc[:200]))
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
