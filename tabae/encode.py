@@ -8,7 +8,7 @@ from .inference import FoldedEncoder
 from .loss import RecreatedLoss
 from .model import _finite_weights
 from .precision import amp_dtype
-from .process import _ClassIndex, _decoded, _n_classes, _process, process_frame
+from .process import _ClassIndex, _classes_per_column, _decoded, _process, process_frame
 from .validate import _SHIFT, _InputShift, _check_positive_int, _check_procs, check_columns, user_columns
 
 __all__ = ['model_outputs', 'encode', 'decode_outputs', 'reconstruct']
@@ -72,7 +72,7 @@ def encode(learn:Learner, df:pd.DataFrame, bs:int=4096, prefix:str='ae_', progre
 
 def _decodes(learn:Learner):
     "What maps the model's `(cat_logits, conts)` to `(class index per categorical column, conts)`."
-    return RecreatedLoss(_n_classes(learn.dls.train_ds)).decodes
+    return RecreatedLoss(_classes_per_column(learn.dls.train_ds)).decodes
 
 def decode_outputs(learn:Learner, out:tuple) -> pd.DataFrame:
     "The rows that the model's `(cat_logits, conts)` output stands for: the user's cat and cont columns, in labels and original units."

@@ -11,7 +11,7 @@ from .metrics import CatAccuracy, ReconR2
 from .model import TabularAE, _finite_weights, _widen, bucketize_cols
 from .noise import BatchSwapNoise
 from .precision import AutoMixedPrecision, _AutocastState
-from .process import _n_classes
+from .process import _classes_per_column
 from .validate import _as_list, _check_emb_szs, _check_nonneg, _check_procs, _proc, check_hparams, check_train_data, user_columns
 
 __all__ = ['FiniteLoss', 'cont_bounds', 'cont_bin_edges', 'class_weights', 'bin_weights', 'AELearner', 'ae_splitter', 'ae_learner']
@@ -122,7 +122,7 @@ def _metrics(to:Tabular) -> list:
     cats = user_columns(to)[0]
     flags = {i: (to.cat_names.index(f), to.classes[f].o2i[True]) for i, c in enumerate(to.cont_names)
              if (f := f'{c}_na') in to.cat_names and f not in cats and True in to.classes[f].o2i}
-    return [m for m, ok in ((ReconR2(flags), len(to.cont_names)), (CatAccuracy(_n_classes(to), [to.cat_names.index(c) for c in cats]), cats)) if ok]
+    return [m for m, ok in ((ReconR2(flags), len(to.cont_names)), (CatAccuracy(_classes_per_column(to), [to.cat_names.index(c) for c in cats]), cats)) if ok]
 
 def cont_bounds(dls:DataLoaders, pad:float=0.) -> tuple[Tensor, Tensor]:
     "Per-column (low, high) of the training split's normalized continuous values, widened by `pad` times the range (for a `TabularAE` without `bound_pad`; with it, pass the range itself: the head widens it)."
@@ -192,7 +192,7 @@ def ae_learner(dls:DataLoaders,
     _check_emb_szs(emb_szs, to.cat_names)
     check_train_data(dls); check_hparams(code_size, layers, ps, swap_p, n_in=len(to.cat_names) + len(to.cont_names), decoder=decoder, bin_targets=bin_targets, bin_inputs=bin_inputs, code_act=code_act)
     edges = cont_bin_edges(dls, bin_targets) if bin_targets and to.cont_names else None
-    cat_dict = _n_classes(to)
+    cat_dict = _classes_per_column(to)
     low, high = cont_bounds(dls)  # the training range, which the head widens by `bound_pad`
     model = TabularAE(get_emb_sz(to, ifnone(emb_szs, {})), len(to.cont_names), code_size, cat_dict, low, high,
                       layers=layers, ps=ps, embed_p=embed_p, swap_p=swap_p, act_cls=act_cls, head_p=head_p, code_p=code_p, enc_ps=enc_ps,

@@ -12,7 +12,7 @@ from .learner import AELearner, _assemble
 from .loss import BinLoss, RecreatedLoss
 from .model import TabularAE
 from .procs import RankGauss
-from .process import _n_classes
+from .process import _classes_per_column
 from .validate import _NA, _check_procs
 
 __all__ = ['WEIGHTS_FILE', 'CONFIG_FILE', 'save_encoder', 'load_encoder']
@@ -168,7 +168,7 @@ def load_encoder(path:str|Path, device:str|torch.device|None=None, mixed_precisi
         state = {k: v.clone() for k, v in load_file(path/WEIGHTS_FILE, device='cpu').items()}
         model, dls = _new_model(cfg['model'], state), _template(cfg)
         to = dls.train_ds
-        if (n := list(_n_classes(to).values())) != list(model.n_classes) or len(to.cont_names) != model.n_cont:
+        if (n := list(_classes_per_column(to).values())) != list(model.n_classes) or len(to.cont_names) != model.n_cont:
             raise ValueError(f"its columns ({len(n)} categorical with {n} classes, {len(to.cont_names)} continuous) do not match its weights "
                              f"({len(model.n_classes)} categorical with {list(model.n_classes)} classes, {model.n_cont} continuous)")
         loss, cbs = _new_loss(model, cfg.get('class_weights')), _bin_loss(model, cfg.get('bin_weights'))

@@ -25,7 +25,7 @@ def _unround_conts(df:pd.DataFrame, to:Tabular) -> pd.DataFrame:
     for c in to.cont_names if norm is not None else []: df[c] = _unround(df[c], float(norm.means[c]))
     return df
 
-def _n_classes(to:Tabular) -> dict:
+def _classes_per_column(to:Tabular) -> dict:
     "`{name: number of classes}` of `to`'s categorical columns, '#na#' included."
     return {n: len(to.classes[n]) for n in to.cat_names}
 
