@@ -51,9 +51,25 @@ class _FillMissing(FillMissing):
         super().encodes(to)
 _FillMissing.__name__ = 'FillMissing'  # the name fastai's `Pipeline` files it under: `to.procs.fill_missing`, as fastai's (pickles use `__qualname__`)
 
+class _Normalize(Normalize):
+    "fastai's `Normalize` a column at a time, in float64 (float32 columns such as the codes stored as float32, as batches hold them): fastai's took float64 copies of every column at once, most of `codes_dls`' peak memory (and its statistics of float32 columns in float32)."
+    def setups(self, to:Tabular):
+        n, self.means, self.stds = getattr(to, 'split', len(to.items)), {}, {}  # fastai puts the training rows first
+        for c in to.cont_names:
+            v = to.items[c].to_numpy(np.float64)[:n]
+            self.means[c], self.stds[c] = float(v.mean()), float(v.std()) + 1e-7
+        return self(to)
+    def encodes(self, to:Tabular):
+        for c in to.cont_names:
+            col = to.items[c]
+            to.items[c] = ((col.to_numpy(np.float64) - self.means[c]) / self.stds[c]).astype(np.float32 if col.dtype == np.float32 else np.float64)  # in float64, as fastai's
+        return to
+_Normalize.__name__ = 'Normalize'  # filed as fastai's: `to.procs.normalize`
+
 def _late_fill(p):
-    "`p`, or `_FillMissing` with its settings where `p` is fastai's `FillMissing` (the class or an instance)."
+    "`p`, or tabae's `_FillMissing` and `_Normalize` with their settings where `p` is fastai's `FillMissing` or `Normalize` (the class or an instance)."
     if p is FillMissing: return _FillMissing
+    if p is Normalize or type(p) is Normalize: return _Normalize
     return _FillMissing(p.fill_strategy, p.add_col, p.fill_vals) if type(p) is FillMissing else p
 
 @delegates(Tabular.dataloaders, but=['bs'])

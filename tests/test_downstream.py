@@ -233,6 +233,21 @@ def test_raw_columns_with_infinities_or_late_gaps_train_and_predict():
     v = dls.valid_ds.new(dls.valid_ds.items.copy()).decode().items
     assert dls.train_ds.procs.fill_missing.add_col is False and np.allclose(v['G'].iloc[:5], FillStrategy.mode(df['G'].iloc[:240], 0), atol=1e-4)
 
+def test_codes_are_normalized_a_column_at_a_time_as_fastai_normalizes_them(small_learn, frames):
+    "`codes_dls` swaps fastai's `Normalize` (class or instance) for one that works a column at a time in float64 (fastai's held float64 copies of every column at once: benchmarks/codes_dls_memory.py): the same statistics and batches to float32's precision, codes stored as float32, raw floats as float64; it pickles as itself and decodes back to the codes."
+    class FastaiNormalize(Normalize): pass  # kept as given
+    train, test = frames
+    ours, theirs = (codes_dls(small_learn, train, 'salary', keep_raw=True, valid_df=test, procs=[Categorify, FillMissing, n]) for n in (Normalize(), FastaiNormalize))
+    a, b = ours.train_ds.procs.normalize, theirs.train_ds.procs.fastai_normalize
+    assert type(a).__name__ == 'Normalize' and type(a) is not Normalize and type(b) is FastaiNormalize
+    for c in b.means: assert a.means[c] == pytest.approx(b.means[c], rel=1e-5, abs=1e-6) and a.stds[c] == pytest.approx(b.stds[c], rel=1e-5), c
+    items = ours.train_ds.items
+    assert items['ae_0'].dtype == np.float32 and items['age'].dtype == np.float64 and theirs.train_ds.items['ae_0'].dtype == np.float64
+    for x, y in zip(ours.valid.one_batch(), theirs.valid.one_batch()): torch.testing.assert_close(x, y, atol=1e-5, rtol=1e-5)
+    assert type(pickle.loads(pickle.dumps(a))) is type(a)
+    decoded = ours.valid_ds.new(ours.valid_ds.items.copy()).decode().items
+    np.testing.assert_allclose(decoded[[f'ae_{i}' for i in range(16)]].to_numpy(), encode(small_learn, test).to_numpy(), atol=1e-4)
+
 def test_a_raw_column_named_c_is_named_with_the_way_round():
     "fastai's procs answer `dls.c` with the classes of a categorical column named 'c', and `tabular_learner(dls)` failed with a TypeError about `empty()`: a warning gives the `n_out` that works."
     rng = np.random.default_rng(0)
