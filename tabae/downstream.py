@@ -66,7 +66,7 @@ class _Normalize(Normalize):
         return to
 _Normalize.__name__ = 'Normalize'  # filed as fastai's: `to.procs.normalize`
 
-def _late_fill(p):
+def _own_proc(p):
     "`p`, or tabae's `_FillMissing` and `_Normalize` with their settings where `p` is fastai's `FillMissing` or `Normalize` (the class or an instance)."
     if p is FillMissing: return _FillMissing
     if p is Normalize or type(p) is Normalize: return _Normalize
@@ -96,7 +96,7 @@ def codes_dls(learn:Learner, df:pd.DataFrame, y_names:str|list, keep_raw:bool=Fa
     cats, conts = user_columns(learn.dls.train_ds) if keep_raw else ([], [])
     if valid_idx is None: valid_idx = _random_splits(len(frame), valid_pct, seed)[1]
     splits = _index_splits(valid_idx, len(frame))  # positions, checked as `ae_data` checks them
-    procs, x = [_late_fill(p) for p in ifnone(procs, [Categorify, FillMissing, Normalize])], _shrink(frame.reset_index(drop=True))
+    procs, x = [_own_proc(p) for p in ifnone(procs, [Categorify, FillMissing, Normalize])], _shrink(frame.reset_index(drop=True))
     if _in_procs(procs, Categorify): x = _train_classes(x, cats, splits[0])  # the raw columns' classes of training rows only, as the encoder's
     to = TabularPandas(x, procs, cats, code_cols + conts, y_names, y_block=y_block, splits=splits, reduce_memory=False)  # fastai's `from_df`, with floats kept (`_shrink`)
     if any(isinstance(p, RegressionSetup) for p in to.procs) and (text := {y: str(frame[y].dtype) for y in y_names if not pd.api.types.is_numeric_dtype(frame[y])}):
