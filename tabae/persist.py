@@ -12,7 +12,7 @@ from .learner import AELearner, _assemble
 from .loss import BinLoss, RecreatedLoss
 from .model import TabularAE
 from .procs import RankGauss
-from .process import _classes_per_column
+from .process import _classes_per_column, _ordered
 from .validate import _NA, _check_procs
 
 __all__ = ['WEIGHTS_FILE', 'CONFIG_FILE', 'save_encoder', 'load_encoder']
@@ -43,7 +43,7 @@ def _proc_state(p) -> dict:
     "The fitted state of a `TabularProc` that `_new_proc` rebuilds."
     name = type(p).__name__
     if type(p) is Categorify:
-        ordered = _pairs(getattr(p, 'ordered', {}), lambda v: [_py(o, 'the category') for o in v])  # the ordered categoricals' categories, in order
+        ordered = _pairs(_ordered(p), lambda v: [_py(o, 'the category') for o in v])  # the ordered categoricals' categories, in order
         return {'proc': name, 'classes': _pairs(p.classes, lambda v: [_py(o, 'the category') for o in v.items]), **({'ordered': ordered} if ordered else {})}
     if type(p) is FillMissing: return {'proc': name, 'add_col': bool(p.add_col), 'na_dict': _pairs(p.na_dict, lambda v: _py(v, 'the fill value'))}
     if type(p) is Normalize: return {'proc': name, 'means': _pairs(p.means), 'stds': _pairs(p.stds)}
@@ -57,7 +57,7 @@ def _new_proc(s:dict):
         p = Categorify()
         p.classes = {n: CategoryMap(items[1:], sort=False, add_na=True) for n, items in s['classes']}
         if any(items[:1] != [_NA] or len(p.classes[n]) != len(items) for n, items in s['classes']): raise ValueError("malformed Categorify classes")
-        p.ordered = {n: list(v) for n, v in s.get('ordered', [])}  # the ordered categoricals' categories; files without the key kept none
+        p.ordered = {n: list(v) for n, v in (o if isinstance(o, list) else [o, p.classes[o].items[1:]] for o in s.get('ordered', []))}  # files without the key kept none; names alone (an earlier form): the training classes
         if any(n not in p.classes or not set(p.classes[n].items[1:]) <= set(v) for n, v in p.ordered.items()): raise ValueError("malformed ordered categories")
     elif name == 'FillMissing': p = FillMissing(add_col=bool(s['add_col'])); p.na_dict = dict(s['na_dict'])
     elif name == 'Normalize': p = Normalize(); p.means, p.stds = dict(s['means']), dict(s['stds'])

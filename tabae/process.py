@@ -73,13 +73,18 @@ def _text_codes(categories:pd.Index, col:pd.Series) -> np.ndarray:
     pos = categories.get_indexer(pd.Index([_as_class(str(v), categories.inferred_type) for v in vals], dtype=object))
     return col.map(dict(zip(vals, pos))).fillna(-1).to_numpy(np.intp)
 
+def _ordered(cat) -> dict:
+    "`{column: categories}` of the ordered categoricals `cat` (a `Categorify`) noted: none for learners saved before it noted them, the training classes where it noted names alone (a list: an earlier form)."
+    o = getattr(cat, 'ordered', {})
+    return o if isinstance(o, dict) else {c: list(cat.classes[c].items[1:]) for c in o}
+
 class _ClassIndex:
     "Each categorical column's training classes as a pandas `CategoricalDtype` (and an Arrow value set for Arrow strings), built once and reused for every chunk of a frame."
     def __init__(self, to:Tabular):
         cat = _proc(to, Categorify)
         # what `Categorify` matches, '#na#' left out: missing and unseen map to it
         self.dtypes = {} if cat is None else {c: pd.CategoricalDtype(cat.classes[c].items[1:]) for c in user_columns(to)[0]}
-        self.ordered = {c: pd.CategoricalDtype(v, ordered=True) for c, v in getattr(cat, 'ordered', {}).items() if c in self.dtypes}  # the user's ordered categoricals (none in learners saved before)
+        self.ordered = {c: pd.CategoricalDtype(v, ordered=True) for c, v in _ordered(cat).items() if c in self.dtypes}  # the user's ordered categoricals
         self.value_sets, self.examples = {}, {}  # `examples`: a few unseen values per column, from the first rows that had any
 
     def codes(self, col:pd.Series, c:str) -> np.ndarray:

@@ -1,4 +1,4 @@
-import sys, warnings
+import json, sys, warnings
 import numpy as np, pandas as pd, pytest, torch
 from tabae import TabaeInputError, UnseenCategoryWarning, adult_columns, encode, fit_autoencoder, load_encoder, reconstruct, save_encoder
 
@@ -306,4 +306,17 @@ def test_categoricals_keep_their_order_and_ordered_ones_come_back_ordered(tmp_pa
         rec = l.reconstruct(df)
         assert rec.cut.dtype == df.cut.dtype and rec.lvl.dtype == pd.Series(['a']).dtype  # an unordered categorical comes back as its classes' values, as before
         assert ((rec.cut > 'Premium') == (rec.cut == 'Ideal')).all() and (rec.cut > 'Fair').all() and (rec.cut == df.cut).mean() > 0.2
+    cat = learn.dls.train_ds.procs.categorify
+    cat.ordered, was = ['cut'], cat.ordered  # an earlier form: the names alone, categories taken from the training classes
+    assert list(learn.reconstruct(df).cut.dtype.categories) == cut[1:]
+    p = save_encoder(learn, tmp_path / 'names')
+    cfg = json.loads((p / 'tabae.json').read_text())
+    state = next(o for o in cfg['procs'] if o['proc'] == 'Categorify')
+    assert state['ordered'] == [['cut', cut[1:]]]
+    state['ordered'] = ['cut']  # a file of that form
+    (p / 'tabae.json').write_text(json.dumps(cfg))
+    assert list(load_encoder(p).reconstruct(df).cut.dtype.categories) == cut[1:]
+    cat.ordered = []
+    assert learn.reconstruct(df).cut.dtype == pd.Series(['a']).dtype
+    cat.ordered = was
     assert learn.reconstruct(df.assign(cut=df.cut.astype(str))).cut.dtype == df.cut.dtype  # the rows to rebuild need not be categorical
