@@ -36,8 +36,8 @@ def codes_frame(learn:Learner, df:pd.DataFrame, y_names:str|list|None=None, keep
     return pd.concat(parts, axis=1)
 
 def _target_kind(s:pd.Series) -> str:
-    "How fastai reads a target column: as categories, numbers or text."
-    return 'categories' if isinstance(s.dtype, pd.CategoricalDtype) else 'numbers' if pd.api.types.is_numeric_dtype(s) else 'text'
+    "How fastai reads a target column by its dtype: numbers to regress, or classes (text, categoricals: of numbers too)."
+    return 'numbers' if pd.api.types.is_numeric_dtype(s) else 'classes'
 
 class _FillMissing(FillMissing):
     "fastai's `FillMissing`, which also fills the gaps of a column that had none in the training rows (fastai's asserts), with its fill strategy's training value and no flag: validation or new rows of raw columns."
@@ -56,8 +56,10 @@ class _Normalize(Normalize):
     def setups(self, to:Tabular):
         n, self.means, self.stds = getattr(to, 'split', len(to.items)), {}, {}  # fastai puts the training rows first
         for c in to.cont_names:
-            v = to.items[c].to_numpy(np.float64)[:n]
-            self.means[c], self.stds[c] = float(v.mean()), float(v.std()) + 1e-7
+            v = to.items[c].to_numpy(np.float64, na_value=np.nan)[:n]
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore', RuntimeWarning)  # a column of gaps alone: NaN, as pandas gives
+                self.means[c], self.stds[c] = float(np.nanmean(v)), float(np.nanstd(v)) + 1e-7  # gaps left out, as pandas leaves them (without `FillMissing`)
         return self(to)
     def encodes(self, to:Tabular):
         for c in to.cont_names:
@@ -87,8 +89,8 @@ def codes_dls(learn:Learner, df:pd.DataFrame, y_names:str|list, keep_raw:bool=Fa
         check_columns(valid_df, y_names, 'the targets')
         if odd := {y: (str(df[y].dtype), str(valid_df[y].dtype)) for y in y_names if _target_kind(df[y]) != _target_kind(valid_df[y])}:
             y, (a, b) = next(iter(odd.items()))
-            raise TabaeInputError(f"Target(s) {list(odd)} have different kinds of dtype in the two frames ({y!r}: {a} in `df`, {b} in `valid_df`), so they would be read as different targets "
-                                  f"(numbers, text or categories): give both the same dtype, e.g. `valid_df[{y!r}] = valid_df[{y!r}].astype(df[{y!r}].dtype)`")
+            raise TabaeInputError(f"Target(s) {list(odd)} would be read as numbers in one frame and as classes in the other ({y!r}: {a} in `df`, {b} in `valid_df`), so none would match: "
+                                  f"give both the same dtype, e.g. `valid_df[{y!r}] = valid_df[{y!r}].astype(df[{y!r}].dtype)`")
         frame = pd.concat([frame, codes_frame(learn, valid_df, y_names, keep_raw)])
     if gaps := {y: int(n) for y in y_names if (n := (frame[y].isna() | (np.isinf(frame[y]) if pd.api.types.is_float_dtype(frame[y]) else False)).sum())}:
         raise TabaeInputError(f"Target column(s) have missing or infinite values (rows per column: {gaps}): drop those rows first, e.g. `df.dropna(subset={list(gaps)})`")

@@ -49,10 +49,11 @@ def test_targets_a_classifier_cannot_learn_are_named(small_learn, frames):
     with pytest.raises(TabaeInputError, match=r"no training row has.*\(rows per class: \{'X': 3\}\)"): codes_dls(small_learn, as_category(train), 'salary', valid_df=odd)
     num, text = train.assign(num=np.arange(len(train))), test.assign(num=[str(i) for i in range(len(test))])  # a number target read as text on one side: named
     for other in (text, text.assign(num=pd.Categorical(range(len(text))))):  # text, or categories of numbers
-        with pytest.raises(TabaeInputError, match='^' + re.escape(f"Target(s) ['num'] have different kinds of dtype in the two frames ('num': int64 in `df`, {other.num.dtype} in `valid_df`), "
-                                                              "so they would be read as different targets (numbers, text or categories): give both the same dtype, e.g. "
+        with pytest.raises(TabaeInputError, match='^' + re.escape(f"Target(s) ['num'] would be read as numbers in one frame and as classes in the other ('num': int64 in `df`, "
+                                                              f"{other.num.dtype} in `valid_df`), so none would match: give both the same dtype, e.g. "
                                                               "`valid_df['num'] = valid_df['num'].astype(df['num'].dtype)`") + '$'):
             codes_dls(small_learn, num, 'num', valid_df=other)
+    assert list(codes_dls(small_learn, train.assign(salary=train.salary.astype('category')), 'salary', valid_df=test).vocab) == ['<=50K', '>50K']  # classes both ways
     with pytest.raises(TabaeInputError) as e: codes_dls(small_learn, num.assign(num=num.num.astype(str)), 'num', valid_df=text.assign(num=text.num + 'x'))  # 400 classes, none in training
     assert str(e.value).startswith("Target 'num' has 400 class(es) in the validation rows that no training row has") and "'...': '390 more classes'}): drop those rows" in str(e.value)
 
@@ -245,6 +246,9 @@ def test_codes_are_normalized_a_column_at_a_time_as_fastai_normalizes_them(small
     assert items['ae_0'].dtype == np.float32 and items['age'].dtype == np.float64 and theirs.train_ds.items['ae_0'].dtype == np.float64
     for x, y in zip(ours.valid.one_batch(), theirs.valid.one_batch()): torch.testing.assert_close(x, y, atol=1e-5, rtol=1e-5)
     assert type(pickle.loads(pickle.dumps(a))) is type(a)
+    gaps = train.assign(age=train.age.where(np.arange(len(train)) % 10 != 0))  # no `FillMissing`: the gaps are left out of the statistics and stay gaps, as fastai's
+    raw = [codes_dls(small_learn, gaps, 'salary', keep_raw=True, procs=[Categorify, n], seed=0).train_ds for n in (Normalize, FastaiNormalize)]
+    assert raw[0].procs.normalize.means['age'] == pytest.approx(raw[1].procs.fastai_normalize.means['age']) and raw[0].items['age'].isna().mean() == pytest.approx(0.1, abs=0.01)
     decoded = ours.valid_ds.new(ours.valid_ds.items.copy()).decode().items
     np.testing.assert_allclose(decoded[[f'ae_{i}' for i in range(16)]].to_numpy(), encode(small_learn, test).to_numpy(), atol=1e-4)
 
