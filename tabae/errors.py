@@ -56,7 +56,13 @@ def _some(items:list, n:int=_NAMED) -> str:
     "The first `n` of `items` as a list, and how many more there are: \"['a', 'b'] and 380 more\"."
     return f"{list(items)[:n]}" + (f" and {len(items) - n} more" if len(items) > n else "")
 
-def _short(name, n:int=28) -> str: return s if len(s := str(name)) <= n else s[:n - 1] + '…'
+def _short(name, n:int=28) -> str:
+    "`name` as text of at most `n` characters, cut with '…'."
+    return s if len(s := str(name)) <= n else s[:n - 1] + '…'
+
+def _shortened(values:list, n:int=40) -> list:
+    "`values` with text cut to `n` characters (`_short`), for a message: free text made warnings of 18,000 characters."
+    return [_short(v, n) if isinstance(v, str) else v for v in values]
 
 def _warn_unseen(counts:dict, examples:dict|None=None):
     "One warning naming each column with unseen categories, counting its rows, with a few of the values (`examples`, per column)."

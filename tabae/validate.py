@@ -3,7 +3,7 @@ from __future__ import annotations
 import contextlib, contextvars, numbers, warnings
 from fastai.tabular.all import *
 from pandas.api.types import infer_dtype
-from .errors import _DETAILED, ExtremeValueWarning, InputShiftWarning, ManyClassesWarning, NumbersAsTextWarning, TabaeInputError, UninformativeColumnWarning, _caller_level, _short, _some
+from .errors import _DETAILED, ExtremeValueWarning, InputShiftWarning, ManyClassesWarning, NumbersAsTextWarning, TabaeInputError, UninformativeColumnWarning, _caller_level, _shortened, _some
 from .activations import CODE_ACTS
 from .procs import RankGauss
 
@@ -436,17 +436,16 @@ def _tolerance(lo, hi):
     "Float32 rounding at the bounds `lo`..`hi`: 1e-5 of the range, or of the bounds' size where they are equal (a column constant in training)."
     return 1e-5 * np.where(hi > lo, hi - lo, np.maximum(np.abs(lo), np.abs(hi)))
 
-def _number(v) -> bool:
-    "Whether `v` is a number, or text that reads as one ('12', '3.5': classes cleaned to text)."
-    if isinstance(v, str):
-        try: return math.isfinite(float(v))
-        except ValueError: return False
-    return isinstance(v, numbers.Number) and not isinstance(v, (bool, np.bool_))
+def _reads_as_number(values) -> np.ndarray:
+    "Which of `values` are finite numbers, or text that reads as one ('12', '3.5': classes cleaned to text); booleans are not."
+    v = pd.Series(values, dtype=object)
+    return np.isfinite(pd.to_numeric(v, errors='coerce').to_numpy(np.float64, na_value=np.nan)) & ~v.map(lambda o: isinstance(o, (bool, np.bool_))).to_numpy(bool)
 
 def _kind(values:list) -> str|None:
-    "'numbers' when all of `values` (one or more) are or read as numbers (`_number`), 'text' when all are other text, else None."
-    if values and all(_number(v) for v in values): return 'numbers'
-    if values and all(isinstance(v, str) and not _number(v) for v in values): return 'text'
+    "'numbers' when all of `values` (one or more) are or read as numbers (`_reads_as_number`), 'text' when all are other text, else None."
+    if not len(values): return None
+    if (num := _reads_as_number(values)).all(): return 'numbers'
+    if not num.any() and all(isinstance(v, str) for v in values): return 'text'
 
 class _InputShift:
     "What `model_outputs` counts, chunk by chunk, to warn once of columns unlike their training values: missing in every row (mostly present in training), mostly outside the training range or of unseen classes, or missing where a training class is a word `read_csv` reads as missing."
@@ -462,7 +461,7 @@ class _InputShift:
             self.range = np.stack([x.min(0), x.max(0)])
         self.raw = rg is not None
         self.n, self.missing, self.worded, self.outside = 0, pd.Series(0, index=self.cats + self.conts), pd.Series(0, index=list(self.words)), 0
-        self.unseen, self.unseen_examples = pd.Series(0, index=self.cats), {}  # rows of classes training never saw, and a few of those values per column
+        self.unseen, self.numbers, self.unseen_examples = pd.Series(0, index=self.cats), pd.Series(0, index=self.cats), {}  # rows of classes training never saw, those of them that read as numbers, and a few of those values per column
 
     @classmethod
     def of(cls, learn:Learner) -> _InputShift:
@@ -481,11 +480,12 @@ class _InputShift:
         finally: _SHIFT.reset(token)
         shift.warn()
 
-    def update(self, df:pd.DataFrame, conts:Tensor, unseen:dict, examples:dict):
-        "Count `df`'s missing values per column (infinite numbers too), its training words `read_csv` reads as missing, its numbers outside the training range (`conts`: processed) and its `unseen` categories (rows per column; `examples`: a few of them, `_ClassIndex.examples`)."
+    def update(self, df:pd.DataFrame, conts:Tensor, unseen:dict, index):
+        "Count `df`'s missing values per column (infinite numbers too), its training words `read_csv` reads as missing, its numbers outside the training range (`conts`: processed) and its `unseen` categories (rows per column; `index`, the `_ClassIndex` that matched them: how many read as numbers, a few of them)."
         self.n += len(df)
         for c, k in unseen.items(): self.unseen[c] += k
-        for c, v in examples.items(): self.unseen_examples.setdefault(c, v)
+        for c, k in index.numbers.items(): self.numbers[c] += k
+        for c, v in index.examples.items(): self.unseen_examples.setdefault(c, v)
         nums = {c: _cont_column(df[c], c, trained=True).to_numpy() for c in self.conts}  # float64, infinities as NaN: the numbers as training read them
         self.missing += pd.concat([df[self.cats].isna().sum(), pd.Series({c: int(np.isnan(v).sum()) for c, v in nums.items()}, dtype=int)])
         for c, w in self.words.items(): self.worded[c] += int(df[c].isin(w).sum())
@@ -503,9 +503,12 @@ class _InputShift:
                     if self.missing[c] == n and ((s := _missing_share(self.to, c)) is None or s < 0.5)})  # a column mostly missing in training may be missing in every row
         why.update({c: f"values outside the training range in {k:,} of the {n:,} rows" for c, k in zip(self.conts, np.broadcast_to(self.outside, len(self.conts)))
                     if k > n / 2 and c not in why})
-        for c, k in self.unseen.items():  # most rows of another kind than the training classes (codes for text): new classes of the same kind (a new month) are not a shift
-            if k > n / 2 and c not in why and (a := _kind(ex := self.unseen_examples.get(c, []))) and (b := _kind(cls := list(self.to.classes[c][1:]))) and a != b:
-                why[c] = f"{a} training never saw in {k:,} of the {n:,} rows, such as {ex}, where the training classes are {b}, such as {[_short(v, 40) if isinstance(v, str) else v for v in cls[:3]]}"
+        for c in self.cats:  # most rows of another kind than the training classes (codes for text): new classes of the same kind (a new month) are not a shift
+            b = _kind(cls := list(self.to.classes[c][1:]))
+            k, a = {'text': (self.numbers[c], 'numbers'), 'numbers': (self.unseen[c] - self.numbers[c], 'text')}.get(b, (0, None))
+            if k > n / 2 and c not in why:
+                ex = [v for v in self.unseen_examples.get(c, []) if _kind([v]) == a]
+                why[c] = f"{a} training never saw in {k:,} of the {n:,} rows{f', such as {ex}' if ex else ''}, where the training classes are {b}, such as {_shortened(cls[:3])}"
         why.update({c: (f"{self.missing[c]:,} missing value(s) and none of its training class(es) {w[:3]}, which `read_csv` (and so a CSV given to the command "
                         "line) reads as missing: if the rows come from a CSV, keep the words, e.g. `read_csv(..., keep_default_na=False, na_values=['', '?'])`, or use parquet")
                     for c, w in self.words.items() if self.missing[c] and not self.worded[c] and c not in why})

@@ -752,6 +752,13 @@ def test_rows_unlike_the_training_values_are_warned_of_once(learn):
     assert len(w) == 1 and w[0].message.columns == {'a': "numbers training never saw in 120 of the 160 rows, such as ['8', '7', '9'], where the training classes are text, such as ['x', 'y', 'z']"}
     assert not shift_warnings(encode, learn, frame().assign(a=np.where(np.arange(160) < 60, 'new', frame().a)))  # 60 of 160 unseen: new classes, not another coding
     assert not shift_warnings(encode, learn, frame().assign(a=[f'2026-12-{d % 28 + 1:02d}' for d in range(160)]))  # new classes of the same kind (next month's dates): no shift
+    few = frame().assign(a=pd.Series(['7', '8', '9'] + [f'new{i % 9}' for i in range(157)], dtype=object))  # 3 rows of numbers first, then new text: not numbers in most rows
+    assert not shift_warnings(encode, learn, few)
+    late = frame().assign(a=pd.Series(['new1', 'new2', 'new3'] + [str(i % 9) for i in range(157)], dtype=object))  # 3 rows of text first, then numbers in 157
+    w = shift_warnings(encode, learn, late)
+    assert len(w) == 1 and w[0].message.columns == {'a': "numbers training never saw in 157 of the 160 rows, where the training classes are text, such as ['x', 'y', 'z']"}
+    w = shift_warnings(encode, learn, frame().assign(b=[f'w{i % 5}' for i in range(160)]))  # words where the classes are numbers: the other way round
+    assert len(w) == 1 and w[0].message.columns == {'b': "text training never saw in 160 of the 160 rows, such as ['w0', 'w1', 'w2'], where the training classes are numbers, such as [0, 1, 2]"}
 
 def test_shift_warnings_follow_rank_gauss_sparse_columns_and_predict(learn):
     "Under `rank_gauss` (which clamps to its quantiles, so the processed values never leave the range) values past the training range are still counted, in original units; a column mostly missing in training may be missing in every row; `predict` says nothing of one row; a loaded learner, which keeps no rows, still warns."
