@@ -158,7 +158,7 @@ def cat_column(col:pd.Series, classes:list|None=None) -> pd.Series:
     return col if _is_text(col) else col.map(partial(_text, classes=set(classes)) if as_str else str, na_action='ignore').astype(object)
 
 def _kept_order(orig:pd.Series, col:pd.Series) -> pd.Series:
-    "`col`, `orig` cleaned by `cat_column`, as a pandas categorical in the order of `orig`'s categories (ordered if they were) when `orig` is one: fastai's `Categorify` keeps that order."
+    "`col`, `orig` cleaned by `cat_column`, as a pandas categorical in the order of `orig`'s categories (ordered if they were) when `orig` is one: fastai's `Categorify` keeps that order (categories that cleaning turns into text, such as `pd.cut`'s intervals or mixed types, are that text)."
     if not isinstance(orig.dtype, pd.CategoricalDtype): return col
     cats = pd.unique(cat_column(orig.cat.categories.to_series()).dropna())
     if len(cats) < len(orig.cat.categories) or not col.dropna().isin(cats).all(): return col  # cleaning merged or changed classes: sorted, as other text
