@@ -36,8 +36,8 @@ def codes_frame(learn:Learner, df:pd.DataFrame, y_names:str|list|None=None, keep
     return pd.concat(parts, axis=1)
 
 def _target_kind(s:pd.Series) -> str:
-    "How fastai reads a target column by its dtype: numbers to regress, or classes (text, categoricals: of numbers too)."
-    return 'numbers' if pd.api.types.is_numeric_dtype(s) else 'classes'
+    "How fastai reads a target column by its dtype (`select_dtypes(include='number')`, as fastai's `TabularPandas`): numbers to regress, or classes (text, booleans, categoricals: of numbers too)."
+    return 'numbers' if len(s.to_frame().select_dtypes(include='number').columns) else 'classes'
 
 class _FillMissing(FillMissing):
     "fastai's `FillMissing`, which also fills the gaps of a column that had none in the training rows (fastai's asserts), with its fill strategy's training value and no flag: validation or new rows of raw columns."

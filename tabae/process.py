@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastai.tabular.all import *
 from .errors import TabaeInputError, _shortened, _warn_unseen
 from .procs import RankGauss
-from .validate import _cont_columns, _is_text, _proc, _reads_as_number, clean_encode_frame, user_columns
+from .validate import _cont_columns, _is_text, _kinds_of, _proc, clean_encode_frame, user_columns
 
 __all__ = ['tab_tensors', 'process_frame']
 
@@ -85,7 +85,7 @@ class _ClassIndex:
         # what `Categorify` matches, '#na#' left out: missing and unseen map to it
         self.dtypes = {} if cat is None else {c: pd.CategoricalDtype(cat.classes[c].items[1:]) for c in user_columns(to)[0]}
         self.ordered = {c: pd.CategoricalDtype(v, ordered=True) for c, v in _ordered(cat).items() if c in self.dtypes}  # the user's ordered categoricals
-        self.value_sets, self.examples, self.numbers = {}, {}, {}  # `examples`: a few unseen values per column, from the first rows that had any; `numbers`: how many of the last frame's read as numbers
+        self.value_sets, self.examples, self.kinds = {}, {}, {}  # `examples`: a few unseen values per column, from the first rows that had any; `kinds`: the last frame's, by kind (`_kinds_of`)
 
     def codes(self, col:pd.Series, c:str) -> np.ndarray:
         "The position of each value of `col` among column `c`'s classes, -1 where it is missing or absent: Arrow's `index_in` for Arrow strings (no Python objects), else pandas' `get_indexer`."
@@ -106,13 +106,13 @@ class _ClassIndex:
         return np.where(codes >= 0, classes[codes], other)
 
     def __call__(self, df:pd.DataFrame) -> dict:
-        "Match `df`'s categorical columns to the training classes once, in place, as pandas categoricals (`Categorify` then reads their codes); `{column: count}` of the non-missing values training never saw (`numbers`: how many of them read as numbers)."
-        unseen, self.numbers = {}, {}
+        "Match `df`'s categorical columns to the training classes once, in place, as pandas categoricals (`Categorify` then reads their codes); `{column: count}` of the non-missing values training never saw (`kinds`: how many of them are numbers and text, with a few of each)."
+        unseen, self.kinds = {}, {}
         for c, dtype in self.dtypes.items():
             codes = self.codes(df[c], c)
             new = (codes < 0) & df[c].notna().to_numpy()
             if n := int(new.sum()):
-                unseen[c], self.numbers[c] = n, int(_reads_as_number(df[c][new]).sum())
+                unseen[c], self.kinds[c] = n, _kinds_of(df[c][new])
                 if c not in self.examples: self.examples[c] = _shortened(pd.unique(df[c][new].iloc[:1000])[:3].tolist())
             df[c] = pd.Categorical.from_codes(codes, dtype=dtype)
         return unseen

@@ -441,6 +441,12 @@ def _reads_as_number(values) -> np.ndarray:
     v = pd.Series(values, dtype=object)
     return np.isfinite(pd.to_numeric(v, errors='coerce').to_numpy(np.float64, na_value=np.nan)) & ~v.map(lambda o: isinstance(o, (bool, np.bool_))).to_numpy(bool)
 
+def _kinds_of(values:pd.Series) -> dict:
+    "`{'numbers': (count, a few), 'text': (count, a few)}` of `values`: those that are or read as numbers, and other text (booleans and other objects are neither)."
+    num = _reads_as_number(values)
+    txt = values.map(lambda o: isinstance(o, str)).to_numpy(bool) & ~num
+    return {k: (int(m.sum()), _shortened(pd.unique(values[m].iloc[:1000])[:3].tolist())) for k, m in (('numbers', num), ('text', txt))}
+
 def _kind(values:list) -> str|None:
     "'numbers' when all of `values` (one or more) are or read as numbers (`_reads_as_number`), 'text' when all are other text, else None."
     if not len(values): return None
@@ -461,7 +467,7 @@ class _InputShift:
             self.range = np.stack([x.min(0), x.max(0)])
         self.raw = rg is not None
         self.n, self.missing, self.worded, self.outside = 0, pd.Series(0, index=self.cats + self.conts), pd.Series(0, index=list(self.words)), 0
-        self.unseen, self.numbers, self.unseen_examples = pd.Series(0, index=self.cats), pd.Series(0, index=self.cats), {}  # rows of classes training never saw, those of them that read as numbers, and a few of those values per column
+        self.unseen, self.kinds = pd.Series(0, index=self.cats), {}  # rows of classes training never saw; `{column: {kind: [rows, a few values]}}` of them (`_kinds_of`)
 
     @classmethod
     def of(cls, learn:Learner) -> _InputShift:
@@ -481,11 +487,14 @@ class _InputShift:
         shift.warn()
 
     def update(self, df:pd.DataFrame, conts:Tensor, unseen:dict, index):
-        "Count `df`'s missing values per column (infinite numbers too), its training words `read_csv` reads as missing, its numbers outside the training range (`conts`: processed) and its `unseen` categories (rows per column; `index`, the `_ClassIndex` that matched them: how many read as numbers, a few of them)."
+        "Count `df`'s missing values per column (infinite numbers too), its training words `read_csv` reads as missing, its numbers outside the training range (`conts`: processed) and its `unseen` categories (rows per column; `index`, the `_ClassIndex` that matched them: how many are numbers and text, a few of each)."
         self.n += len(df)
         for c, k in unseen.items(): self.unseen[c] += k
-        for c, k in index.numbers.items(): self.numbers[c] += k
-        for c, v in index.examples.items(): self.unseen_examples.setdefault(c, v)
+        for c, kinds in index.kinds.items():
+            for kind, (k, ex) in kinds.items():
+                seen = self.kinds.setdefault(c, {}).setdefault(kind, [0, []])
+                seen[0] += k
+                seen[1] += [v for v in ex if v not in seen[1]][:3 - len(seen[1])]  # the first few of each kind, from whichever chunks have them
         nums = {c: _cont_column(df[c], c, trained=True).to_numpy() for c in self.conts}  # float64, infinities as NaN: the numbers as training read them
         self.missing += pd.concat([df[self.cats].isna().sum(), pd.Series({c: int(np.isnan(v).sum()) for c, v in nums.items()}, dtype=int)])
         for c, w in self.words.items(): self.worded[c] += int(df[c].isin(w).sum())
@@ -504,11 +513,10 @@ class _InputShift:
         why.update({c: f"values outside the training range in {k:,} of the {n:,} rows" for c, k in zip(self.conts, np.broadcast_to(self.outside, len(self.conts)))
                     if k > n / 2 and c not in why})
         for c in self.cats:  # most rows of another kind than the training classes (codes for text): new classes of the same kind (a new month) are not a shift
-            b = _kind(cls := list(self.to.classes[c][1:]))
-            k, a = {'text': (self.numbers[c], 'numbers'), 'numbers': (self.unseen[c] - self.numbers[c], 'text')}.get(b, (0, None))
+            a = {'text': 'numbers', 'numbers': 'text'}.get(b := _kind(cls := list(self.to.classes[c][1:])))
+            k, ex = self.kinds.get(c, {}).get(a, (0, []))
             if k > n / 2 and c not in why:
-                ex = [v for v in self.unseen_examples.get(c, []) if _kind([v]) == a]
-                why[c] = f"{a} training never saw in {k:,} of the {n:,} rows{f', such as {ex}' if ex else ''}, where the training classes are {b}, such as {_shortened(cls[:3])}"
+                why[c] = f"{a} training never saw in {k:,} of the {n:,} rows, such as {ex}, where the training classes are {b}, such as {_shortened(cls[:3])}"
         why.update({c: (f"{self.missing[c]:,} missing value(s) and none of its training class(es) {w[:3]}, which `read_csv` (and so a CSV given to the command "
                         "line) reads as missing: if the rows come from a CSV, keep the words, e.g. `read_csv(..., keep_default_na=False, na_values=['', '?'])`, or use parquet")
                     for c, w in self.words.items() if self.missing[c] and not self.worded[c] and c not in why})

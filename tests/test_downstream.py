@@ -54,6 +54,10 @@ def test_targets_a_classifier_cannot_learn_are_named(small_learn, frames):
                                                               "`valid_df['num'] = valid_df['num'].astype(df['num'].dtype)`") + '$'):
             codes_dls(small_learn, num, 'num', valid_df=other)
     assert list(codes_dls(small_learn, train.assign(salary=train.salary.astype('category')), 'salary', valid_df=test).vocab) == ['<=50K', '>50K']  # classes both ways
+    rich = lambda d: d.assign(rich=d.salary == '>50K')  # booleans are classes to fastai, as a categorical of them is
+    assert list(codes_dls(small_learn, rich(train), 'rich', valid_df=rich(test).assign(rich=lambda d: d.rich.astype('category'))).vocab) == [False, True]
+    with pytest.raises(TabaeInputError, match=r"\['rich'\] would be read as numbers in one frame and as classes in the other \('rich': bool in `df`, int64 in `valid_df`\)"):
+        codes_dls(small_learn, rich(train), 'rich', valid_df=rich(test).astype({'rich': 'int64'}))
     with pytest.raises(TabaeInputError) as e: codes_dls(small_learn, num.assign(num=num.num.astype(str)), 'num', valid_df=text.assign(num=text.num + 'x'))  # 400 classes, none in training
     assert str(e.value).startswith("Target 'num' has 400 class(es) in the validation rows that no training row has") and "'...': '390 more classes'}): drop those rows" in str(e.value)
 

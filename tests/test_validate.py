@@ -756,7 +756,15 @@ def test_rows_unlike_the_training_values_are_warned_of_once(learn):
     assert not shift_warnings(encode, learn, few)
     late = frame().assign(a=pd.Series(['new1', 'new2', 'new3'] + [str(i % 9) for i in range(157)], dtype=object))  # 3 rows of text first, then numbers in 157
     w = shift_warnings(encode, learn, late)
-    assert len(w) == 1 and w[0].message.columns == {'a': "numbers training never saw in 157 of the 160 rows, where the training classes are text, such as ['x', 'y', 'z']"}
+    assert len(w) == 1 and w[0].message.columns == {'a': "numbers training never saw in 157 of the 160 rows, such as ['0', '1', '2'], where the training classes are text, such as ['x', 'y', 'z']"}
+    late_words = frame().assign(a=pd.Series(['w'] * 70 + [str(i % 9) for i in range(90)], dtype=object))  # in chunks of 16: the numbers' examples from later chunks
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        with sys.modules['tabae.validate']._InputShift.shared(learn):  # one count over the chunks, as `tabae encode` shares it
+            for i in range(0, 160, 16): encode(learn, late_words.iloc[i:i + 16])
+    w = [c for c in caught if c.category is InputShiftWarning]
+    assert len(w) == 1 and w[0].message.columns == {'a': "numbers training never saw in 90 of the 160 rows, such as ['0', '1', '2'], where the training classes are text, such as ['x', 'y', 'z']"}
+    assert not shift_warnings(encode, learn, frame().assign(b=pd.Series([True, False] * 80, dtype=object)))  # booleans are neither numbers nor text
     w = shift_warnings(encode, learn, frame().assign(b=[f'w{i % 5}' for i in range(160)]))  # words where the classes are numbers: the other way round
     assert len(w) == 1 and w[0].message.columns == {'b': "text training never saw in 160 of the 160 rows, such as ['w0', 'w1', 'w2'], where the training classes are numbers, such as [0, 1, 2]"}
 
