@@ -6,7 +6,7 @@ from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score,
 from .encode import reconstruct
 from .errors import TabaeInputError, _short, _some
 from .process import _ClassIndex, _decoded
-from .validate import _NA, _check_positive_int, _missing_share, _cont_column, _is_positive, _listify, _tolerance, check_frame, clean_encode_frame, user_columns
+from .validate import _NA, _check_positive_int, _cont_column, _is_positive, _listify, _missing_share, _tolerance, check_frame, clean_encode_frame, user_columns
 
 __all__ = ['AEReport', 'evaluate', 'output_range']
 
