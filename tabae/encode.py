@@ -46,7 +46,7 @@ def model_outputs(learn:Learner, df:pd.DataFrame, bs:int=4096, encode:bool=True,
             part = df.iloc[sl]
             cats, conts, counts = _process(learn, part, index)
             unseen.update(counts)
-            shift.update(part, conts, counts, index)
+            shift.update(part, conts, index)
             outs = []
             with torch.inference_mode():
                 for b in _chunks(len(cats), bs):

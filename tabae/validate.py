@@ -467,7 +467,7 @@ class _InputShift:
             self.range = np.stack([x.min(0), x.max(0)])
         self.raw = rg is not None
         self.n, self.missing, self.worded, self.outside = 0, pd.Series(0, index=self.cats + self.conts), pd.Series(0, index=list(self.words)), 0
-        self.unseen, self.kinds = pd.Series(0, index=self.cats), {}  # rows of classes training never saw; `{column: {kind: [rows, a few values]}}` of them (`_kinds_of`)
+        self.kinds = {}  # of the values training never saw, `{column: {kind: [rows, a few values]}}` (`_kinds_of`)
 
     @classmethod
     def of(cls, learn:Learner) -> _InputShift:
@@ -486,10 +486,9 @@ class _InputShift:
         finally: _SHIFT.reset(token)
         shift.warn()
 
-    def update(self, df:pd.DataFrame, conts:Tensor, unseen:dict, index):
-        "Count `df`'s missing values per column (infinite numbers too), its training words `read_csv` reads as missing, its numbers outside the training range (`conts`: processed) and its `unseen` categories (rows per column; `index`, the `_ClassIndex` that matched them: how many are numbers and text, a few of each)."
+    def update(self, df:pd.DataFrame, conts:Tensor, index):
+        "Count `df`'s missing values per column (infinite numbers too), its training words `read_csv` reads as missing, its numbers outside the training range (`conts`: processed) and its categories training never saw (`index`, the `_ClassIndex` that matched them: how many are numbers and text, a few of each)."
         self.n += len(df)
-        for c, k in unseen.items(): self.unseen[c] += k
         for c, kinds in index.kinds.items():
             for kind, (k, ex) in kinds.items():
                 seen = self.kinds.setdefault(c, {}).setdefault(kind, [0, []])
