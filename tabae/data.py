@@ -181,7 +181,7 @@ class AEDataLoaders(TabularDataLoaders):
         _warn_unseen(unseen, index.examples)
         dl = self.valid.new(to, **kwargs)
         _check_float32(dl.conts, test_items, to.cont_names)
-        shift = _InputShift(self.train_ds)  # against the training rows' range: `DataLoaders` hold no model
+        shift = _InputShift.of_dls(self)  # against the training rows' range: `DataLoaders` hold no model
         shift.update(test_items, dl.conts.cpu(), index)
         shift.warn()
         return dl

@@ -456,15 +456,12 @@ def _kind(values:list) -> str|None:
 class _InputShift:
     "What `model_outputs` counts, chunk by chunk, to warn once of columns unlike their training values: missing in every row (mostly present in training), mostly outside the training range or of unseen classes, or missing where a training class is a word `read_csv` reads as missing."
     def __init__(self, to:Tabular, bounds:np.ndarray|None=None):
-        "Counts against `to`, the training data: `bounds` are the `(low, high)` training range in normalized units (the model's), else that of `to`'s rows if it keeps any."
+        "Counts against `to`, the training data, and `bounds`, the `(low, high)` training range in normalized units (None: no range to compare with); under `RankGauss`, its quantiles' range."
         self.to = to
         self.cats, self.conts = user_columns(to)
         self.words = {c: w for c in self.cats if (w := [v for v in to.classes[c][1:] if isinstance(v, str) and v in _READ_AS_MISSING])}
         rg, self.range = _proc(to, RankGauss), bounds
         if rg is not None: self.range = np.array([[q[0], q[-1]] for q in (rg.quantiles[c] for c in self.conts)]).T.reshape(2, -1)  # original units: it clamps past them
-        elif bounds is None and self.conts and len(to.items):
-            x = to.conts.to_numpy(np.float32)
-            self.range = np.stack([x.min(0), x.max(0)])
         self.raw = rg is not None
         self.n, self.missing, self.worded, self.outside = 0, pd.Series(0, index=self.cats + self.conts), pd.Series(0, index=list(self.words)), 0
         self.kinds = {}  # of the values training never saw, `{column: {kind: [rows, a few values]}}` (`_kinds_of`)
@@ -472,9 +469,14 @@ class _InputShift:
     @classmethod
     def of(cls, learn:Learner) -> _InputShift:
         "The counter for `learn`'s rows to encode, against its model's training range (kept when the learner keeps no rows)."
-        try: bounds = np.stack([t.float().cpu().numpy() for t in get_model(learn.model).cont_head[-1].data_range()])  # normalized units
-        except (AttributeError, TypeError, IndexError): bounds = None  # not a `TabularAE` head: the training rows' range, if kept
-        return cls(learn.dls.train_ds, bounds)
+        try: return cls(learn.dls.train_ds, np.stack([t.float().cpu().numpy() for t in get_model(learn.model).cont_head[-1].data_range()]))  # normalized units
+        except (AttributeError, TypeError, IndexError): return cls.of_dls(learn.dls)  # not a `TabularAE` head
+
+    @classmethod
+    def of_dls(cls, dls:DataLoaders) -> _InputShift:
+        "The counter for `dls.test_dl`'s rows, against the range of the training loader's processed numbers (none when it keeps no rows)."
+        conts = getattr(dls.train, 'conts', None)  # the tensor `TabDataLoaderIdentity` batches from: no copy of the frame
+        return cls(dls.train_ds, torch.stack(torch.aminmax(conts, dim=0)).float().cpu().numpy() if conts is not None and conts.numel() else None)
 
     @classmethod
     @contextlib.contextmanager
@@ -511,7 +513,7 @@ class _InputShift:
                     if self.missing[c] == n and ((s := _missing_share(self.to, c)) is None or s < 0.5)})  # a column mostly missing in training may be missing in every row
         why.update({c: f"values outside the training range in {k:,} of the {n:,} rows" for c, k in zip(self.conts, np.broadcast_to(self.outside, len(self.conts)))
                     if k > n / 2 and c not in why})
-        for c in self.cats:  # most rows of another kind than the training classes (codes for text): new classes of the same kind (a new month) are not a shift
+        for c in self.kinds:  # most rows of another kind than the training classes (codes for text): new classes of the same kind (a new month) are not a shift
             a = {'text': 'numbers', 'numbers': 'text'}.get(b := _kind(cls := list(self.to.classes[c][1:])))
             k, ex = self.kinds.get(c, {}).get(a, (0, []))
             if k > n / 2 and c not in why:
